@@ -1,0 +1,144 @@
+// Package catalog is the single source of truth for capstat's public data
+// contract: the datasets of a release, their columns, keys and descriptions
+// (English and French). Transform models must produce these columns; the
+// release writer, the dashboards and the query catalogue read descriptions
+// from here so each definition is written once.
+package catalog
+
+import (
+	_ "embed"
+	"fmt"
+
+	"gopkg.in/yaml.v3"
+)
+
+//go:embed datasets.yaml
+var datasetsYAML []byte
+
+// Catalog lists the public datasets.
+type Catalog struct {
+	Licence     string    `yaml:"licence"`
+	Attribution string    `yaml:"attribution"`
+	Datasets    []Dataset `yaml:"datasets"`
+}
+
+// Dataset is one published table.
+type Dataset struct {
+	Name          string       `yaml:"name"`
+	Table         string       `yaml:"table"` // schema.table in the working database
+	Title         string       `yaml:"title"` // French title
+	Description   string       `yaml:"description"`
+	DescriptionFR string       `yaml:"description_fr"`
+	PrimaryKey    []string     `yaml:"primary_key"`
+	ForeignKeys   []ForeignKey `yaml:"foreign_keys"`
+	Columns       []Column     `yaml:"columns"`
+}
+
+// ForeignKey says that Fields reference the primary key of dataset Reference.
+type ForeignKey struct {
+	Fields    []string `yaml:"fields"`
+	Reference string   `yaml:"reference"`
+}
+
+// Column is one documented column.
+type Column struct {
+	Name          string `yaml:"name"`
+	Type          string `yaml:"type"` // DuckDB type
+	Description   string `yaml:"description"`
+	DescriptionFR string `yaml:"description_fr"`
+}
+
+// Load parses the embedded catalogue and checks its internal consistency.
+func Load() (*Catalog, error) {
+	var c Catalog
+	if err := yaml.Unmarshal(datasetsYAML, &c); err != nil {
+		return nil, fmt.Errorf("catalog: parse datasets.yaml: %w", err)
+	}
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	return &c, nil
+}
+
+// MustLoad is Load for callers that embed a catalogue known to be valid
+// (tested in this package).
+func MustLoad() *Catalog {
+	c, err := Load()
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// Dataset returns the dataset called name.
+func (c *Catalog) Dataset(name string) (*Dataset, bool) {
+	for i := range c.Datasets {
+		if c.Datasets[i].Name == name {
+			return &c.Datasets[i], true
+		}
+	}
+	return nil, false
+}
+
+// Column returns the column called name.
+func (d *Dataset) Column(name string) (*Column, bool) {
+	for i := range d.Columns {
+		if d.Columns[i].Name == name {
+			return &d.Columns[i], true
+		}
+	}
+	return nil, false
+}
+
+var knownTypes = map[string]bool{
+	"VARCHAR": true, "BIGINT": true, "INTEGER": true, "DOUBLE": true,
+	"BOOLEAN": true, "TIMESTAMPTZ": true, "DATE": true,
+}
+
+func (c *Catalog) validate() error {
+	seen := map[string]bool{}
+	for _, d := range c.Datasets {
+		if d.Name == "" || d.Table == "" || d.Description == "" || d.DescriptionFR == "" {
+			return fmt.Errorf("dataset %q: name, table and descriptions are required", d.Name)
+		}
+		if seen[d.Name] {
+			return fmt.Errorf("dataset %q declared twice", d.Name)
+		}
+		seen[d.Name] = true
+		cols := map[string]bool{}
+		for _, col := range d.Columns {
+			if cols[col.Name] {
+				return fmt.Errorf("dataset %s: column %q declared twice", d.Name, col.Name)
+			}
+			cols[col.Name] = true
+			if !knownTypes[col.Type] {
+				return fmt.Errorf("dataset %s column %s: unknown type %q", d.Name, col.Name, col.Type)
+			}
+			if col.Description == "" || col.DescriptionFR == "" {
+				return fmt.Errorf("dataset %s column %s: descriptions are required", d.Name, col.Name)
+			}
+		}
+		for _, k := range d.PrimaryKey {
+			if !cols[k] {
+				return fmt.Errorf("dataset %s: primary key column %q is not a column", d.Name, k)
+			}
+		}
+	}
+	for _, d := range c.Datasets {
+		for _, fk := range d.ForeignKeys {
+			ref, ok := c.Dataset(fk.Reference)
+			if !ok {
+				return fmt.Errorf("dataset %s: foreign key to unknown dataset %q", d.Name, fk.Reference)
+			}
+			for _, f := range fk.Fields {
+				if _, ok := d.Column(f); !ok {
+					return fmt.Errorf("dataset %s: foreign key field %q is not a column", d.Name, f)
+				}
+				if _, ok := ref.Column(f); !ok {
+					return fmt.Errorf("dataset %s: foreign key field %q is not a column of %s", d.Name, f, ref.Name)
+				}
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,45 @@
+package catalog
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestLoad(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"projects", "steps", "proposals", "proposal_votes", "contributions", "events", "users", "districts", "participation_daily", "budget_comparison"} {
+		if _, ok := c.Dataset(name); !ok {
+			t.Errorf("dataset %s missing from the data contract", name)
+		}
+	}
+	for _, d := range c.Datasets {
+		for _, col := range d.Columns {
+			for _, forbidden := range []string{"username", "email", "author_id", "biography"} {
+				if strings.EqualFold(col.Name, forbidden) {
+					t.Errorf("dataset %s publishes forbidden column %s", d.Name, col.Name)
+				}
+			}
+		}
+	}
+}
+
+func TestValidateRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		c    Catalog
+		want string
+	}{
+		{"bad type", Catalog{Datasets: []Dataset{{Name: "a", Table: "t.a", Description: "x", DescriptionFR: "x", Columns: []Column{{Name: "c", Type: "TEXT", Description: "x", DescriptionFR: "x"}}}}}, "unknown type"},
+		{"bad key", Catalog{Datasets: []Dataset{{Name: "a", Table: "t.a", Description: "x", DescriptionFR: "x", PrimaryKey: []string{"z"}}}}, "primary key"},
+		{"bad fk", Catalog{Datasets: []Dataset{{Name: "a", Table: "t.a", Description: "x", DescriptionFR: "x", ForeignKeys: []ForeignKey{{Fields: []string{"c"}, Reference: "b"}}}}}, "unknown dataset"},
+	}
+	for _, tt := range tests {
+		err := tt.c.validate()
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: got %v, want error containing %q", tt.name, err, tt.want)
+		}
+	}
+}

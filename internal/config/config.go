@@ -1,0 +1,403 @@
+// Package config loads capstat.yaml: the sources to crawl, the collectivities
+// they belong to, budget metadata the API does not carry, schedules, the
+// privacy policy and the daemon's settings. Every error names the file, the
+// line and the field.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Database string   `yaml:"database"` // working DuckDB file
+	Out      string   `yaml:"out"`      // publication directory
+	Defaults Defaults `yaml:"defaults"`
+	Sources  []Source `yaml:"sources"`
+	Publish  Publish  `yaml:"publish"`
+	Privacy  Privacy  `yaml:"privacy"`
+	Serve    Serve    `yaml:"serve"`
+	Queries  Queries  `yaml:"queries"`
+
+	path string
+}
+
+// Defaults apply to every source that does not set the field itself.
+type Defaults struct {
+	Timezone          string   `yaml:"timezone"`
+	Concurrency       int      `yaml:"concurrency"`
+	RequestsPerSecond float64  `yaml:"requests_per_second"`
+	PageSize          int      `yaml:"page_size"`
+	Timeout           Duration `yaml:"timeout"`
+	MaxAttempts       int      `yaml:"max_attempts"`
+	Schedule          string   `yaml:"schedule"`
+	WinnerStatuses    []string `yaml:"winner_statuses"`
+}
+
+// Source is one Cap Collectif instance.
+type Source struct {
+	Name              string        `yaml:"name"`
+	Endpoint          string        `yaml:"endpoint"`
+	Timezone          string        `yaml:"timezone"`
+	TokenEnv          string        `yaml:"token_env"` // environment variable holding the bearer token
+	Locales           []string      `yaml:"locales"`
+	Concurrency       int           `yaml:"concurrency"`
+	RequestsPerSecond float64       `yaml:"requests_per_second"`
+	PageSize          int           `yaml:"page_size"`
+	Timeout           Duration      `yaml:"timeout"`
+	MaxAttempts       int           `yaml:"max_attempts"`
+	Schedule          string        `yaml:"schedule"` // ingest schedule (cron, seconds optional)
+	Collectivity      Collectivity  `yaml:"collectivity"`
+	WinnerStatuses    []string      `yaml:"winner_statuses"`
+	CostQuestion      string        `yaml:"cost_question"`
+	Projects          []ProjectMeta `yaml:"projects"`
+}
+
+// Collectivity says who runs a source. Empty fields are inferred from the
+// source name when it is a département or région (see transform).
+type Collectivity struct {
+	Code       string `yaml:"code"`
+	Kind       string `yaml:"kind"` // departement, region, commune, other
+	Name       string `yaml:"name"`
+	Population int64  `yaml:"population"`
+}
+
+// ProjectMeta is budget metadata for one participatory-budget edition.
+type ProjectMeta struct {
+	ID             string   `yaml:"id"`
+	Edition        string   `yaml:"edition"`
+	EnvelopeEUR    int64    `yaml:"envelope_eur"`
+	Model          string   `yaml:"model"` // bp, bp-thematique, appel-a-projets, orientations
+	WinnerStatuses []string `yaml:"winner_statuses"`
+}
+
+// Publish configures releases.
+type Publish struct {
+	Schedule  string   `yaml:"schedule"`
+	Retention int      `yaml:"retention"`
+	Licence   string   `yaml:"licence"` // etalab-2.0 or odbl-1.0
+	MaxAge    Duration `yaml:"max_age"` // dashboards warn when the release is older
+}
+
+// Privacy is the publication privacy policy.
+type Privacy struct {
+	AuthorKeySecretFile string `yaml:"author_key_secret_file"`
+	CoarsenVoteTimes    bool   `yaml:"coarsen_vote_times"`
+	MinGroupSize        int    `yaml:"min_group_size"`
+}
+
+// Serve configures the daemon.
+type Serve struct {
+	Addr          string  `yaml:"addr"`
+	AdminTokenEnv string  `yaml:"admin_token_env"`
+	TLSCert       string  `yaml:"tls_cert"`
+	TLSKey        string  `yaml:"tls_key"`
+	AccessLog     string  `yaml:"access_log"` // file path, "-" for stderr, empty for none
+	RateLimit     float64 `yaml:"rate_limit"` // API requests per second per client
+}
+
+// Queries configures the query engine limits.
+type Queries struct {
+	MaxRows     int      `yaml:"max_rows"`
+	Timeout     Duration `yaml:"timeout"`
+	MemoryLimit string   `yaml:"memory_limit"`
+	Threads     int      `yaml:"threads"`
+}
+
+// Duration is a time.Duration written as "30s", "48h".
+type Duration struct{ time.Duration }
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: invalid duration %q (want e.g. 30s, 48h)", n.Line, n.Value)
+	}
+	d.Duration = v
+	return nil
+}
+
+// Path is the file the configuration was read from ("" for flags only).
+func (c *Config) Path() string { return c.path }
+
+// Default returns the configuration used without a file.
+func Default() *Config {
+	c := &Config{}
+	c.applyDefaults()
+	return c
+}
+
+// Load reads and validates a configuration file.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes and validates configuration bytes; path is used in errors.
+func Parse(path string, data []byte) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	c := &Config{path: path}
+	if len(root.Content) > 0 {
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(c); err != nil {
+			return nil, fmt.Errorf("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+	}
+	c.path = path
+	c.applyDefaults()
+	if err := c.validate(lines(&root)); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Config) applyDefaults() {
+	if c.Database == "" {
+		c.Database = "./var/capstat.duckdb"
+	}
+	if c.Out == "" {
+		c.Out = "./public"
+	}
+	d := &c.Defaults
+	if d.Timezone == "" {
+		d.Timezone = "Europe/Paris"
+	}
+	if d.Concurrency == 0 {
+		d.Concurrency = 4
+	}
+	if d.RequestsPerSecond == 0 {
+		d.RequestsPerSecond = 20
+	}
+	if d.PageSize == 0 {
+		d.PageSize = 50
+	}
+	if d.Timeout.Duration == 0 {
+		d.Timeout.Duration = 30 * time.Second
+	}
+	if d.MaxAttempts == 0 {
+		d.MaxAttempts = 6
+	}
+	if d.Schedule == "" {
+		d.Schedule = "0 15 4 * * *" // 04:15 Paris time, outside the DST hours
+	}
+	for i := range c.Sources {
+		s := &c.Sources[i]
+		if s.Timezone == "" {
+			s.Timezone = d.Timezone
+		}
+		if s.Concurrency == 0 {
+			s.Concurrency = d.Concurrency
+		}
+		if s.RequestsPerSecond == 0 {
+			s.RequestsPerSecond = d.RequestsPerSecond
+		}
+		if s.PageSize == 0 {
+			s.PageSize = d.PageSize
+		}
+		if s.Timeout.Duration == 0 {
+			s.Timeout = d.Timeout
+		}
+		if s.MaxAttempts == 0 {
+			s.MaxAttempts = d.MaxAttempts
+		}
+		if s.Schedule == "" {
+			s.Schedule = d.Schedule
+		}
+		if len(s.WinnerStatuses) == 0 {
+			s.WinnerStatuses = d.WinnerStatuses
+		}
+	}
+	if c.Publish.Schedule == "" {
+		c.Publish.Schedule = "0 0 5 * * *"
+	}
+	if c.Publish.Retention == 0 {
+		c.Publish.Retention = 10
+	}
+	if c.Publish.Licence == "" {
+		c.Publish.Licence = "etalab-2.0"
+	}
+	if c.Publish.MaxAge.Duration == 0 {
+		c.Publish.MaxAge.Duration = 48 * time.Hour
+	}
+	if c.Privacy.MinGroupSize == 0 {
+		c.Privacy.MinGroupSize = 5
+	}
+	if c.Privacy.AuthorKeySecretFile == "" {
+		c.Privacy.AuthorKeySecretFile = "./var/secrets/author-key"
+	}
+	if c.Serve.Addr == "" {
+		c.Serve.Addr = "127.0.0.1:8080"
+	}
+	if c.Serve.AdminTokenEnv == "" {
+		c.Serve.AdminTokenEnv = "CAPSTAT_ADMIN_TOKEN"
+	}
+	if c.Serve.RateLimit == 0 {
+		c.Serve.RateLimit = 20
+	}
+	if c.Queries.MaxRows == 0 {
+		c.Queries.MaxRows = 1000
+	}
+	if c.Queries.Timeout.Duration == 0 {
+		c.Queries.Timeout.Duration = 5 * time.Second
+	}
+	if c.Queries.MemoryLimit == "" {
+		c.Queries.MemoryLimit = "512MB"
+	}
+	if c.Queries.Threads == 0 {
+		c.Queries.Threads = 2
+	}
+}
+
+var sourceName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+var models = map[string]bool{"": true, "bp": true, "bp-thematique": true, "appel-a-projets": true, "orientations": true}
+var kinds = map[string]bool{"": true, "departement": true, "region": true, "commune": true, "other": true}
+
+// validate checks values; at maps a field path such as "sources[2].endpoint"
+// to its line in the file.
+func (c *Config) validate(at map[string]int) error {
+	var errs []error
+	fail := func(field, format string, args ...any) {
+		line := at[field]
+		for p := field; line == 0 && p != ""; {
+			i := strings.LastIndexAny(p, ".[")
+			if i < 0 {
+				break
+			}
+			p = p[:i]
+			line = at[p]
+		}
+		loc := c.path
+		if loc == "" {
+			loc = "command line"
+		}
+		if line > 0 {
+			loc = fmt.Sprintf("%s:%d", c.path, line)
+		}
+		errs = append(errs, fmt.Errorf("%s: %s: %s", loc, field, fmt.Sprintf(format, args...)))
+	}
+	names := map[string]bool{}
+	for i, s := range c.Sources {
+		p := fmt.Sprintf("sources[%d]", i)
+		if !sourceName.MatchString(s.Name) {
+			fail(p+".name", "%q is not a valid source name (lower-case letters, digits and '-')", s.Name)
+		} else if names[s.Name] {
+			fail(p+".name", "source %q is declared twice", s.Name)
+		}
+		names[s.Name] = true
+		if u, err := url.Parse(s.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			fail(p+".endpoint", "%q is not an http(s) URL", s.Endpoint)
+		}
+		if _, err := time.LoadLocation(s.Timezone); err != nil {
+			fail(p+".timezone", "unknown time zone %q", s.Timezone)
+		}
+		if s.Concurrency < 1 || s.Concurrency > 32 {
+			fail(p+".concurrency", "must be between 1 and 32, got %d", s.Concurrency)
+		}
+		if s.RequestsPerSecond < 0 {
+			fail(p+".requests_per_second", "must be positive, got %g", s.RequestsPerSecond)
+		}
+		if s.PageSize < 1 || s.PageSize > 100 {
+			fail(p+".page_size", "must be between 1 and 100, got %d", s.PageSize)
+		}
+		if !kinds[s.Collectivity.Kind] {
+			fail(p+".collectivity.kind", "%q is not one of departement, region, commune, other", s.Collectivity.Kind)
+		}
+		if s.Collectivity.Population < 0 {
+			fail(p+".collectivity.population", "must be positive")
+		}
+		for j, pm := range s.Projects {
+			q := fmt.Sprintf("%s.projects[%d]", p, j)
+			if pm.ID == "" {
+				fail(q+".id", "a project id is required")
+			}
+			if !models[pm.Model] {
+				fail(q+".model", "%q is not one of bp, bp-thematique, appel-a-projets, orientations", pm.Model)
+			}
+			if pm.EnvelopeEUR < 0 {
+				fail(q+".envelope_eur", "must be positive")
+			}
+		}
+	}
+	if c.Publish.Licence != "etalab-2.0" && c.Publish.Licence != "odbl-1.0" {
+		fail("publish.licence", "%q is not etalab-2.0 or odbl-1.0", c.Publish.Licence)
+	}
+	if c.Publish.Retention < 1 {
+		fail("publish.retention", "must keep at least 1 release")
+	}
+	if c.Privacy.MinGroupSize < 1 {
+		fail("privacy.min_group_size", "must be at least 1")
+	}
+	if (c.Serve.TLSCert == "") != (c.Serve.TLSKey == "") {
+		fail("serve.tls_cert", "tls_cert and tls_key go together")
+	}
+	return errors.Join(errs...)
+}
+
+// lines maps field paths ("sources[0].endpoint") to line numbers.
+func lines(root *yaml.Node) map[string]int {
+	at := map[string]int{}
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, path)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				p := k.Value
+				if path != "" {
+					p = path + "." + k.Value
+				}
+				at[p] = k.Line
+				walk(v, p)
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				p := fmt.Sprintf("%s[%d]", path, i)
+				at[p] = c.Line
+				walk(c, p)
+			}
+		}
+	}
+	walk(root, "")
+	return at
+}
+
+// AddSourceFlag adds the source of a --source NAME=URL flag, with the
+// configuration's defaults.
+func (c *Config) AddSourceFlag(v string) error {
+	name, endpoint, ok := strings.Cut(v, "=")
+	if !ok {
+		return fmt.Errorf("--source %q: want NAME=URL", v)
+	}
+	c.Sources = append(c.Sources, Source{Name: strings.TrimSpace(name), Endpoint: strings.TrimSpace(endpoint)})
+	c.applyDefaults()
+	return c.validate(nil)
+}
+
+// Token returns the source's bearer token from its environment variable.
+func (s *Source) Token() string {
+	if s.TokenEnv == "" {
+		return ""
+	}
+	return os.Getenv(s.TokenEnv)
+}

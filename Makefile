@@ -1,0 +1,40 @@
+# capstat — two commands on a fresh clone: `make demo` and `make test`.
+GO      ?= go
+BIN     ?= bin/capstat
+SCALE   ?= small
+SEED    ?= 1
+ADDR    ?= 127.0.0.1:8787
+export CGO_ENABLED = 1
+
+ECHARTS := dashboards/assets/echarts.min.js
+
+.PHONY: all build test test-short demo serve-demo assets bench clean
+
+all: build
+
+# Third-party browser code comes from npm at build time, pinned by the lock file.
+assets: $(ECHARTS)
+$(ECHARTS): dashboards/assets/package.json dashboards/assets/package-lock.json dashboards/assets/fetch.sh
+	sh dashboards/assets/fetch.sh
+
+build: assets
+	$(GO) build -o $(BIN) ./cmd/capstat
+
+# The README's test command (CI runs it through .ci/run).
+test: assets
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 25m ./...
+
+test-short: assets
+	$(GO) test -short ./...
+
+# Whole pipeline end to end on embedded defaults: the sandbox API, a DuckDB
+# file under ./var/ and the release and site under ./public/.
+demo: build
+	BIN=$(BIN) SCALE=$(SCALE) SEED=$(SEED) ADDR=$(ADDR) sh scripts/demo.sh
+
+bench: assets
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+
+clean:
+	rm -rf bin var public

@@ -90,3 +90,13 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestExampleConfigLoads(t *testing.T) {
+	c, err := Load("../../capstat.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Sources) != 2 || c.Sources[0].Schedule == "" || c.Serve.Addr == "" {
+		t.Errorf("example config = %+v", c)
+	}
+}

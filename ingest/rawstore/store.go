@@ -1,0 +1,560 @@
+package rawstore
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/duckdb/duckdb-go/v2"
+)
+
+// Row is one entity record to upsert.
+type Row struct {
+	Table   string // entity table name (Projects, Steps…)
+	Source  string
+	Run     int64
+	ID      string
+	Context []any // one value per context column of the table, in order: string, int32 or nil
+	Payload []byte
+}
+
+// AuthorUpdate sets author_id of a proposal or reply.
+type AuthorUpdate struct {
+	Table    string // Proposals or Replies
+	Source   string
+	ID       string
+	AuthorID *string
+}
+
+// Checkpoint is the resume state of one crawl task.
+type Checkpoint struct {
+	Source  string
+	Task    string
+	Cursor  string
+	Done    bool
+	Run     int64
+	Fetched int64
+	Total   *int64
+}
+
+// ErrorRow is a partial GraphQL error or a failure worth keeping.
+type ErrorRow struct {
+	Run       int64
+	Source    string
+	At        time.Time
+	Operation string
+	Path      string
+	Message   string
+}
+
+// AuditRow compares what a connection delivered with its totalCount.
+type AuditRow struct {
+	Run     int64
+	Source  string
+	Entity  string
+	Scope   string
+	Fetched int64
+	Total   *int64
+}
+
+// Batch is a unit of work committed atomically.
+type Batch struct {
+	Rows        []Row
+	Authors     []AuthorUpdate
+	Checkpoints []Checkpoint
+	Errors      []ErrorRow
+	Audit       []AuditRow
+}
+
+// Add appends o's content to b.
+func (b *Batch) Add(o *Batch) {
+	b.Rows = append(b.Rows, o.Rows...)
+	b.Authors = append(b.Authors, o.Authors...)
+	b.Checkpoints = append(b.Checkpoints, o.Checkpoints...)
+	b.Errors = append(b.Errors, o.Errors...)
+	b.Audit = append(b.Audit, o.Audit...)
+}
+
+// Empty reports whether the batch holds nothing.
+func (b *Batch) Empty() bool {
+	return len(b.Rows)+len(b.Authors)+len(b.Checkpoints)+len(b.Errors)+len(b.Audit) == 0
+}
+
+// Key identifies a source × entity table pair in statistics.
+type Key struct{ Source, Table string }
+
+// Stats counts what a commit did.
+type Stats struct {
+	Records map[Key]int64 // distinct rows written
+	Changed map[Key]int64 // rows new, modified or revived
+}
+
+func newStats() Stats { return Stats{Records: map[Key]int64{}, Changed: map[Key]int64{}} }
+
+// Store writes the raw tables through one dedicated connection.
+type Store struct {
+	db    *sql.DB
+	conn  *sql.Conn
+	specs map[string]tableSpec
+	order []tableSpec
+}
+
+// Open creates the raw schema if needed and prepares the staging tables.
+// The Store holds one connection of db until Close.
+func Open(ctx context.Context, db *sql.DB) (*Store, error) {
+	if err := Init(ctx, db); err != nil {
+		return nil, err
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("rawstore: connection: %w", err)
+	}
+	for _, q := range stageDDL() {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("rawstore: staging tables: %w", err)
+		}
+	}
+	s := &Store{db: db, conn: conn, specs: map[string]tableSpec{}, order: specs()}
+	for _, sp := range s.order {
+		s.specs[sp.name] = sp
+	}
+	return s, nil
+}
+
+// Init creates the raw schema and tables if they do not exist.
+func Init(ctx context.Context, db *sql.DB) error {
+	for _, q := range ddl() {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("rawstore: create raw tables: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close releases the store's connection.
+func (s *Store) Close() error { return s.conn.Close() }
+
+// DB returns the database the store writes to.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Commit writes a batch atomically: staged rows are merged, authors updated,
+// checkpoints, errors and audit rows written, all in one transaction.
+func (s *Store) Commit(ctx context.Context, b *Batch) (Stats, error) {
+	st := newStats()
+	byTable, err := s.dedupe(b.Rows)
+	if err != nil {
+		return st, err
+	}
+	defer s.clearStage(context.WithoutCancel(ctx), byTable, len(b.Authors) > 0)
+	if err := s.stage(ctx, byTable, b.Authors); err != nil {
+		return st, err
+	}
+	tx, err := s.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return st, fmt.Errorf("rawstore: begin: %w", err)
+	}
+	defer tx.Rollback()
+	for _, sp := range s.order {
+		rows := byTable[sp.name]
+		if len(rows) == 0 {
+			continue
+		}
+		for _, r := range rows {
+			st.Records[Key{r.Source, sp.name}]++
+		}
+		countQ, upsert := mergeSQL(sp)
+		if err := groupCount(ctx, tx, strings.Replace(countQ, "SELECT count(*)", "SELECT s.source, count(*)", 1)+" GROUP BY s.source", sp.name, st.Changed); err != nil {
+			return st, err
+		}
+		if _, err := tx.ExecContext(ctx, upsert); err != nil {
+			return st, fmt.Errorf("rawstore: merge raw.%s: %w", sp.name, err)
+		}
+	}
+	if len(b.Authors) > 0 {
+		for _, name := range []string{Proposals, Replies} {
+			sp := s.specs[name]
+			q := fmt.Sprintf(`SELECT a.source, count(*) FROM stage_authors a JOIN raw.%s t ON t.source = a.source AND t.id = a.id
+WHERE a.tbl = '%s' AND t.author_id IS DISTINCT FROM a.author_id GROUP BY a.source`, name, name)
+			if err := groupCount(ctx, tx, q, name, st.Changed); err != nil {
+				return st, err
+			}
+			if _, err := tx.ExecContext(ctx, authorSQL(sp)); err != nil {
+				return st, fmt.Errorf("rawstore: update authors of raw.%s: %w", name, err)
+			}
+		}
+	}
+	if err := writeCheckpoints(ctx, tx, b.Checkpoints); err != nil {
+		return st, err
+	}
+	if err := writeErrors(ctx, tx, b.Errors); err != nil {
+		return st, err
+	}
+	if err := writeAudit(ctx, tx, b.Audit); err != nil {
+		return st, err
+	}
+	if err := tx.Commit(); err != nil {
+		return st, fmt.Errorf("rawstore: commit: %w", err)
+	}
+	return st, nil
+}
+
+func groupCount(ctx context.Context, tx *sql.Tx, q, table string, into map[Key]int64) error {
+	rs, err := tx.QueryContext(ctx, q)
+	if err != nil {
+		return fmt.Errorf("rawstore: count changes of raw.%s: %w", table, err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var src string
+		var n int64
+		if err := rs.Scan(&src, &n); err != nil {
+			return fmt.Errorf("rawstore: count changes of raw.%s: %w", table, err)
+		}
+		into[Key{src, table}] += n
+	}
+	return rs.Err()
+}
+
+// dedupe groups rows by table and keeps one row per (source, id): the last
+// one, except that a NULL context value never replaces a known one.
+func (s *Store) dedupe(rows []Row) (map[string][]Row, error) {
+	out := map[string][]Row{}
+	idx := map[string]map[[2]string]int{}
+	for _, r := range rows {
+		sp, ok := s.specs[r.Table]
+		if !ok {
+			return nil, fmt.Errorf("rawstore: unknown table %q", r.Table)
+		}
+		if len(r.Context) != len(sp.ctx) {
+			return nil, fmt.Errorf("rawstore: raw.%s wants %d context values, got %d", r.Table, len(sp.ctx), len(r.Context))
+		}
+		m := idx[r.Table]
+		if m == nil {
+			m = map[[2]string]int{}
+			idx[r.Table] = m
+		}
+		k := [2]string{r.Source, r.ID}
+		if i, dup := m[k]; dup {
+			prev := out[r.Table][i]
+			ctx := append([]any(nil), r.Context...)
+			for j := range ctx {
+				if ctx[j] == nil {
+					ctx[j] = prev.Context[j]
+				}
+			}
+			r.Context = ctx
+			out[r.Table][i] = r
+			continue
+		}
+		m[k] = len(out[r.Table])
+		out[r.Table] = append(out[r.Table], r)
+	}
+	return out, nil
+}
+
+func (s *Store) stage(ctx context.Context, byTable map[string][]Row, authors []AuthorUpdate) error {
+	return s.conn.Raw(func(dc any) error {
+		conn, ok := dc.(driver.Conn)
+		if !ok {
+			return errors.New("rawstore: driver connection is not a driver.Conn")
+		}
+		for _, sp := range s.order {
+			rows := byTable[sp.name]
+			if len(rows) == 0 {
+				continue
+			}
+			if err := appendRows(conn, "stage_"+sp.name, func(a *duckdb.Appender) error {
+				vals := make([]driver.Value, 0, len(sp.ctx)+4)
+				for _, r := range rows {
+					vals = vals[:0]
+					vals = append(vals, r.Source, r.ID)
+					for _, c := range r.Context {
+						vals = append(vals, c)
+					}
+					vals = append(vals, string(r.Payload), r.Run)
+					if err := a.AppendRow(vals...); err != nil {
+						return fmt.Errorf("raw.%s id %s: %w", sp.name, r.ID, err)
+					}
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		if len(authors) == 0 {
+			return nil
+		}
+		return appendRows(conn, "stage_authors", func(a *duckdb.Appender) error {
+			for _, u := range authors {
+				var author driver.Value
+				if u.AuthorID != nil {
+					author = *u.AuthorID
+				}
+				if err := a.AppendRow(u.Table, u.Source, u.ID, author); err != nil {
+					return fmt.Errorf("author of %s %s: %w", u.Table, u.ID, err)
+				}
+			}
+			return nil
+		})
+	})
+}
+
+func appendRows(conn driver.Conn, table string, fill func(*duckdb.Appender) error) error {
+	a, err := duckdb.NewAppender(conn, "temp", "main", table)
+	if err != nil {
+		return fmt.Errorf("rawstore: appender %s: %w", table, err)
+	}
+	if err := fill(a); err != nil {
+		a.Close()
+		return fmt.Errorf("rawstore: stage %s: %w", table, err)
+	}
+	if err := a.Close(); err != nil {
+		return fmt.Errorf("rawstore: flush %s: %w", table, err)
+	}
+	return nil
+}
+
+func (s *Store) clearStage(ctx context.Context, byTable map[string][]Row, authors bool) {
+	for name := range byTable {
+		_, _ = s.conn.ExecContext(ctx, "DELETE FROM stage_"+name)
+	}
+	if authors {
+		_, _ = s.conn.ExecContext(ctx, "DELETE FROM stage_authors")
+	}
+}
+
+// execValues runs a multi-row INSERT "prefix VALUES (…),(…) suffix" in chunks.
+func execValues(ctx context.Context, tx *sql.Tx, prefix, suffix string, ncol int, rows [][]any) error {
+	const chunk = 200
+	ph := "(" + strings.TrimSuffix(strings.Repeat("?, ", ncol), ", ") + ")"
+	for start := 0; start < len(rows); start += chunk {
+		end := min(start+chunk, len(rows))
+		var args []any
+		var vals []string
+		for _, r := range rows[start:end] {
+			vals = append(vals, ph)
+			args = append(args, r...)
+		}
+		q := prefix + " VALUES " + strings.Join(vals, ", ") + " " + suffix
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeCheckpoints(ctx context.Context, tx *sql.Tx, cps []Checkpoint) error {
+	if len(cps) == 0 {
+		return nil
+	}
+	last := map[[2]string]Checkpoint{}
+	var keys [][2]string
+	for _, c := range cps {
+		k := [2]string{c.Source, c.Task}
+		if _, ok := last[k]; !ok {
+			keys = append(keys, k)
+		}
+		last[k] = c
+	}
+	rows := make([][]any, 0, len(keys))
+	for _, k := range keys {
+		c := last[k]
+		rows = append(rows, []any{c.Source, c.Task, c.Cursor, c.Done, c.Run, c.Fetched, nullInt(c.Total)})
+	}
+	err := execValues(ctx, tx, "INSERT INTO raw.checkpoints (source, task, cursor, done, run_id, fetched, total_count)",
+		"ON CONFLICT (source, task) DO UPDATE SET cursor = excluded.cursor, done = excluded.done, run_id = excluded.run_id, fetched = excluded.fetched, total_count = excluded.total_count",
+		7, rows)
+	if err != nil {
+		return fmt.Errorf("rawstore: write checkpoints: %w", err)
+	}
+	return nil
+}
+
+func writeErrors(ctx context.Context, tx *sql.Tx, es []ErrorRow) error {
+	if len(es) == 0 {
+		return nil
+	}
+	rows := make([][]any, 0, len(es))
+	for _, e := range es {
+		rows = append(rows, []any{e.Run, e.Source, e.At.UTC(), e.Operation, e.Path, e.Message})
+	}
+	if err := execValues(ctx, tx, "INSERT INTO raw.ingest_errors (run_id, source, \"at\", operation, path, message)", "", 6, rows); err != nil {
+		return fmt.Errorf("rawstore: write errors: %w", err)
+	}
+	return nil
+}
+
+func writeAudit(ctx context.Context, tx *sql.Tx, as []AuditRow) error {
+	if len(as) == 0 {
+		return nil
+	}
+	last := map[[4]any]AuditRow{}
+	var keys [][4]any
+	for _, a := range as {
+		k := [4]any{a.Run, a.Source, a.Entity, a.Scope}
+		if _, ok := last[k]; !ok {
+			keys = append(keys, k)
+		}
+		last[k] = a
+	}
+	rows := make([][]any, 0, len(keys))
+	for _, k := range keys {
+		a := last[k]
+		rows = append(rows, []any{a.Run, a.Source, a.Entity, a.Scope, a.Fetched, nullInt(a.Total)})
+	}
+	err := execValues(ctx, tx, "INSERT INTO raw.ingest_audit (run_id, source, entity, scope_id, fetched, total_count)",
+		"ON CONFLICT (run_id, source, entity, scope_id) DO UPDATE SET fetched = excluded.fetched, total_count = excluded.total_count", 6, rows)
+	if err != nil {
+		return fmt.Errorf("rawstore: write audit: %w", err)
+	}
+	return nil
+}
+
+func nullInt(p *int64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+// SourceInfo is what raw.sources records about a source.
+type SourceInfo struct {
+	Name, Endpoint, Timezone string
+	Locales                  []string
+}
+
+// RunState is the outcome of BeginRun.
+type RunState struct {
+	Run         int64
+	Resumed     bool
+	Checkpoints map[string]Checkpoint // by task, empty for a fresh run
+}
+
+// NextRunID returns a run id larger than any recorded one.
+func (s *Store) NextRunID(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.db.QueryRowContext(ctx, `SELECT coalesce(max(run_id), 0) + 1 FROM raw.ingest_runs`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("rawstore: next run id: %w", err)
+	}
+	return n, nil
+}
+
+// BeginRun registers the source and either resumes its unfinished run (one
+// left "running" or "failed" with checkpoints) or starts run newRun.
+func (s *Store) BeginRun(ctx context.Context, src SourceInfo, newRun int64, now time.Time) (RunState, error) {
+	locales := "[]"
+	if len(src.Locales) > 0 {
+		locales = "['" + strings.Join(escapeAll(src.Locales), "', '") + "']"
+	}
+	_, err := s.conn.ExecContext(ctx, `INSERT INTO raw.sources (source, endpoint, timezone, locales) VALUES (?, ?, ?, `+locales+`::VARCHAR[])
+ON CONFLICT (source) DO UPDATE SET endpoint = excluded.endpoint, timezone = excluded.timezone, locales = excluded.locales`,
+		src.Name, src.Endpoint, src.Timezone)
+	if err != nil {
+		return RunState{}, fmt.Errorf("rawstore: register source %s: %w", src.Name, err)
+	}
+	var prev sql.NullInt64
+	err = s.conn.QueryRowContext(ctx, `SELECT max(r.run_id) FROM raw.ingest_runs r
+WHERE r.source = ? AND r.status IN ('running', 'failed')
+AND r.run_id = (SELECT max(run_id) FROM raw.ingest_runs WHERE source = ?)
+AND EXISTS (SELECT 1 FROM raw.checkpoints c WHERE c.source = r.source AND c.run_id = r.run_id)`, src.Name, src.Name).Scan(&prev)
+	if err != nil {
+		return RunState{}, fmt.Errorf("rawstore: find unfinished run of %s: %w", src.Name, err)
+	}
+	st := RunState{Checkpoints: map[string]Checkpoint{}}
+	if prev.Valid {
+		st.Run, st.Resumed = prev.Int64, true
+		if _, err := s.conn.ExecContext(ctx, `UPDATE raw.ingest_runs SET status = 'running', finished_at = NULL WHERE run_id = ? AND source = ?`, st.Run, src.Name); err != nil {
+			return st, fmt.Errorf("rawstore: resume run %d of %s: %w", st.Run, src.Name, err)
+		}
+		rs, err := s.conn.QueryContext(ctx, `SELECT task, coalesce(cursor, ''), done, fetched, total_count FROM raw.checkpoints WHERE source = ? AND run_id = ?`, src.Name, st.Run)
+		if err != nil {
+			return st, fmt.Errorf("rawstore: read checkpoints of %s: %w", src.Name, err)
+		}
+		defer rs.Close()
+		for rs.Next() {
+			c := Checkpoint{Source: src.Name, Run: st.Run}
+			var total sql.NullInt64
+			if err := rs.Scan(&c.Task, &c.Cursor, &c.Done, &c.Fetched, &total); err != nil {
+				return st, fmt.Errorf("rawstore: read checkpoints of %s: %w", src.Name, err)
+			}
+			if total.Valid {
+				c.Total = &total.Int64
+			}
+			st.Checkpoints[c.Task] = c
+		}
+		return st, rs.Err()
+	}
+	st.Run = newRun
+	if _, err := s.conn.ExecContext(ctx, `DELETE FROM raw.checkpoints WHERE source = ?`, src.Name); err != nil {
+		return st, fmt.Errorf("rawstore: clear checkpoints of %s: %w", src.Name, err)
+	}
+	if _, err := s.conn.ExecContext(ctx, `INSERT INTO raw.ingest_runs (run_id, source, started_at, status) VALUES (?, ?, ?, 'running')`, newRun, src.Name, now.UTC()); err != nil {
+		return st, fmt.Errorf("rawstore: start run %d of %s: %w", newRun, src.Name, err)
+	}
+	return st, nil
+}
+
+func escapeAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strings.ReplaceAll(s, "'", "''")
+	}
+	return out
+}
+
+// RunTotals are the counters a run adds to raw.ingest_runs.
+type RunTotals struct {
+	Requests, Retries, Records, Changed, Errors int64
+}
+
+// FinishRun closes a run. When complete, every entity row of the source not
+// seen by the run is marked deleted and the checkpoints are dropped; the
+// deleted counts per table are returned.
+func (s *Store) FinishRun(ctx context.Context, source string, run int64, complete bool, t RunTotals, message string, now time.Time) (map[string]int64, error) {
+	deleted := map[string]int64{}
+	tx, err := s.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("rawstore: finish run %d of %s: %w", run, source, err)
+	}
+	defer tx.Rollback()
+	status := "failed"
+	var total int64
+	if complete {
+		status = "complete"
+		names := EntityTables()
+		sort.Strings(names)
+		for _, name := range names {
+			res, err := tx.ExecContext(ctx, fmt.Sprintf(`UPDATE raw.%s SET deleted_run = ? WHERE source = ? AND deleted_run IS NULL AND last_seen_run < ?`, name), run, source, run)
+			if err != nil {
+				return nil, fmt.Errorf("rawstore: mark deletions in raw.%s: %w", name, err)
+			}
+			n, _ := res.RowsAffected()
+			if n > 0 {
+				deleted[name] = n
+			}
+			total += n
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE raw.sources SET last_complete_run = ? WHERE source = ?`, run, source); err != nil {
+			return nil, fmt.Errorf("rawstore: finish run %d of %s: %w", run, source, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM raw.checkpoints WHERE source = ?`, source); err != nil {
+			return nil, fmt.Errorf("rawstore: finish run %d of %s: %w", run, source, err)
+		}
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE raw.ingest_runs SET finished_at = ?, status = ?, requests = requests + ?, retries = retries + ?,
+records = records + ?, changed = changed + ?, deleted = deleted + ?, errors = errors + ?, message = ? WHERE run_id = ? AND source = ?`,
+		now.UTC(), status, t.Requests, t.Retries, t.Records, t.Changed, total, t.Errors, message, run, source)
+	if err != nil {
+		return nil, fmt.Errorf("rawstore: finish run %d of %s: %w", run, source, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("rawstore: finish run %d of %s: %w", run, source, err)
+	}
+	return deleted, nil
+}

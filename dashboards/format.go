@@ -1,0 +1,107 @@
+package dashboards
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// nnbsp is the narrow no-break space French typography uses between digit
+// groups and before "%" or "€".
+const nnbsp = "\u202f"
+
+var frMonths = [...]string{"janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."}
+
+// frInt formats n with French digit grouping: 12 345.
+func frInt(n int64) string {
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	s := strconv.FormatInt(n, 10)
+	var b strings.Builder
+	if neg {
+		b.WriteString("−")
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteString(nnbsp)
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// frDec formats f with the given number of decimals, a decimal comma and
+// digit grouping: 12 345,6. NaN and infinities give "–".
+func frDec(f float64, decimals int) string {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return "–"
+	}
+	s := strconv.FormatFloat(math.Abs(f), 'f', decimals, 64)
+	intPart, frac, _ := strings.Cut(s, ".")
+	n, _ := strconv.ParseInt(intPart, 10, 64)
+	out := frInt(n)
+	if f < 0 && s != strconv.FormatFloat(0, 'f', decimals, 64) {
+		out = "−" + out
+	}
+	if frac != "" {
+		out += "," + frac
+	}
+	return out
+}
+
+// frPct formats a ratio in [0, 1] as a French percentage: 0.034 → "3,4 %".
+func frPct(ratio float64, decimals int) string {
+	return frDec(ratio*100, decimals) + nnbsp + "%"
+}
+
+// frDate formats t as a short French date in loc: "29 nov. 2026".
+func frDate(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return "–"
+	}
+	t = t.In(loc)
+	return strconv.Itoa(t.Day()) + " " + frMonths[t.Month()-1] + " " + strconv.Itoa(t.Year())
+}
+
+// frDateTime formats t as "29 nov. 2026 à 18 h 15" in loc.
+func frDateTime(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return "–"
+	}
+	tl := t.In(loc)
+	return frDate(t, loc) + " à " + strconv.Itoa(tl.Hour()) + " h " + twoDigits(tl.Minute())
+}
+
+func twoDigits(n int) string {
+	if n < 10 {
+		return "0" + strconv.Itoa(n)
+	}
+	return strconv.Itoa(n)
+}
+
+// frBytes formats a file size: 1 034 102 octets → "1,0 Mo".
+func frBytes(n int64) string {
+	switch {
+	case n >= 1_000_000_000:
+		return frDec(float64(n)/1e9, 1) + nnbsp + "Go"
+	case n >= 1_000_000:
+		return frDec(float64(n)/1e6, 1) + nnbsp + "Mo"
+	case n >= 1_000:
+		return frDec(float64(n)/1e3, 1) + nnbsp + "ko"
+	}
+	return frInt(n) + nnbsp + "octets"
+}
+
+// frSigned prefixes a formatted difference with + or − (and "=" for zero).
+func frSigned(d float64, format func(float64) string) string {
+	switch {
+	case d > 0:
+		return "+" + format(d)
+	case d < 0:
+		return "−" + format(-d)
+	}
+	return "="
+}

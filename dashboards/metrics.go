@@ -1,0 +1,73 @@
+package dashboards
+
+import (
+	"github.com/capstat/capstat/internal/catalog"
+)
+
+// metricDef describes how a budget_comparison metric is shown. The
+// definition itself is never written here: it comes from the catalogue.
+type metricDef struct {
+	Col      string // budget_comparison column
+	Label    string // short French label (chart title, table header)
+	AxisName string
+	Scale    float64 // value × Scale is what the chart axis shows
+	Format   func(float64) string
+	Phrase   func(v string) string // a value in a sentence
+}
+
+// homeMetrics are the comparison metrics of the home page, in order.
+var homeMetrics = []metricDef{
+	{
+		Col: "participation_rate", Label: "Taux de participation", AxisName: "%", Scale: 100,
+		Format: func(v float64) string { return frPct(v, 2) },
+		Phrase: func(v string) string { return "un taux de participation de " + v },
+	},
+	{
+		Col: "proposals_per_10k", Label: "Propositions pour 10 000 habitants", AxisName: "propositions", Scale: 1,
+		Format: func(v float64) string { return frDec(v, 1) },
+		Phrase: func(v string) string { return v + " propositions pour 10" + nnbsp + "000 habitants" },
+	},
+	{
+		Col: "votes_per_1k", Label: "Votes pour 1 000 habitants", AxisName: "votes", Scale: 1,
+		Format: func(v float64) string { return frDec(v, 1) },
+		Phrase: func(v string) string { return v + " votes pour 1" + nnbsp + "000 habitants" },
+	},
+	{
+		Col: "winner_rate", Label: "Taux de lauréats", AxisName: "%", Scale: 100,
+		Format: func(v float64) string { return frPct(v, 1) },
+		Phrase: func(v string) string { return "un taux de lauréats de " + v },
+	},
+	{
+		Col: "eur_per_inhabitant", Label: "Euros par habitant", AxisName: "€", Scale: 1,
+		Format: func(v float64) string { return frDec(v, 2) + nnbsp + "€" },
+		Phrase: func(v string) string { return v + " par habitant" },
+	},
+}
+
+// definition returns the French (and, when it adds a formula, English)
+// catalogue description of a dataset column.
+func definition(cat *catalog.Catalog, dataset, column string) string {
+	d, ok := cat.Dataset(dataset)
+	if !ok {
+		return ""
+	}
+	c, ok := d.Column(column)
+	if !ok {
+		return ""
+	}
+	return c.DescriptionFR
+}
+
+// definitionEN returns the English catalogue description (it carries the
+// formula, shown on the about page).
+func definitionEN(cat *catalog.Catalog, dataset, column string) string {
+	d, ok := cat.Dataset(dataset)
+	if !ok {
+		return ""
+	}
+	c, ok := d.Column(column)
+	if !ok {
+		return ""
+	}
+	return c.Description
+}

@@ -1,0 +1,593 @@
+package dashboards
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Site paths.
+func collectivityPath(c collectivity) string { return "collectivites/" + c.Slug + "/index.html" }
+func projectPath(p *project) string         { return "projets/" + p.Slug + "/index.html" }
+
+// --- home -------------------------------------------------------------------
+
+type homeBody struct {
+	Count int
+	Table dataTable
+}
+
+func (b *builder) homePage() *page {
+	pg := &page{Path: "index.html", Kind: "home", Nav: "home",
+		Title: "Budgets participatifs : la participation comparée", FeedHref: "feed.xml",
+		FeedTitle: "Actualité de la participation (toutes collectivités)"}
+	latest := b.rel.latestEditions()
+	body := homeBody{Count: len(latest)}
+	body.Table = dataTable{Caption: "Indicateurs de la dernière édition de chaque collectivité, et médiane nationale",
+		Head: []string{"Collectivité", "Édition", "Population"}}
+	for _, m := range homeMetrics {
+		body.Table.Head = append(body.Table.Head, m.Label)
+	}
+	for _, e := range latest {
+		row := []cell{b.collectivityCell(e.CollectivityCode, e.CollectivityName, ""), textCell(e.Edition), intCell(e.Population)}
+		for _, m := range homeMetrics {
+			v, ok := e.Metrics[m.Col]
+			row = append(row, numCell(v, ok, m.Format))
+		}
+		body.Table.Rows = append(body.Table.Rows, row)
+	}
+	bench := []cell{textCell("Médiane nationale"), textCell(""), textCell("")}
+	for _, m := range homeMetrics {
+		v, ok := b.rel.benchmark(m.Col)
+		bench = append(bench, numCell(v, ok, m.Format))
+	}
+	body.Table.Rows = append(body.Table.Rows, bench)
+	pg.Body = body
+
+	for _, m := range homeMetrics {
+		c, err := b.metricChart("home_"+m.Col, m, latest, "")
+		if err != nil {
+			pg.err = err
+			return pg
+		}
+		pg.Charts = append(pg.Charts, c)
+	}
+	return pg
+}
+
+// collectivityCell links to a collectivity page from a page at depth 0
+// (prefix is the page's root prefix).
+func (b *builder) collectivityCell(code, name, prefix string) cell {
+	c := textCell(name)
+	if col, ok := b.rel.collectivity(code); ok {
+		c.Href = prefix + collectivityPath(col)
+	}
+	return c
+}
+
+// metricChart compares one metric across the latest editions; highlight
+// (a collectivity code) is drawn in another colour.
+func (b *builder) metricChart(id string, m metricDef, latest []edition, highlight string) (chart, error) {
+	type item struct {
+		e edition
+		v float64
+	}
+	var items []item
+	for _, e := range latest {
+		if v, ok := e.Metrics[m.Col]; ok {
+			items = append(items, item{e, v})
+		}
+	}
+	sort.SliceStable(items, func(i, j int) bool { return items[i].v > items[j].v })
+	bench, hasBench := b.rel.benchmark(m.Col)
+
+	c := chart{ID: id, Title: m.Label + " (dernière édition)", Definition: definition(b.cat, "budget_comparison", m.Col)}
+	c.Table = dataTable{Caption: m.Label + " par collectivité (dernière édition)",
+		Head: []string{"Collectivité", "Édition", m.Label, "Rang"}}
+	bars := make([]barItem, len(items))
+	for i, it := range items {
+		bars[i] = barItem{Label: it.e.CollectivityName, Value: it.v, Highlight: it.e.CollectivityCode == highlight}
+		c.Table.Rows = append(c.Table.Rows, []cell{textCell(it.e.CollectivityName), textCell(it.e.Edition),
+			numCell(it.v, true, m.Format), intCell(int64(i + 1))})
+	}
+	if hasBench {
+		c.Table.Rows = append(c.Table.Rows, []cell{textCell("Médiane nationale"), textCell(""), numCell(bench, true, m.Format), textCell("")})
+	}
+	benchText := ""
+	if hasBench {
+		benchText = ", contre " + m.Format(bench) + " en médiane nationale"
+	}
+	switch {
+	case len(items) == 0:
+		c.Summary = "Aucune collectivité ne publie encore cet indicateur."
+	case highlight != "":
+		for i, it := range items {
+			if it.e.CollectivityCode == highlight {
+				c.Summary = fmt.Sprintf("%s : %s%s (rang %d sur %d).", it.e.CollectivityName,
+					m.Phrase(m.Format(it.v)), benchText, i+1, len(items))
+			}
+		}
+		if c.Summary == "" {
+			c.Summary = fmt.Sprintf("Cet indicateur n'est pas disponible pour cette collectivité ; %d collectivités le publient.", len(items))
+		}
+	case len(items) == 1:
+		c.Summary = fmt.Sprintf("%s : %s%s.", items[0].e.CollectivityName, m.Phrase(m.Format(items[0].v)), benchText)
+	default:
+		c.Summary = fmt.Sprintf("%s arrive en tête avec %s%s (%d collectivités comparées).",
+			items[0].e.CollectivityName, m.Phrase(m.Format(items[0].v)), benchText, len(items))
+	}
+	opt, err := metricBars(bars, m.AxisName, m.Scale, bench, hasBench)
+	if err != nil {
+		return c, err
+	}
+	c.Option = opt
+	return c, nil
+}
+
+// --- collectivity --------------------------------------------------------------
+
+type collectivityBody struct {
+	C        collectivity
+	Latest   *edition
+	Previous *edition
+	KPIs     dataTable
+	Editions dataTable
+	Projects []link
+}
+
+func (b *builder) collectivityPage(col collectivity) *page {
+	pg := &page{Path: collectivityPath(col), Kind: "collectivity", Title: col.Name, FeedHref: "feed.xml",
+		FeedTitle: "Actualité de la participation : " + col.Name}
+	root := rootOf(pg.Path)
+	pg.Crumbs = []link{{Href: root + "index.html", Text: "Accueil"}}
+	eds := b.rel.editionsOf(col.Code)
+	body := collectivityBody{C: col}
+	if n := len(eds); n > 0 {
+		body.Latest = &eds[n-1]
+		if n > 1 {
+			body.Previous = &eds[n-2]
+		}
+	}
+	if body.Latest != nil {
+		head := []string{"Indicateur", "Édition " + body.Latest.Edition}
+		if body.Previous != nil {
+			head = append(head, "Édition "+body.Previous.Edition, "Évolution")
+		}
+		head = append(head, "Rang parmi les collectivités", "Médiane nationale")
+		body.KPIs = dataTable{Caption: "Indicateurs clés de la dernière édition et évolution depuis la précédente", Head: head}
+		for _, m := range homeMetrics {
+			v, ok := body.Latest.Metrics[m.Col]
+			row := []cell{textCell(m.Label), numCell(v, ok, m.Format)}
+			if body.Previous != nil {
+				pv, pok := body.Previous.Metrics[m.Col]
+				row = append(row, numCell(pv, pok, m.Format))
+				if ok && pok {
+					row = append(row, cell{Text: frSigned(v-pv, m.Format), Raw: fmt.Sprint(v - pv), Num: true})
+				} else {
+					row = append(row, cell{Text: "–", Num: true})
+				}
+			}
+			if r, ok := b.rel.ranking(col.Code, m.Col); ok && r.Rank.Valid && r.Comparable {
+				row = append(row, cell{Text: fmt.Sprintf("%d sur %d", r.Rank.Int64, r.Peers.Int64), Raw: fmt.Sprint(r.Rank.Int64), Num: true})
+			} else {
+				row = append(row, cell{Text: "non classé", Num: true})
+			}
+			bv, bok := b.rel.benchmark(m.Col)
+			row = append(row, numCell(bv, bok, m.Format))
+			body.KPIs.Rows = append(body.KPIs.Rows, row)
+		}
+	}
+	body.Editions = dataTable{Caption: "Éditions du budget participatif",
+		Head: []string{"Édition", "Projet", "Propositions", "Votes", "Participants", "Lauréats", "Enveloppe"}}
+	byProject := b.rel.projectIndex()
+	for _, e := range eds {
+		title := textCell(e.ProjectTitle)
+		if p := byProject[[2]string{e.Source, e.ProjectID}]; p != nil {
+			title.Href = root + projectPath(p)
+		}
+		env := cell{Text: "non renseignée", Num: true}
+		if e.EnvelopeEUR.Valid {
+			env = cell{Text: frInt(e.EnvelopeEUR.Int64) + nnbsp + "€", Raw: fmt.Sprint(e.EnvelopeEUR.Int64), Num: true}
+		}
+		body.Editions.Rows = append(body.Editions.Rows, []cell{textCell(e.Edition), title, intCell(e.Proposals),
+			intCell(e.Votes), intCell(e.Participants), intCell(e.Winners), env})
+	}
+	for _, p := range b.rel.Projects {
+		if p.CollectivityCode == col.Code {
+			body.Projects = append(body.Projects, link{Href: root + projectPath(p), Text: p.Title})
+		}
+	}
+	pg.Body = body
+
+	id := "c_" + jsID(col.Slug)
+	if len(eds) > 0 {
+		c, err := b.editionsChart(id+"_editions", col, eds)
+		if err != nil {
+			pg.err = err
+			return pg
+		}
+		pg.Charts = append(pg.Charts, c)
+		for _, m := range []metricDef{homeMetrics[2], homeMetrics[0]} { // votes per 1 000, participation
+			c, err := b.metricChart(id+"_rank_"+m.Col, m, b.rel.latestEditions(), col.Code)
+			if err != nil {
+				pg.err = err
+				return pg
+			}
+			c.Title = m.Label + " : " + col.Name + " parmi les collectivités"
+			pg.Charts = append(pg.Charts, c)
+		}
+	}
+	return pg
+}
+
+func (b *builder) editionsChart(id string, col collectivity, eds []edition) (chart, error) {
+	votes, props := homeMetrics[2], homeMetrics[1]
+	c := chart{ID: id, Title: "Participation par édition",
+		Definition: definition(b.cat, "budget_comparison", votes.Col) + " " + definition(b.cat, "budget_comparison", props.Col)}
+	c.Table = dataTable{Caption: "Participation par édition : " + col.Name,
+		Head: []string{"Édition", votes.Label, props.Label, "Votes", "Propositions"}}
+	labels := make([]string, len(eds))
+	vs := make([]float64, len(eds))
+	ps := make([]float64, len(eds))
+	for i, e := range eds {
+		labels[i] = e.Edition
+		v, vok := e.Metrics[votes.Col]
+		p, pok := e.Metrics[props.Col]
+		vs[i], ps[i] = v, p
+		c.Table.Rows = append(c.Table.Rows, []cell{textCell(e.Edition), numCell(v, vok, votes.Format),
+			numCell(p, pok, props.Format), intCell(e.Votes), intCell(e.Proposals)})
+	}
+	last := len(eds) - 1
+	if last == 0 {
+		c.Summary = fmt.Sprintf("Une seule édition publiée (%s) : %s.", eds[0].Edition, votes.Phrase(votes.Format(vs[0])))
+	} else {
+		c.Summary = fmt.Sprintf("En %s, %s compte %s, contre %s en %s.", eds[last].Edition, col.Name,
+			votes.Phrase(votes.Format(vs[last])), votes.Format(vs[last-1]), eds[last-1].Edition)
+	}
+	opt, err := groupedBars(labels, []struct {
+		Name   string
+		Values []float64
+	}{{votes.Label, vs}, {props.Label, ps}})
+	c.Option = opt
+	return c, err
+}
+
+// --- project -------------------------------------------------------------------
+
+type projectBody struct {
+	P            *project
+	Collectivity link
+	Steps        dataTable
+	Top          dataTable
+	Totals       struct{ Proposals, Votes, Contributions, Winners string }
+}
+
+var phaseNames = map[string]string{
+	"deposit": "Dépôt", "vote": "Vote", "selection": "Sélection", "consultation": "Consultation",
+	"questionnaire": "Questionnaire", "other": "Autre",
+}
+
+var stateNames = map[string]string{"FUTURE": "À venir", "OPENED": "En cours", "CLOSED": "Terminée"}
+
+func (b *builder) projectPage(p *project) *page {
+	pg := &page{Path: projectPath(p), Kind: "project", Title: p.Title, FeedHref: "feed.xml",
+		FeedTitle: "Actualité de la participation : " + p.Title}
+	root := rootOf(pg.Path)
+	pg.Crumbs = []link{{Href: root + "index.html", Text: "Accueil"}}
+	body := projectBody{P: p}
+	if col, ok := b.rel.collectivity(p.CollectivityCode); ok {
+		body.Collectivity = link{Href: root + collectivityPath(col), Text: col.Name}
+		pg.Crumbs = append(pg.Crumbs, body.Collectivity)
+	}
+	body.Steps = dataTable{Caption: "Étapes du projet", Head: []string{"Étape", "Phase", "État", "Début", "Fin"}}
+	for _, s := range p.Steps {
+		phase := phaseNames[s.Phase]
+		if phase == "" {
+			phase = s.Phase
+		}
+		state := stateNames[s.State]
+		if state == "" {
+			state = s.State
+		}
+		body.Steps.Rows = append(body.Steps.Rows, []cell{textCell(s.Title), textCell(phase), textCell(state),
+			dateCell(s.Start, b.loc), dateCell(s.End, b.loc)})
+	}
+	body.Top = dataTable{Caption: fmt.Sprintf("Les %d propositions les plus soutenues", len(p.Top)),
+		Head: []string{"Rang", "Proposition", "Votes", "Statut", "Catégorie"}}
+	for i, x := range p.Top {
+		title := textCell(x.Title)
+		if strings.HasPrefix(x.URL, "https://") || strings.HasPrefix(x.URL, "http://") {
+			title.Href = x.URL
+		}
+		status := x.Status
+		if x.Winner {
+			status = strings.TrimSpace(status + " (lauréate)")
+		}
+		body.Top.Rows = append(body.Top.Rows, []cell{intCell(int64(i + 1)), title, intCell(x.Votes), textCell(status), textCell(x.Category)})
+	}
+	var tp, tv, tc int64
+	if n := len(p.Days); n > 0 {
+		tp, tv, tc = p.Days[n-1].CumProposals, p.Days[n-1].CumVotes, p.Days[n-1].CumContr
+	}
+	body.Totals.Proposals, body.Totals.Votes, body.Totals.Contributions = frInt(p.Proposals), frInt(tv), frInt(tc)
+	body.Totals.Winners = frInt(p.Winners)
+	_ = tp
+	pg.Body = body
+
+	id := "p_" + jsID(p.Slug)
+	add := func(c chart, err error) {
+		if err != nil && pg.err == nil {
+			pg.err = err
+		}
+		pg.Charts = append(pg.Charts, c)
+	}
+	if len(p.Days) > 0 {
+		add(b.timelineChart(id+"_timeline", p))
+		add(b.cumulativeChart(id+"_cumulative", p))
+	}
+	for _, dim := range []string{"category", "theme"} {
+		if c, ok, err := b.categoryChart(id+"_"+dim, p, dim); ok {
+			add(c, err)
+		}
+	}
+	if len(p.Points) > 0 {
+		add(b.mapChart(id+"_map", p))
+	}
+	return pg
+}
+
+func (b *builder) dayLabel(t time.Time) string { return t.Format(time.DateOnly) }
+
+// phaseAreas returns the deposit and vote phases clipped to the chart's days.
+func (b *builder) phaseAreas(p *project, days []string) []phaseArea {
+	if len(days) == 0 {
+		return nil
+	}
+	first, last := days[0], days[len(days)-1]
+	var out []phaseArea
+	for _, s := range p.Steps {
+		if (s.Phase != "deposit" && s.Phase != "vote") || s.Start.IsZero() {
+			continue
+		}
+		start := s.Start.In(b.loc).Format(time.DateOnly)
+		end := last
+		if !s.End.IsZero() {
+			end = s.End.In(b.loc).Format(time.DateOnly)
+		}
+		if end < first || start > last {
+			continue
+		}
+		start, end = maxStr(start, first), minStr(end, last)
+		// Snap to days present on the category axis.
+		i := sort.SearchStrings(days, start)
+		j := sort.SearchStrings(days, end)
+		if j >= len(days) || days[j] != end {
+			j--
+		}
+		if i > j || i >= len(days) || j < 0 {
+			continue
+		}
+		out = append(out, phaseArea{Name: phaseNames[s.Phase], Start: days[i], End: days[j]})
+	}
+	return out
+}
+
+func maxStr(a, b string) string {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+func minStr(a, b string) string {
+	if a < b {
+		return a
+	}
+	return b
+}
+
+func (b *builder) timelineChart(id string, p *project) (chart, error) {
+	c := chart{ID: id, Title: "Activité jour par jour", Tall: true,
+		Definition: definition(b.cat, "participation_daily", "votes") + " " + definition(b.cat, "participation_daily", "proposals")}
+	c.Table = dataTable{Caption: "Activité jour par jour : " + p.Title,
+		Head: []string{"Jour", "Propositions", "Votes", "Contributions"}}
+	days := make([]string, len(p.Days))
+	var props, votes, contr []int64
+	best := p.Days[0]
+	for i, d := range p.Days {
+		days[i] = b.dayLabel(d.Day)
+		props = append(props, d.Proposals)
+		votes = append(votes, d.Votes)
+		contr = append(contr, d.Contributions)
+		if d.Votes > best.Votes {
+			best = d
+		}
+		c.Table.Rows = append(c.Table.Rows, []cell{{Text: frDate(d.Day, time.UTC), Raw: days[i]},
+			intCell(d.Proposals), intCell(d.Votes), intCell(d.Contributions)})
+	}
+	lastDay := p.Days[len(p.Days)-1]
+	c.Summary = fmt.Sprintf("Du %s au %s : %s propositions, %s votes et %s contributions",
+		frDate(p.Days[0].Day, time.UTC), frDate(lastDay.Day, time.UTC),
+		frInt(lastDay.CumProposals), frInt(lastDay.CumVotes), frInt(lastDay.CumContr))
+	if best.Votes > 0 {
+		c.Summary += fmt.Sprintf(" ; le jour le plus actif, le %s, compte %s votes", frDate(best.Day, time.UTC), frInt(best.Votes))
+	}
+	c.Summary += "."
+	areas := b.phaseAreas(p, days)
+	if len(areas) > 0 {
+		c.Summary = strings.TrimSuffix(c.Summary, ".") + ". Les zones grisées marquent les phases de dépôt et de vote."
+	}
+	opt, err := timeLines(days, []seriesDef{{"Votes", votes}, {"Propositions", props}, {"Contributions", contr}}, areas, false)
+	c.Option = opt
+	return c, err
+}
+
+func (b *builder) cumulativeChart(id string, p *project) (chart, error) {
+	c := chart{ID: id, Title: "Participation cumulée",
+		Definition: definition(b.cat, "participation_daily", "cumulative_votes") + " " + definition(b.cat, "participation_daily", "cumulative_proposals")}
+	c.Table = dataTable{Caption: "Participation cumulée : " + p.Title,
+		Head: []string{"Jour", "Propositions (cumul)", "Votes (cumul)", "Contributions (cumul)"}}
+	days := make([]string, len(p.Days))
+	var props, votes, contr []int64
+	last := p.Days[len(p.Days)-1]
+	half := time.Time{}
+	for i, d := range p.Days {
+		days[i] = b.dayLabel(d.Day)
+		props = append(props, d.CumProposals)
+		votes = append(votes, d.CumVotes)
+		contr = append(contr, d.CumContr)
+		if half.IsZero() && last.CumVotes > 0 && d.CumVotes*2 >= last.CumVotes {
+			half = d.Day
+		}
+		c.Table.Rows = append(c.Table.Rows, []cell{{Text: frDate(d.Day, time.UTC), Raw: days[i]},
+			intCell(d.CumProposals), intCell(d.CumVotes), intCell(d.CumContr)})
+	}
+	c.Summary = fmt.Sprintf("Au %s, le projet cumule %s votes et %s propositions", frDate(last.Day, time.UTC),
+		frInt(last.CumVotes), frInt(last.CumProposals))
+	if !half.IsZero() {
+		c.Summary += "; la moitié des votes était atteinte le " + frDate(half, time.UTC)
+	}
+	c.Summary = strings.Replace(c.Summary, "; ", " ; ", 1) + "."
+	opt, err := timeLines(days, []seriesDef{{"Votes", votes}, {"Propositions", props}, {"Contributions", contr}},
+		b.phaseAreas(p, days), true)
+	c.Option = opt
+	return c, err
+}
+
+func (b *builder) categoryChart(id string, p *project, dim string) (chart, bool, error) {
+	var rows []categoryRow
+	for _, r := range p.Categories {
+		if r.Dimension == dim {
+			rows = append(rows, r)
+		}
+	}
+	if len(rows) == 0 {
+		return chart{}, false, nil
+	}
+	noun, article := "Catégorie", "La catégorie"
+	title := "Catégories"
+	if dim == "theme" {
+		noun, article, title = "Thème", "Le thème", "Thèmes"
+	}
+	c := chart{ID: id, Title: title + " : part des propositions et des votes",
+		Definition: definition(b.cat, "budget_categories", "proposals_share") + " " + definition(b.cat, "budget_categories", "votes_share")}
+	c.Table = dataTable{Caption: title + " : " + p.Title,
+		Head: []string{noun, "Propositions", "Part des propositions", "Votes", "Part des votes", "Lauréats"}}
+	labels := make([]string, len(rows))
+	ps := make([]float64, len(rows))
+	vs := make([]float64, len(rows))
+	pct := func(v float64) string { return frPct(v, 1) }
+	for i, r := range rows {
+		labels[i], ps[i], vs[i] = r.Label, r.ProposalsShare, r.VotesShare
+		c.Table.Rows = append(c.Table.Rows, []cell{textCell(r.Label), intCell(r.Proposals), numCell(r.ProposalsShare, true, pct),
+			intCell(r.Votes), numCell(r.VotesShare, true, pct), intCell(r.Winners)})
+	}
+	c.Summary = fmt.Sprintf("%s « %s » rassemble la plus grande part des propositions (%s) ; elle reçoit %s des votes.",
+		article, rows[0].Label, pct(rows[0].ProposalsShare), pct(rows[0].VotesShare))
+	if dim == "theme" {
+		c.Summary = strings.Replace(c.Summary, "; elle reçoit", "; il reçoit", 1)
+	}
+	opt, err := shareBars(labels, []struct {
+		Name   string
+		Shares []float64
+	}{{"Part des propositions", ps}, {"Part des votes", vs}})
+	c.Option = opt
+	return c, true, err
+}
+
+func (b *builder) mapChart(id string, p *project) (chart, error) {
+	c := chart{ID: id, Title: "Localisation des propositions", Tall: true,
+		Definition: definition(b.cat, "proposals", "latitude") + " " + definition(b.cat, "proposals", "longitude")}
+	c.Table = dataTable{Caption: "Propositions géolocalisées : " + p.Title,
+		Head: []string{"Proposition", "Latitude", "Longitude", "Votes", "Lauréate"}}
+	coord := func(v float64) string { return frDec(v, 5) }
+	winners := 0
+	for _, x := range p.Points {
+		w := "non"
+		if x.Winner {
+			w = "oui"
+			winners++
+		}
+		c.Table.Rows = append(c.Table.Rows, []cell{textCell(x.Title), numCell(x.Lat, true, coord), numCell(x.Lng, true, coord),
+			intCell(x.Votes), textCell(w)})
+	}
+	c.Summary = fmt.Sprintf("%s propositions sur %s ont une adresse", frInt(p.Located), frInt(p.Proposals))
+	if int64(len(p.Points)) < p.Located {
+		c.Summary += fmt.Sprintf(" ; les %s plus soutenues sont placées", frInt(int64(len(p.Points))))
+	}
+	c.Summary += fmt.Sprintf(" ; %s lauréates apparaissent en vermillon, les autres en bleu ciel.", frInt(int64(winners)))
+	opt, err := pointsScatter(p.Points)
+	c.Option = opt
+	return c, err
+}
+
+// --- about ---------------------------------------------------------------------
+
+type aboutBody struct {
+	ReleaseID, PreviousID, CreatedAt string
+	Licence, Attribution             string
+	LicenceNames                     []string
+	Sources                          []string
+	Metrics                          []metricDoc
+	Datasets                         []datasetDoc
+	Changes                          dataTable
+	Downloads                        dataTable
+	Queries                          []link
+}
+
+type metricDoc struct{ Name, Label, FR, EN string }
+type datasetDoc struct{ Name, Title, FR string }
+
+func (b *builder) aboutPage() *page {
+	pg := &page{Path: "about.html", Kind: "about", Nav: "about", Title: "À propos des données", FeedHref: "feed.xml",
+		FeedTitle: "Actualité de la participation (toutes collectivités)"}
+	body := aboutBody{ReleaseID: b.rel.ID, PreviousID: b.rel.PreviousID, CreatedAt: frDateTime(b.rel.CreatedAt, b.loc),
+		Licence: b.cat.Licence, Attribution: b.cat.Attribution}
+	for _, l := range b.rel.Package.Licenses {
+		name := l.Title
+		if name == "" {
+			name = l.Name
+		}
+		body.LicenceNames = append(body.LicenceNames, name)
+	}
+	for _, s := range b.rel.Package.Sources {
+		body.Sources = append(body.Sources, s.Title)
+	}
+	if d, ok := b.cat.Dataset("budget_comparison"); ok {
+		for _, col := range d.Columns {
+			body.Metrics = append(body.Metrics, metricDoc{Name: col.Name, FR: col.DescriptionFR, EN: col.Description})
+		}
+	}
+	for _, d := range b.cat.Datasets {
+		body.Datasets = append(body.Datasets, datasetDoc{Name: d.Name, Title: d.Title, FR: d.DescriptionFR})
+	}
+	body.Changes = dataTable{Caption: "Changements depuis la publication précédente",
+		Head: []string{"Jeu de données", "Ajouts", "Mises à jour", "Suppressions"}}
+	for _, name := range sortedKeys(b.rel.Changes.Datasets) {
+		ch := b.rel.Changes.Datasets[name]
+		body.Changes.Rows = append(body.Changes.Rows, []cell{textCell(name), intCell(ch.Added), intCell(ch.Updated), intCell(ch.Removed)})
+	}
+	body.Downloads = dataTable{Caption: "Fichiers de la publication " + b.rel.ID + " (tailles et empreintes SHA-256 du manifeste)",
+		Head: []string{"Fichier", "Jeu de données", "Format", "Taille", "Lignes", "SHA-256"}}
+	files := append([]manifestFile(nil), b.rel.Manifest.Files...)
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	for _, f := range files {
+		rows := cell{Text: "–", Num: true}
+		if f.Rows != nil {
+			rows = intCell(*f.Rows)
+		}
+		body.Downloads.Rows = append(body.Downloads.Rows, []cell{
+			{Text: f.Path, Raw: f.Path, Href: "/data/latest/" + f.Path}, textCell(f.Dataset), textCell(f.Format),
+			{Text: frBytes(f.Bytes), Raw: fmt.Sprint(f.Bytes), Num: true}, rows, textCell(f.SHA256)})
+	}
+	for _, q := range b.opts.Queries {
+		t := q.Title
+		if t == "" {
+			t = q.Name
+		}
+		body.Queries = append(body.Queries, link{Href: "/api/queries/" + q.Name + "?_format=csv", Text: t})
+	}
+	pg.Body = body
+	return pg
+}

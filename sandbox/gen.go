@@ -563,7 +563,7 @@ func (g *gen) proposals(p *Project, s *Step, f form, n, refPrefix int, from, to 
 			formatted := fmt.Sprintf("%d %s, %s %s, France", num, street, t.zip, t.name)
 			js, _ := json.Marshal([]any{map[string]any{"formatted_address": formatted,
 				"geometry": map[string]any{"location": map[string]float64{"lat": lat, "lng": lng}, "location_type": "ROOFTOP"},
-				"types": []string{"street_address"}}})
+				"types":    []string{"street_address"}}})
 			pr.Address = &Address{Formatted: formatted, Lat: lat, Lng: lng, JSON: string(js), Types: []string{"ROOFTOP"}}
 		}
 		if g.chance(0.85) {

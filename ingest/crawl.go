@@ -1,0 +1,559 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/capstat/capstat/ingest/capco"
+	"github.com/capstat/capstat/ingest/rawstore"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+	"golang.org/x/time/rate"
+)
+
+// crawler crawls one source.
+type crawler struct {
+	src   Source
+	store *rawstore.Store
+	w     *writer
+	prog  *progress
+	log   *slog.Logger
+	rep   *SourceReport
+
+	gql        *client            // default client (first locale, if any)
+	localeGQL  map[string]*client // per-locale clients for projects
+	inflight   chan struct{}
+	taskSlots  chan struct{}
+	limiter    *rate.Limiter
+	run        int64
+	cps        map[string]rawstore.Checkpoint
+	requests   atomic.Int64
+	retries    atomic.Int64
+	errCount   atomic.Int64
+	mu         sync.Mutex
+	failures   []error
+	cancelSrc  context.CancelCauseFunc
+	repMu      sync.Mutex
+	httpClient *http.Client
+}
+
+// fatalError stops a whole source (refused credentials).
+type fatalError struct{ err error }
+
+func (e *fatalError) Error() string { return e.err.Error() }
+func (e *fatalError) Unwrap() error { return e.err }
+
+func newCrawler(src Source, store *rawstore.Store, w *writer, prog *progress, log *slog.Logger, opts Options, rep *SourceReport) *crawler {
+	hc := opts.HTTPClient
+	if hc == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = src.Concurrency * 2
+		hc = &http.Client{Transport: tr}
+	}
+	c := &crawler{
+		src: src, store: store, w: w, prog: prog, rep: rep,
+		log:        log.With("source", src.Name),
+		inflight:   make(chan struct{}, src.Concurrency),
+		taskSlots:  make(chan struct{}, 2*src.Concurrency),
+		localeGQL:  map[string]*client{},
+		httpClient: hc,
+	}
+	if src.RequestsPerSecond > 0 {
+		c.limiter = rate.NewLimiter(rate.Limit(src.RequestsPerSecond), max(1, int(src.RequestsPerSecond)))
+	}
+	first := ""
+	if len(src.Locales) > 0 {
+		first = src.Locales[0]
+	}
+	c.gql = &client{endpoint: src.Endpoint, token: src.Token, locale: first, http: hc}
+	for _, l := range src.Locales {
+		c.localeGQL[l] = &client{endpoint: src.Endpoint, token: src.Token, locale: l, http: hc}
+	}
+	return c
+}
+
+// crawl runs the whole crawl plan of the source (API.md §10).
+func (c *crawler) crawl(parent context.Context, newRun int64) (err error) {
+	start := time.Now()
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	c.cancelSrc = cancel
+
+	var st rawstore.RunState
+	err = c.w.exec(ctx, func(s *rawstore.Store) error {
+		var e error
+		st, e = s.BeginRun(ctx, rawstore.SourceInfo{Name: c.src.Name, Endpoint: c.src.Endpoint, Timezone: c.src.Timezone, Locales: c.src.Locales}, newRun, time.Now())
+		return e
+	})
+	if err != nil {
+		return fmt.Errorf("source %s: %w", c.src.Name, err)
+	}
+	c.run, c.cps = st.Run, st.Checkpoints
+	c.rep.Run, c.rep.Resumed = st.Run, st.Resumed
+	c.log.Info("crawl start", "run", c.run, "resumed", st.Resumed, "checkpoints", len(st.Checkpoints))
+
+	var all taskGroup
+	c.spawn(ctx, &all, "users", c.users)
+	c.spawn(ctx, &all, "events", c.events)
+	c.spawn(ctx, &all, "districts", c.districts)
+	all.wg.Add(1)
+	go func() {
+		defer all.wg.Done()
+		c.projectTree(ctx)
+	}()
+	all.wg.Wait()
+
+	flushErr := c.w.flush(ctx)
+	complete := flushErr == nil && ctx.Err() == nil && len(c.failures) == 0
+	var msg string
+	if !complete {
+		msg = c.failureMessage(ctx, flushErr)
+	}
+	totals := rawstore.RunTotals{Requests: c.requests.Load(), Retries: c.retries.Load(), Errors: c.errCount.Load()}
+	c.repMu.Lock()
+	for _, e := range c.rep.Entities {
+		totals.Records += e.Records
+		totals.Changed += e.Changed
+	}
+	c.repMu.Unlock()
+	var deleted map[string]int64
+	finishCtx := context.WithoutCancel(parent)
+	ferr := c.w.exec(finishCtx, func(s *rawstore.Store) error {
+		var e error
+		deleted, e = s.FinishRun(finishCtx, c.src.Name, c.run, complete, totals, msg, time.Now())
+		return e
+	})
+	c.repMu.Lock()
+	for t, n := range deleted {
+		c.entity(t).Deleted += n
+	}
+	c.rep.Complete = complete && ferr == nil
+	c.rep.Requests, c.rep.Retries, c.rep.Errors = totals.Requests, totals.Retries, totals.Errors
+	c.rep.Duration = time.Since(start)
+	c.repMu.Unlock()
+	c.log.Info("crawl end", "run", c.run, "complete", complete, "requests", totals.Requests, "retries", totals.Retries, "duration", time.Since(start))
+	if ferr != nil {
+		return fmt.Errorf("source %s: %w", c.src.Name, ferr)
+	}
+	if !complete {
+		return fmt.Errorf("source %s: run %d incomplete: %s", c.src.Name, c.run, msg)
+	}
+	return nil
+}
+
+func (c *crawler) failureMessage(ctx context.Context, flushErr error) string {
+	var parts []string
+	if cause := context.Cause(ctx); cause != nil {
+		parts = append(parts, cause.Error())
+	}
+	if flushErr != nil && !errors.Is(flushErr, context.Cause(ctx)) {
+		parts = append(parts, flushErr.Error())
+	}
+	c.mu.Lock()
+	for i, f := range c.failures {
+		if i == 5 {
+			parts = append(parts, fmt.Sprintf("and %d more", len(c.failures)-5))
+			break
+		}
+		parts = append(parts, f.Error())
+	}
+	c.mu.Unlock()
+	return strings.Join(parts, "; ")
+}
+
+// projectTree crawls projects, then what hangs below them.
+func (c *crawler) projectTree(ctx context.Context) {
+	var g1 taskGroup
+	if len(c.src.Locales) == 0 {
+		c.spawn(ctx, &g1, "projects", func(ctx context.Context, key string) error { return c.projects(ctx, key, c.gql) })
+	}
+	for _, l := range c.src.Locales {
+		cl := c.localeGQL[l]
+		c.spawn(ctx, &g1, "projects@"+l, func(ctx context.Context, key string) error { return c.projects(ctx, key, cl) })
+	}
+	g1.wg.Wait()
+	if err := c.w.flush(ctx); err != nil {
+		return
+	}
+	steps, projects, err := c.planSteps(ctx)
+	if err != nil {
+		c.fail(ctx, "plan", err)
+		return
+	}
+	var g2 taskGroup
+	for _, p := range projects {
+		c.spawn(ctx, &g2, "contributions/"+p, func(ctx context.Context, key string) error { return c.contributions(ctx, key, p) })
+		c.spawn(ctx, &g2, "event_projects/"+p, func(ctx context.Context, key string) error { return c.projectEvents(ctx, key, p) })
+	}
+	for _, s := range steps {
+		switch s.typename {
+		case "CollectStep", "SelectionStep":
+			for _, trashed := range []capco.ProposalTrashedStatus{capco.ProposalTrashedStatusNotTrashed, capco.ProposalTrashedStatusTrashed} {
+				key := "proposals/" + s.id + "/" + strings.ToLower(string(trashed))
+				c.spawn(ctx, &g2, key, func(ctx context.Context, key string) error { return c.proposals(ctx, key, s, trashed) })
+			}
+		case "QuestionnaireStep":
+			if s.questionnaire == "" {
+				continue
+			}
+			c.spawn(ctx, &g2, "questions/"+s.questionnaire, func(ctx context.Context, key string) error { return c.questions(ctx, key, s.questionnaire) })
+			c.spawn(ctx, &g2, "replies/"+s.questionnaire, func(ctx context.Context, key string) error { return c.replies(ctx, key, s) })
+		}
+	}
+	g2.wg.Wait()
+	if err := c.w.flush(ctx); err != nil {
+		return
+	}
+	votes, err := c.queryIDs(ctx, `SELECT id FROM raw.proposals WHERE source = ? AND last_seen_run = ?
+AND TRY_CAST(payload->'votes'->>'totalCount' AS BIGINT) > 0 ORDER BY id`)
+	if err != nil {
+		c.fail(ctx, "plan", err)
+		return
+	}
+	var g3 taskGroup
+	for _, table := range []string{rawstore.Proposals, rawstore.Replies} {
+		ids, err := c.queryIDs(ctx, `SELECT id FROM raw.`+table+` WHERE source = ? AND last_seen_run = ? ORDER BY id`)
+		if err != nil {
+			c.fail(ctx, "plan", err)
+			return
+		}
+		for i := 0; i < len(ids); i += 100 {
+			chunk := ids[i:min(i+100, len(ids))]
+			c.spawn(ctx, &g3, "authors/"+table+"/"+chunk[0], func(ctx context.Context, key string) error { return c.authors(ctx, key, table, chunk) })
+		}
+	}
+	for _, p := range votes {
+		c.spawn(ctx, &g3, "votes/"+p, func(ctx context.Context, key string) error { return c.votes(ctx, key, p) })
+	}
+	g3.wg.Wait()
+}
+
+type stepRef struct {
+	id, project, typename, questionnaire string
+}
+
+func (c *crawler) planSteps(ctx context.Context) ([]stepRef, []string, error) {
+	rs, err := c.store.DB().QueryContext(ctx, `SELECT id, project_id, coalesce(payload->>'__typename', ''), coalesce(payload->'questionnaire'->>'id', '')
+FROM raw.steps WHERE source = ? AND last_seen_run = ? ORDER BY project_id, position`, c.src.Name, c.run)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read steps: %w", err)
+	}
+	defer rs.Close()
+	var steps []stepRef
+	for rs.Next() {
+		var s stepRef
+		if err := rs.Scan(&s.id, &s.project, &s.typename, &s.questionnaire); err != nil {
+			return nil, nil, fmt.Errorf("read steps: %w", err)
+		}
+		steps = append(steps, s)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, nil, fmt.Errorf("read steps: %w", err)
+	}
+	projects, err := c.queryIDs(ctx, `SELECT id FROM raw.projects WHERE source = ? AND last_seen_run = ? ORDER BY id`)
+	return steps, projects, err
+}
+
+func (c *crawler) queryIDs(ctx context.Context, q string) ([]string, error) {
+	rs, err := c.store.DB().QueryContext(ctx, q, c.src.Name, c.run)
+	if err != nil {
+		return nil, fmt.Errorf("plan query: %w", err)
+	}
+	defer rs.Close()
+	var out []string
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			return nil, fmt.Errorf("plan query: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rs.Err()
+}
+
+// taskGroup waits for spawned tasks.
+type taskGroup struct{ wg sync.WaitGroup }
+
+// spawn runs task key in a goroutine holding a task slot, unless its
+// checkpoint says it is done. A failing task is recorded; the others go on.
+func (c *crawler) spawn(ctx context.Context, g *taskGroup, key string, fn func(ctx context.Context, key string) error) {
+	if cp, ok := c.cps[key]; ok && cp.Done {
+		c.prog.resumed(c.src.Name, entityOf(key), cp.Fetched, cp.Total)
+		return
+	}
+	select {
+	case c.taskSlots <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		defer func() { <-c.taskSlots }()
+		if err := fn(ctx, key); err != nil && ctx.Err() == nil {
+			c.fail(ctx, key, err)
+		}
+	}()
+}
+
+func entityOf(key string) string {
+	e, _, _ := strings.Cut(key, "/")
+	e, _, _ = strings.Cut(e, "@")
+	return e
+}
+
+// fail records a failed task (the run will be incomplete).
+func (c *crawler) fail(ctx context.Context, op string, err error) {
+	var fe *fatalError
+	if errors.As(err, &fe) {
+		c.cancelSrc(fmt.Errorf("source %s: %w", c.src.Name, fe.err))
+	}
+	c.mu.Lock()
+	c.failures = append(c.failures, fmt.Errorf("%s: %w", op, err))
+	c.mu.Unlock()
+	c.errCount.Add(1)
+	c.log.Error("task failed", "task", op, "err", err)
+	_ = c.w.put(context.WithoutCancel(ctx), &rawstore.Batch{Errors: []rawstore.ErrorRow{{
+		Run: c.run, Source: c.src.Name, At: time.Now(), Operation: op, Message: err.Error(),
+	}}}, nil)
+}
+
+// call performs one request with retries. first is the page size, halved on
+// gateway errors and timeouts and restored after a success. Partial GraphQL
+// errors are returned as a list with a nil error.
+func (c *crawler) call(ctx context.Context, op string, page int, first *int, do func(ctx context.Context, first int) error) (gqlerror.List, error) {
+	for attempt := 1; ; attempt++ {
+		if err := c.acquire(ctx); err != nil {
+			return nil, err
+		}
+		c.requests.Add(1)
+		actx, cancel := context.WithTimeout(ctx, c.src.Timeout)
+		err := do(actx, *first)
+		cancel()
+		<-c.inflight
+		var pe *PartialError
+		if err == nil || errors.As(err, &pe) {
+			*first = c.src.PageSize
+			if pe != nil {
+				return pe.Errors, nil
+			}
+			return nil, nil
+		}
+		f := classify(ctx, err)
+		if f.fatal {
+			return nil, &fatalError{fmt.Errorf("%s page %d: %w", op, page, err)}
+		}
+		if !f.retry || attempt >= c.src.MaxAttempts {
+			return nil, fmt.Errorf("source %s: %s page %d (first=%d) after %d attempt(s): %w", c.src.Name, op, page, *first, attempt, err)
+		}
+		if f.shrink && *first > 1 {
+			*first = max(1, *first/2)
+		}
+		delay := c.backoff(attempt)
+		if f.wait > delay {
+			delay = min(f.wait, 5*time.Minute)
+		}
+		c.retries.Add(1)
+		c.log.Warn("retry", "op", op, "page", page, "attempt", attempt, "delay", delay, "first", *first, "err", err)
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, context.Cause(ctx)
+		}
+	}
+}
+
+func (c *crawler) backoff(attempt int) time.Duration {
+	d := c.src.RetryBase << (attempt - 1)
+	if d <= 0 || d > c.src.RetryMax {
+		d = c.src.RetryMax
+	}
+	// Equal jitter: half fixed, half random.
+	return d/2 + rand.N(d/2+1)
+}
+
+func (c *crawler) acquire(ctx context.Context) error {
+	if c.limiter != nil {
+		if err := c.limiter.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	select {
+	case c.inflight <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// page is one decoded connection page.
+type page struct {
+	total   int64
+	hasNext bool
+	end     *string
+	fetched int64 // edges delivered, including null and skipped ones
+	rows    []rawstore.Row
+}
+
+// paginate walks a connection from its checkpoint, committing every page
+// with the task's new cursor.
+func (c *crawler) paginate(ctx context.Context, key, entity, scope string, fetch func(ctx context.Context, first int, after *string) (page, error)) error {
+	cp := c.cps[key]
+	var after *string
+	if cp.Cursor != "" {
+		s := cp.Cursor
+		after = &s
+	}
+	fetched := cp.Fetched
+	first := c.src.PageSize
+	counted := cp.Total != nil
+	if counted {
+		c.prog.resumed(c.src.Name, entity, cp.Fetched, cp.Total)
+	}
+	for n := 1; ; n++ {
+		var p page
+		partial, err := c.call(ctx, key, n, &first, func(ctx context.Context, first int) error {
+			var e error
+			p, e = fetch(ctx, first, after)
+			return e
+		})
+		if err != nil {
+			return err
+		}
+		if p.hasNext && (p.end == nil || *p.end == "" || (after != nil && *p.end == *after)) {
+			return fmt.Errorf("source %s: %s page %d: hasNextPage without a new endCursor", c.src.Name, key, n)
+		}
+		fetched += p.fetched
+		if !counted {
+			c.prog.addTotal(c.src.Name, entity, p.total)
+			counted = true
+		}
+		total := p.total
+		cursor := ""
+		if p.end != nil {
+			cursor = *p.end
+		} else if after != nil {
+			cursor = *after
+		}
+		b := &rawstore.Batch{
+			Rows:        p.rows,
+			Errors:      c.partialRows(key, partial),
+			Checkpoints: []rawstore.Checkpoint{{Source: c.src.Name, Task: key, Cursor: cursor, Done: !p.hasNext, Run: c.run, Fetched: fetched, Total: &total}},
+		}
+		if !p.hasNext {
+			b.Audit = []rawstore.AuditRow{{Run: c.run, Source: c.src.Name, Entity: entity, Scope: scope, Fetched: fetched, Total: &total}}
+			if fetched != total {
+				c.log.Warn("count mismatch", "task", key, "fetched", fetched, "totalCount", total)
+			}
+		}
+		if err := c.w.put(ctx, b, c.onStats); err != nil {
+			return err
+		}
+		c.prog.add(c.src.Name, entity, p.fetched)
+		if !p.hasNext {
+			return nil
+		}
+		after = p.end
+	}
+}
+
+// single runs a one-request task and commits its rows with a done checkpoint.
+func (c *crawler) single(ctx context.Context, key, entity string, fetch func(ctx context.Context) (*rawstore.Batch, int64, error)) error {
+	first := c.src.PageSize
+	var b *rawstore.Batch
+	var n int64
+	partial, err := c.call(ctx, key, 1, &first, func(ctx context.Context, _ int) error {
+		var e error
+		b, n, e = fetch(ctx)
+		return e
+	})
+	if err != nil {
+		return err
+	}
+	b.Errors = append(b.Errors, c.partialRows(key, partial)...)
+	b.Checkpoints = append(b.Checkpoints, rawstore.Checkpoint{Source: c.src.Name, Task: key, Done: true, Run: c.run, Fetched: n, Total: &n})
+	if err := c.w.put(ctx, b, c.onStats); err != nil {
+		return err
+	}
+	c.prog.addTotal(c.src.Name, entity, n)
+	c.prog.add(c.src.Name, entity, n)
+	return nil
+}
+
+func (c *crawler) partialRows(op string, errs gqlerror.List) []rawstore.ErrorRow {
+	if len(errs) == 0 {
+		return nil
+	}
+	c.errCount.Add(int64(len(errs)))
+	out := make([]rawstore.ErrorRow, 0, len(errs))
+	now := time.Now()
+	for _, e := range errs {
+		out = append(out, rawstore.ErrorRow{Run: c.run, Source: c.src.Name, At: now, Operation: op, Path: e.Path.String(), Message: e.Message})
+	}
+	return out
+}
+
+func (c *crawler) onStats(st rawstore.Stats) {
+	c.repMu.Lock()
+	defer c.repMu.Unlock()
+	for k, n := range st.Records {
+		if k.Source == c.src.Name {
+			c.entity(k.Table).Records += n
+		}
+	}
+	for k, n := range st.Changed {
+		if k.Source == c.src.Name {
+			c.entity(k.Table).Changed += n
+		}
+	}
+}
+
+func (c *crawler) entity(name string) *EntityStats {
+	e := c.rep.Entities[name]
+	if e == nil {
+		e = &EntityStats{}
+		c.rep.Entities[name] = e
+	}
+	return e
+}
+
+// marshal encodes a decoded node back to JSON without HTML escaping: the
+// payload keeps the API's field names and values (dates as delivered).
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("encode payload: %w", err)
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+func (c *crawler) row(table, id string, payload any, ctx ...any) (rawstore.Row, error) {
+	b, err := marshal(payload)
+	if err != nil {
+		return rawstore.Row{}, fmt.Errorf("%s %s: %w", table, id, err)
+	}
+	return rawstore.Row{Table: table, Source: c.src.Name, Run: c.run, ID: id, Context: ctx, Payload: b}, nil
+}
+
+func sortedKeys[M ~map[string]V, V any](m M) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,304 @@
+package ingest_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/capstat/capstat/ingest"
+	"github.com/capstat/capstat/ingest/rawstore"
+	"github.com/capstat/capstat/internal/duckdbx"
+	"github.com/capstat/capstat/sandbox"
+)
+
+const seed = 42
+
+func startSandbox(t testing.TB, opts sandbox.Options) *httptest.Server {
+	t.Helper()
+	srv, err := sandbox.New(opts)
+	if err != nil {
+		t.Fatalf("sandbox: %v", err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+func sourcesFor(base string, names []string) []ingest.Source {
+	var out []ingest.Source
+	for _, n := range names {
+		out = append(out, ingest.Source{
+			Name:      n,
+			Endpoint:  base + "/" + n + "/graphql",
+			Timezone:  "Europe/Paris",
+			RetryBase: 5 * time.Millisecond,
+			RetryMax:  50 * time.Millisecond,
+			// FailRate 0.1 over thousands of requests: allow long streaks.
+			MaxAttempts: 12,
+		})
+	}
+	return out
+}
+
+func instanceNames(truth map[string]sandbox.Counts) []string {
+	var names []string
+	for n := range truth {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func openDB(t testing.TB, path string) *sql.DB {
+	t.Helper()
+	db, err := duckdbx.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// liveCounts counts the alive rows per source and table.
+func liveCounts(t testing.TB, db *sql.DB) map[string]map[string]int {
+	t.Helper()
+	out := map[string]map[string]int{}
+	for _, tbl := range rawstore.EntityTables() {
+		rs, err := db.Query(`SELECT source, count(*) FROM raw.` + tbl + ` WHERE deleted_run IS NULL GROUP BY source`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rs.Next() {
+			var src string
+			var n int
+			if err := rs.Scan(&src, &n); err != nil {
+				t.Fatal(err)
+			}
+			if out[src] == nil {
+				out[src] = map[string]int{}
+			}
+			out[src][tbl] = n
+		}
+		rs.Close()
+	}
+	return out
+}
+
+// tablesHash hashes every raw entity table without its run columns.
+func tablesHash(t testing.TB, db *sql.DB) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, tbl := range rawstore.EntityTables() {
+		rs, err := db.Query(`SELECT * EXCLUDE (first_seen_run, last_seen_run, deleted_run) FROM raw.` + tbl + ` ORDER BY source, id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rs.Columns()
+		var b strings.Builder
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		n := 0
+		for rs.Next() {
+			if err := rs.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&b, "%v\x1e", vals)
+			n++
+		}
+		rs.Close()
+		var h string
+		if err := db.QueryRow(`SELECT md5(?)`, b.String()).Scan(&h); err != nil {
+			t.Fatal(err)
+		}
+		out[tbl] = fmt.Sprintf("%d:%s", n, h)
+	}
+	return out
+}
+
+func checkCounts(t *testing.T, db *sql.DB, truth map[string]sandbox.Counts) {
+	t.Helper()
+	got := liveCounts(t, db)
+	for src, want := range truth {
+		for entity, n := range want {
+			if got[src][entity] != n {
+				t.Errorf("%s.%s: %d rows, ground truth %d", src, entity, got[src][entity], n)
+			}
+		}
+	}
+}
+
+func TestE2ETiny(t *testing.T) {
+	ctx := context.Background()
+	scale, _ := sandbox.ParseScale("tiny")
+	truth := sandbox.GroundTruth(seed, scale)
+	ts := startSandbox(t, sandbox.Options{Seed: seed, Scale: scale})
+	db := openDB(t, filepath.Join(t.TempDir(), "capstat.duckdb"))
+	srcs := sourcesFor(ts.URL, instanceNames(truth))
+
+	rep, err := ingest.Ingest(ctx, db, srcs, ingest.Options{})
+	if err != nil {
+		t.Fatalf("ingest: %v\n%s", err, rep)
+	}
+	t.Logf("first run:\n%s", rep)
+	checkCounts(t, db, truth)
+	first := tablesHash(t, db)
+	checkAudit(t, db)
+	logErrors(t, db)
+
+	// A second run over unchanged data changes nothing.
+	rep, err = ingest.Ingest(ctx, db, srcs, ingest.Options{})
+	if err != nil {
+		t.Fatalf("second ingest: %v", err)
+	}
+	if rep.Changed() != 0 {
+		t.Errorf("second run changed %d rows:\n%s", rep.Changed(), rep)
+	}
+	if !strings.Contains(rep.String(), "no change") {
+		t.Errorf("summary does not say nothing changed:\n%s", rep)
+	}
+	if second := tablesHash(t, db); fmt.Sprint(second) != fmt.Sprint(first) {
+		t.Errorf("tables differ after an idempotent run:\n%v\n%v", first, second)
+	}
+	var runs, complete int
+	if err := db.QueryRow(`SELECT count(*), count(*) FILTER (status = 'complete') FROM raw.ingest_runs`).Scan(&runs, &complete); err != nil {
+		t.Fatal(err)
+	}
+	if runs != 2*len(srcs) || complete != runs {
+		t.Errorf("ingest_runs: %d rows, %d complete; want %d complete", runs, complete, 2*len(srcs))
+	}
+	checkStrings(t, db, scale)
+}
+
+// checkAudit: every finished connection delivered its totalCount.
+func checkAudit(t *testing.T, db *sql.DB) {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM raw.ingest_audit`).Scan(&n); err != nil || n == 0 {
+		t.Fatalf("ingest_audit: %d rows, %v", n, err)
+	}
+	rs, err := db.Query(`SELECT source, entity, scope_id, fetched, total_count FROM raw.ingest_audit WHERE fetched <> total_count LIMIT 5`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var src, e, scope string
+		var f, tc int64
+		_ = rs.Scan(&src, &e, &scope, &f, &tc)
+		t.Errorf("audit %s %s %s: fetched %d, totalCount %d", src, e, scope, f, tc)
+	}
+}
+
+// checkStrings compares stored titles with the generator's, byte for byte
+// (the sandbox data holds accents, emojis, newlines, quotes and <script>).
+func checkStrings(t *testing.T, db *sql.DB, scale sandbox.Scale) {
+	t.Helper()
+	world := sandbox.Generate(seed, scale)
+	checked, hostile := 0, 0
+	for _, in := range world.Instances {
+		want := map[string]string{}
+		for _, p := range in.Proposals {
+			if p.Visible() {
+				want[p.ID] = p.Title
+			}
+		}
+		rs, err := db.Query(`SELECT id, payload->>'title' FROM raw.proposals WHERE source = ?`, in.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rs.Next() {
+			var id, title string
+			if err := rs.Scan(&id, &title); err != nil {
+				t.Fatal(err)
+			}
+			if w, ok := want[id]; ok {
+				checked++
+				if strings.ContainsAny(w, "<\"\n'é😊") {
+					hostile++
+				}
+				if w != title {
+					t.Errorf("%s proposal %s title %q, want %q", in.Name, id, title, w)
+				}
+			}
+		}
+		rs.Close()
+	}
+	if checked == 0 || hostile == 0 {
+		t.Errorf("checked %d titles, %d with odd characters", checked, hostile)
+	}
+}
+
+func TestE2EFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	ctx := context.Background()
+	scale, _ := sandbox.ParseScale("tiny")
+	truth := sandbox.GroundTruth(seed, scale)
+	names := instanceNames(truth)[:3]
+	clean := startSandbox(t, sandbox.Options{Seed: seed, Scale: scale})
+	faulty := startSandbox(t, sandbox.Options{Seed: seed, Scale: scale, FailRate: 0.1})
+
+	db1 := openDB(t, filepath.Join(t.TempDir(), "clean.duckdb"))
+	if _, err := ingest.Ingest(ctx, db1, sourcesFor(clean.URL, names), ingest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	db2 := openDB(t, filepath.Join(t.TempDir(), "faulty.duckdb"))
+	rep, err := ingest.Ingest(ctx, db2, sourcesFor(faulty.URL, names), ingest.Options{})
+	if err != nil {
+		t.Fatalf("ingest with faults: %v\n%s", err, rep)
+	}
+	var retries int64
+	for _, s := range rep.Sources {
+		retries += s.Retries
+	}
+	if retries == 0 {
+		t.Errorf("no retry with FailRate 0.1:\n%s", rep)
+	}
+	h1, h2 := tablesHash(t, db1), tablesHash(t, db2)
+	for tbl, h := range h1 {
+		if h2[tbl] != h {
+			t.Errorf("raw.%s differs with faults: %s vs %s", tbl, h, h2[tbl])
+		}
+	}
+	var recorded int64
+	if err := db2.QueryRow(`SELECT sum(retries) FROM raw.ingest_runs`).Scan(&recorded); err != nil || recorded != retries {
+		t.Errorf("ingest_runs.retries = %d (%v), report %d", recorded, err, retries)
+	}
+}
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		os.Exit(runChild())
+	}
+	os.Exit(m.Run())
+}
+
+// logErrors shows the recorded partial errors, grouped.
+func logErrors(t *testing.T, db *sql.DB) {
+	t.Helper()
+	rs, err := db.Query(`SELECT split_part(operation, '/', 1), regexp_replace(path, '[0-9]+', 'N', 'g'), message, count(*)
+FROM raw.ingest_errors GROUP BY ALL ORDER BY ALL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var op, path, msg string
+		var n int
+		if err := rs.Scan(&op, &path, &msg, &n); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("partial errors: %s %s %q ×%d", op, path, msg, n)
+	}
+}

@@ -1,0 +1,365 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/capstat/capstat/ingest/capco"
+	"github.com/capstat/capstat/ingest/rawstore"
+)
+
+// nodeTypename names the concrete type of a node() answer.
+func nodeTypename(t *string) string {
+	if t == nil {
+		return "?"
+	}
+	return *t
+}
+
+func (c *crawler) projects(ctx context.Context, key string, cl *client) error {
+	return c.paginate(ctx, key, "projects", "", func(ctx context.Context, first int, after *string) (page, error) {
+		resp, err := capco.Projects(ctx, cl, first, after)
+		if resp == nil || err != nil && !isPartial(err) {
+			return page{}, err
+		}
+		conn := resp.Projects
+		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
+		for _, e := range conn.Edges {
+			if e == nil {
+				continue
+			}
+			n := &e.Node
+			r, rerr := c.row(rawstore.Projects, n.Id, &n.ProjectFields)
+			if rerr != nil {
+				return page{}, rerr
+			}
+			p.rows = append(p.rows, r)
+			for i, st := range n.Steps {
+				if st == nil {
+					continue
+				}
+				r, rerr := c.row(rawstore.Steps, st.GetId(), st, n.Id, int32(i))
+				if rerr != nil {
+					return page{}, rerr
+				}
+				p.rows = append(p.rows, r)
+			}
+		}
+		return p, err
+	})
+}
+
+func (c *crawler) users(ctx context.Context, key string) error {
+	return c.paginate(ctx, key, "users", "", func(ctx context.Context, first int, after *string) (page, error) {
+		resp, err := capco.Users(ctx, c.gql, first, after)
+		if resp == nil || err != nil && !isPartial(err) {
+			return page{}, err
+		}
+		conn := resp.Users
+		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
+		for _, e := range conn.Edges {
+			if e == nil {
+				continue
+			}
+			r, rerr := c.row(rawstore.Users, e.Node.Id, &e.Node)
+			if rerr != nil {
+				return page{}, rerr
+			}
+			p.rows = append(p.rows, r)
+		}
+		return p, err
+	})
+}
+
+func (c *crawler) events(ctx context.Context, key string) error {
+	return c.paginate(ctx, key, "events", "", func(ctx context.Context, first int, after *string) (page, error) {
+		resp, err := capco.Events(ctx, c.gql, first, after)
+		if resp == nil || err != nil && !isPartial(err) {
+			return page{}, err
+		}
+		conn := resp.Events
+		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
+		for _, e := range conn.Edges {
+			if e == nil {
+				continue
+			}
+			r, rerr := c.row(rawstore.Events, e.Node.Id, &e.Node)
+			if rerr != nil {
+				return page{}, rerr
+			}
+			p.rows = append(p.rows, r)
+		}
+		return p, err
+	})
+}
+
+func (c *crawler) districts(ctx context.Context, key string) error {
+	return c.paginate(ctx, key, "districts", "", func(ctx context.Context, first int, after *string) (page, error) {
+		resp, err := capco.Districts(ctx, c.gql, first, after)
+		if resp == nil || err != nil && !isPartial(err) {
+			return page{}, err
+		}
+		conn := resp.GlobalDistricts
+		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
+		for _, e := range conn.Edges {
+			if e == nil || e.Node == nil {
+				continue
+			}
+			r, rerr := c.row(rawstore.Districts, e.Node.Id, e.Node)
+			if rerr != nil {
+				return page{}, rerr
+			}
+			p.rows = append(p.rows, r)
+		}
+		return p, err
+	})
+}
+
+func (c *crawler) projectEvents(ctx context.Context, key, project string) error {
+	return c.paginate(ctx, key, "event_projects", project, func(ctx context.Context, first int, after *string) (page, error) {
+		resp, err := capco.ProjectEvents(ctx, c.gql, project, first, after)
+		if resp == nil || err != nil && !isPartial(err) {
+			return page{}, err
+		}
+		conn := resp.Events
+		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
+		for _, e := range conn.Edges {
+			if e == nil {
+				continue
+			}
+			p.rows = append(p.rows, rawstore.Row{Table: rawstore.EventProjects, Source: c.src.Name, Run: c.run,
+				ID: e.Node.Id + "@" + project, Context: []any{e.Node.Id, project}, Payload: []byte("{}")})
+		}
+		return p, err
+	})
+}
+
+// contributions stores the Opinion, Version, Argument and Source entries of
+// Project.contributions; null edges and other types are counted, not stored.
+func (c *crawler) contributions(ctx context.Context, key, project string) error {
+	return c.paginate(ctx, key, "contributions", project, func(ctx context.Context, first int, after *string) (page, error) {
+		resp, err := capco.ProjectContributions(ctx, c.gql, project, first, after)
+		if resp == nil || err != nil && !isPartial(err) {
+			return page{}, err
+		}
+		if resp.Node == nil || *resp.Node == nil {
+			return page{}, err // invisible project: empty
+		}
+		pn, ok := (*resp.Node).(*capco.ProjectContributionsNodeProject)
+		if !ok {
+			return page{}, fmt.Errorf("node %s is a %s, not a Project", project, nodeTypename((*resp.Node).GetTypename()))
+		}
+		conn := pn.Contributions
+		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
+		for _, e := range conn.Edges {
+			if e == nil || e.Node == nil {
+				continue
+			}
+			switch n := e.Node.(type) {
+			case *capco.ContributionNodeOpinion, *capco.ContributionNodeVersion, *capco.ContributionNodeArgument, *capco.ContributionNodeSource:
+				r, rerr := c.row(rawstore.Contributions, e.Node.GetId(), n, project)
+				if rerr != nil {
+					return page{}, rerr
+				}
+				p.rows = append(p.rows, r)
+			}
+		}
+		return p, err
+	})
+}
+
+// proposals lists the proposals of a collect or selection step.
+func (c *crawler) proposals(ctx context.Context, key string, s stepRef, trashed capco.ProposalTrashedStatus) error {
+	kind := "collect"
+	if s.typename == "SelectionStep" {
+		kind = "selection"
+	}
+	return c.paginate(ctx, key, "proposals", s.id+"/"+string(trashed), func(ctx context.Context, first int, after *string) (page, error) {
+		var conn *capco.ProposalPage
+		var err error
+		if kind == "collect" {
+			var resp *capco.CollectStepProposalsResponse
+			resp, err = capco.CollectStepProposals(ctx, c.gql, s.id, first, after, trashed)
+			if resp == nil || err != nil && !isPartial(err) {
+				return page{}, err
+			}
+			if resp.Node == nil || *resp.Node == nil {
+				return page{}, err
+			}
+			n, ok := (*resp.Node).(*capco.CollectStepProposalsNodeCollectStep)
+			if !ok {
+				return page{}, fmt.Errorf("node %s is a %s, not a CollectStep", s.id, nodeTypename((*resp.Node).GetTypename()))
+			}
+			conn = &n.Proposals.ProposalPage
+		} else {
+			var resp *capco.SelectionStepProposalsResponse
+			resp, err = capco.SelectionStepProposals(ctx, c.gql, s.id, first, after, trashed)
+			if resp == nil || err != nil && !isPartial(err) {
+				return page{}, err
+			}
+			if resp.Node == nil || *resp.Node == nil {
+				return page{}, err
+			}
+			n, ok := (*resp.Node).(*capco.SelectionStepProposalsNodeSelectionStep)
+			if !ok {
+				return page{}, fmt.Errorf("node %s is a %s, not a SelectionStep", s.id, nodeTypename((*resp.Node).GetTypename()))
+			}
+			conn = &n.Proposals.ProposalPage
+		}
+		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
+		var collect any
+		if kind == "collect" {
+			collect = s.id
+		}
+		for _, e := range conn.Edges {
+			if e == nil {
+				continue
+			}
+			n := &e.Node
+			r, rerr := c.row(rawstore.Proposals, n.Id, n, s.project, collect, nil)
+			if rerr != nil {
+				return page{}, rerr
+			}
+			p.rows = append(p.rows, r)
+			var link any = struct{}{}
+			if kind == "selection" {
+				for _, sel := range n.Selections {
+					if sel.Step.Id == s.id {
+						link = map[string]any{"status": sel.Status}
+						break
+					}
+				}
+			}
+			r, rerr = c.row(rawstore.ProposalSteps, n.Id+"@"+s.id, link, n.Id, s.id, kind)
+			if rerr != nil {
+				return page{}, rerr
+			}
+			p.rows = append(p.rows, r)
+		}
+		return p, err
+	})
+}
+
+func (c *crawler) votes(ctx context.Context, key, proposal string) error {
+	return c.paginate(ctx, key, "proposal_votes", proposal, func(ctx context.Context, first int, after *string) (page, error) {
+		resp, err := capco.ProposalVotes(ctx, c.gql, proposal, first, after)
+		if resp == nil || err != nil && !isPartial(err) {
+			return page{}, err
+		}
+		if resp.Node == nil || *resp.Node == nil {
+			return page{}, err
+		}
+		pn, ok := (*resp.Node).(*capco.ProposalVotesNodeProposal)
+		if !ok {
+			return page{}, fmt.Errorf("node %s is a %s, not a Proposal", proposal, nodeTypename((*resp.Node).GetTypename()))
+		}
+		conn := pn.Votes
+		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
+		for _, e := range conn.Edges {
+			if e == nil {
+				continue
+			}
+			r, rerr := c.row(rawstore.ProposalVotes, e.Node.Id, &e.Node, proposal)
+			if rerr != nil {
+				return page{}, rerr
+			}
+			p.rows = append(p.rows, r)
+		}
+		return p, err
+	})
+}
+
+func (c *crawler) questions(ctx context.Context, key, questionnaire string) error {
+	return c.single(ctx, key, "questions", func(ctx context.Context) (*rawstore.Batch, int64, error) {
+		resp, err := capco.QuestionnaireQuestions(ctx, c.gql, questionnaire)
+		if resp == nil || err != nil && !isPartial(err) {
+			return nil, 0, err
+		}
+		b := &rawstore.Batch{}
+		if resp.Node == nil || *resp.Node == nil {
+			return b, 0, err
+		}
+		qn, ok := (*resp.Node).(*capco.QuestionnaireQuestionsNodeQuestionnaire)
+		if !ok {
+			return nil, 0, fmt.Errorf("node %s is a %s, not a Questionnaire", questionnaire, nodeTypename((*resp.Node).GetTypename()))
+		}
+		for _, q := range qn.Questions {
+			if q == nil {
+				continue
+			}
+			r, rerr := c.row(rawstore.Questions, q.GetId(), q, questionnaire)
+			if rerr != nil {
+				return nil, 0, rerr
+			}
+			b.Rows = append(b.Rows, r)
+		}
+		return b, int64(len(b.Rows)), err
+	})
+}
+
+func (c *crawler) replies(ctx context.Context, key string, s stepRef) error {
+	return c.paginate(ctx, key, "replies", s.questionnaire, func(ctx context.Context, first int, after *string) (page, error) {
+		resp, err := capco.QuestionnaireReplies(ctx, c.gql, s.questionnaire, first, after)
+		if resp == nil || err != nil && !isPartial(err) {
+			return page{}, err
+		}
+		if resp.Node == nil || *resp.Node == nil {
+			return page{}, err
+		}
+		qn, ok := (*resp.Node).(*capco.QuestionnaireRepliesNodeQuestionnaire)
+		if !ok {
+			return page{}, fmt.Errorf("node %s is a %s, not a Questionnaire", s.questionnaire, nodeTypename((*resp.Node).GetTypename()))
+		}
+		conn := qn.Replies
+		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
+		for _, e := range conn.Edges {
+			if e == nil {
+				continue
+			}
+			r, rerr := c.row(rawstore.Replies, e.Node.Id, &e.Node, s.project, s.id, s.questionnaire, nil)
+			if rerr != nil {
+				return page{}, rerr
+			}
+			p.rows = append(p.rows, r)
+		}
+		return p, err
+	})
+}
+
+// authors resolves the authors of ≤100 proposals or replies with nodes(ids):
+// an author that fails nulls only its own item (left unchanged).
+func (c *crawler) authors(ctx context.Context, key, table string, ids []string) error {
+	return c.single(ctx, key, "authors", func(ctx context.Context) (*rawstore.Batch, int64, error) {
+		resp, err := capco.Authors(ctx, c.gql, ids)
+		if resp == nil || err != nil && !isPartial(err) {
+			return nil, 0, err
+		}
+		b := &rawstore.Batch{}
+		for _, it := range resp.Nodes {
+			if it == nil || *it == nil {
+				continue
+			}
+			var id, author string
+			switch n := (*it).(type) {
+			case *capco.AuthorItemProposal:
+				id, author = n.Id, n.Author.Id
+			case *capco.AuthorItemReply:
+				id, author = n.Id, n.Author.Id
+			default:
+				continue
+			}
+			u := rawstore.AuthorUpdate{Table: table, Source: c.src.Name, ID: id}
+			if author != "" {
+				u.AuthorID = &author
+			}
+			b.Authors = append(b.Authors, u)
+		}
+		return b, int64(len(b.Authors)), err
+	})
+}
+
+func isPartial(err error) bool {
+	var pe *PartialError
+	return errors.As(err, &pe)
+}

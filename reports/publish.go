@@ -1,0 +1,91 @@
+package reports
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Release is one published release.
+type Release struct {
+	ID        string
+	Dir       string // absolute path of DIR/releases/<id>
+	CreatedAt time.Time
+	Manifest  Manifest
+	Changes   Changes
+}
+
+// Publish writes a release of every catalogue dataset read from the working
+// database, verifies it and makes it current (DIR/latest). On any error the
+// half-written release is removed and DIR/latest and the previous releases
+// are left untouched.
+func Publish(ctx context.Context, working *sql.DB, opts Options) (*Release, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+	if err := checkForbiddenColumns(o.Catalog); err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+	releasesDir := filepath.Join(o.OutDir, releasesDirName)
+	if err := os.MkdirAll(releasesDir, 0o755); err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+	unlock, err := lockOutDir(o.OutDir)
+	if err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+	defer unlock()
+	if err := removeStaleTemps(releasesDir); err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+	prev, err := Current(o.OutDir)
+	if err != nil {
+		return nil, fmt.Errorf("publish: previous release: %w", err)
+	}
+
+	now := o.Now().UTC().Truncate(time.Second)
+	id := newReleaseID(now, releasesDir)
+	tmp := filepath.Join(releasesDir, tmpPrefix+id)
+	start := time.Now()
+	o.Logger.InfoContext(ctx, "publish: writing release", "release", id, "dir", tmp)
+
+	rel, err := writeRelease(ctx, working, o, id, now, tmp, prev)
+	if err == nil && o.beforeSwitch != nil {
+		err = o.beforeSwitch(tmp)
+	}
+	if err != nil {
+		if rmErr := os.RemoveAll(tmp); rmErr != nil {
+			err = errors.Join(err, fmt.Errorf("remove failed release %s: %w", tmp, rmErr))
+		}
+		return nil, fmt.Errorf("publish release %s: %w", id, err)
+	}
+
+	final := filepath.Join(releasesDir, id)
+	if err := os.Rename(tmp, final); err != nil {
+		_ = os.RemoveAll(tmp)
+		return nil, fmt.Errorf("publish release %s: %w", id, err)
+	}
+	if err := syncDir(releasesDir); err != nil {
+		return nil, fmt.Errorf("publish release %s: %w", id, err)
+	}
+	if err := switchLatest(o.OutDir, id); err != nil {
+		return nil, fmt.Errorf("publish release %s: %w", id, err)
+	}
+	rel.Dir, err = filepath.Abs(final)
+	if err != nil {
+		return nil, fmt.Errorf("publish release %s: %w", id, err)
+	}
+	deleted, err := applyRetention(releasesDir, id, o.Retention)
+	if err != nil {
+		// The release is published; report the retention problem.
+		o.Logger.WarnContext(ctx, "publish: retention failed", "err", err)
+	}
+	o.Logger.InfoContext(ctx, "publish: release is current", "release", id,
+		"files", len(rel.Manifest.Files), "deleted_releases", deleted, "elapsed", time.Since(start))
+	return rel, nil
+}

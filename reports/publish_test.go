@@ -1,0 +1,503 @@
+package reports
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/duckdbx"
+)
+
+func loadCatalog(t testing.TB) *catalog.Catalog {
+	t.Helper()
+	c, err := catalog.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func publish(t testing.TB, db *sql.DB, opts Options) *Release {
+	t.Helper()
+	rel, err := Publish(context.Background(), db, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rel
+}
+
+func TestPublishRoundTrip(t *testing.T) {
+	cat := loadCatalog(t)
+	db := newWorkingDB(t, cat)
+	out := t.TempDir()
+	rel := publish(t, db, testOptions(t, out))
+
+	cur, err := Current(out)
+	if err != nil || cur == nil || cur.ID != rel.ID {
+		t.Fatalf("Current = %+v, %v; want release %s", cur, err, rel.ID)
+	}
+	if !regexp.MustCompile(`^\d{8}T\d{6}Z$`).MatchString(rel.ID) {
+		t.Errorf("release id %q is not a UTC timestamp", rel.ID)
+	}
+	for _, d := range cat.Datasets {
+		t.Run(d.Name, func(t *testing.T) {
+			want := sqlDigest(t, db, fmt.Sprintf("SELECT %s FROM %s", selectList(&d), tableRef(d.Table)), len(d.Columns))
+			if want.Rows == 0 {
+				t.Fatal("fixture has no rows")
+			}
+			if got := rel.Manifest.Datasets[d.Name]; got != int64(want.Rows) {
+				t.Errorf("manifest rows = %d, want %d", got, want.Rows)
+			}
+			dir := filepath.Join(rel.Dir, "data", d.Name)
+			glob := lit(filepath.Join(dir, "**", "*.parquet"))
+			duck := sqlDigest(t, db, fmt.Sprintf("SELECT %s FROM read_parquet(%s, hive_partitioning = true, hive_types_autocast = false)", selectList(&d), glob), len(d.Columns))
+			if duck != want {
+				t.Errorf("DuckDB read of the Parquet files = %+v, want %+v", duck, want)
+			}
+			if got := arrowDigest(t, dir, &d); got != want {
+				t.Errorf("Arrow read of the Parquet files = %+v, want %+v", got, want)
+			}
+			csvPath := lit(filepath.Join(rel.Dir, "csv", d.Name+".csv"))
+			var types []string
+			for _, c := range d.Columns {
+				types = append(types, fmt.Sprintf("%s: '%s'", lit(c.Name), c.Type))
+			}
+			got := sqlDigest(t, db, fmt.Sprintf("SELECT %s FROM read_csv(%s, header = true, columns = {%s})", selectList(&d), csvPath, strings.Join(types, ", ")), len(d.Columns))
+			if got.Rows != want.Rows {
+				t.Errorf("CSV rows = %d, want %d", got.Rows, want.Rows)
+			}
+			// CSV timestamps are to the second, as are the fixture's.
+			if got != want {
+				t.Errorf("CSV read = %+v, want %+v", got, want)
+			}
+		})
+	}
+
+	// Partitioned datasets are hive partitions by source.
+	for _, name := range defaultPartitioned {
+		for _, src := range []string{"src0", "src1"} {
+			if _, err := os.Stat(filepath.Join(rel.Dir, "data", name, "source="+src, "part-0.parquet")); err != nil {
+				t.Errorf("partition %s/source=%s: %v", name, src, err)
+			}
+		}
+	}
+	// Per-column descriptions reach Arrow readers as field metadata.
+	proposals, _ := cat.Dataset("proposals")
+	s := arrowSchema(t, filepath.Join(rel.Dir, "data", "proposals", "proposals.parquet"))
+	for _, c := range proposals.Columns {
+		fields, ok := s.FieldsByName(c.Name)
+		if !ok {
+			t.Fatalf("field %s missing", c.Name)
+		}
+		if got, _ := fields[0].Metadata.GetValue("description"); got != c.Description {
+			t.Errorf("field %s description = %q, want %q", c.Name, got, c.Description)
+		}
+		if got, _ := fields[0].Metadata.GetValue("description_fr"); got != c.DescriptionFR {
+			t.Errorf("field %s description_fr = %q, want %q", c.Name, got, c.DescriptionFR)
+		}
+	}
+}
+
+func TestCSVIsRFC4180(t *testing.T) {
+	cat := loadCatalog(t)
+	db := newWorkingDB(t, cat)
+	rel := publish(t, db, testOptions(t, t.TempDir()))
+	raw, err := os.ReadFile(filepath.Join(rel.Dir, "csv", "proposals.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasSuffix(raw, []byte("\r\n")) {
+		t.Error("records must end with CRLF")
+	}
+	r := csv.NewReader(bytes.NewReader(raw))
+	recs, err := r.ReadAll()
+	if err != nil {
+		t.Fatalf("encoding/csv cannot read the file: %v", err)
+	}
+	d, _ := cat.Dataset("proposals")
+	var header []string
+	for _, c := range d.Columns {
+		header = append(header, c.Name)
+	}
+	if !slices.Equal(recs[0], header) {
+		t.Errorf("header = %v, want %v", recs[0], header)
+	}
+	titleCol := slices.Index(header, "title")
+	var titles []string
+	for _, rec := range recs[1:] {
+		titles = append(titles, rec[titleCol])
+	}
+	for _, want := range []string{hostileTitle, accentTitle} {
+		// encoding/csv turns \r\n inside quotes into \n; the fixture uses \n.
+		if !slices.Contains(titles, want) {
+			t.Errorf("title %q not round-tripped through CSV", want)
+		}
+	}
+	created := slices.Index(header, "created_at")
+	if v := recs[1][created]; !regexp.MustCompile(`^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)?$`).MatchString(v) {
+		t.Errorf("created_at = %q, want ISO 8601 UTC", v)
+	}
+}
+
+func TestManifestChecksumsVerify(t *testing.T) {
+	cat := loadCatalog(t)
+	db := newWorkingDB(t, cat)
+	rel := publish(t, db, testOptions(t, t.TempDir()))
+	var m Manifest
+	if err := readJSON(filepath.Join(rel.Dir, manifestFile), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.ReleaseID != rel.ID || m.PreviousReleaseID != "" {
+		t.Errorf("manifest ids = %q/%q", m.ReleaseID, m.PreviousReleaseID)
+	}
+	onDisk := map[string]bool{}
+	filepath.WalkDir(rel.Dir, func(p string, e os.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			onDisk[rel2(rel.Dir, p)] = true
+		}
+		return err
+	})
+	delete(onDisk, manifestFile)
+	for _, f := range m.Files {
+		if !onDisk[f.Path] {
+			t.Errorf("manifest lists %s, absent on disk", f.Path)
+		}
+		delete(onDisk, f.Path)
+		n, sum, err := hashFile(filepath.Join(rel.Dir, f.Path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != f.Bytes || sum != f.SHA256 {
+			t.Errorf("%s: manifest %d/%s, disk %d/%s", f.Path, f.Bytes, f.SHA256, n, sum)
+		}
+		if (f.Format == "parquet" || f.Format == "csv") && (f.Rows == nil || f.Dataset == "") {
+			t.Errorf("%s: data file without rows or dataset", f.Path)
+		}
+	}
+	if len(onDisk) > 0 {
+		t.Errorf("files missing from the manifest: %v", onDisk)
+	}
+	// A corrupted file is caught by verification.
+	target := filepath.Join(rel.Dir, "csv", "projects.csv")
+	os.Chmod(target, 0o644)
+	if err := os.WriteFile(target, []byte("tampered\r\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := verifyRelease(context.Background(), conn, rel.Dir, &m); err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
+		t.Errorf("verify after tampering = %v, want checksum mismatch", err)
+	}
+}
+
+func rel2(dir, p string) string { return rel(dir, p) }
+
+func TestFailureBeforeSwitchKeepsLatest(t *testing.T) {
+	cat := loadCatalog(t)
+	db := newWorkingDB(t, cat)
+	out := t.TempDir()
+	opts := testOptions(t, out)
+	first := publish(t, db, opts)
+
+	if _, err := db.Exec("UPDATE core.projects SET title = 'changed' WHERE project_id = 'project_id-3'"); err != nil {
+		t.Fatal(err)
+	}
+	crash := errors.New("simulated crash")
+	var sawTmp string
+	opts.beforeSwitch = func(tmp string) error {
+		sawTmp = tmp
+		if _, err := os.Stat(filepath.Join(tmp, manifestFile)); err != nil {
+			t.Errorf("hook runs before the release is complete: %v", err)
+		}
+		return crash
+	}
+	_, err := Publish(context.Background(), db, opts)
+	if !errors.Is(err, crash) {
+		t.Fatalf("Publish = %v, want the injected failure", err)
+	}
+	cur, err := Current(out)
+	if err != nil || cur.ID != first.ID {
+		t.Fatalf("latest = %v, %v; want %s", cur, err, first.ID)
+	}
+	if _, err := os.Stat(sawTmp); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("half release %s left behind: %v", sawTmp, err)
+	}
+	ids, _ := listReleases(filepath.Join(out, releasesDirName))
+	if !slices.Equal(ids, []string{first.ID}) {
+		t.Errorf("releases = %v, want only %s", ids, first.ID)
+	}
+
+	// A crash that killed the process leaves a .tmp- directory: the next
+	// publish removes it and diffs against the still-current release.
+	stale := filepath.Join(out, releasesDirName, tmpPrefix+"20261129T000000Z")
+	os.MkdirAll(filepath.Join(stale, "data"), 0o755)
+	opts.beforeSwitch = nil
+	second := publish(t, db, opts)
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stale temporary release not cleaned: %v", err)
+	}
+	if second.Changes.PreviousReleaseID != first.ID || second.Changes.Datasets["projects"] != (DatasetChanges{Updated: 1}) {
+		t.Errorf("changes = %+v", second.Changes)
+	}
+}
+
+func TestBadInputKeepsLatest(t *testing.T) {
+	tests := []struct {
+		name   string
+		break_ string
+		want   string
+	}{
+		{"missing table", "DROP TABLE core.events", "core.events does not exist"},
+		{"missing column", "ALTER TABLE core.steps DROP COLUMN phase", "lacks catalogue columns phase"},
+		{"duplicate key", "INSERT INTO core.districts SELECT * FROM core.districts LIMIT 1", "primary key (source, district_id) of core.districts is violated"},
+		{"bad type", "ALTER TABLE core.proposals ALTER votes_count TYPE VARCHAR; UPDATE core.proposals SET votes_count = 'many'", "core.proposals"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cat := loadCatalog(t)
+			db := newWorkingDB(t, cat)
+			out := t.TempDir()
+			opts := testOptions(t, out)
+			first := publish(t, db, opts)
+			if _, err := db.Exec(tt.break_); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Publish(context.Background(), db, opts)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Publish = %v, want error containing %q", err, tt.want)
+			}
+			cur, err := Current(out)
+			if err != nil || cur.ID != first.ID {
+				t.Fatalf("latest = %v, %v; want %s", cur, err, first.ID)
+			}
+			entries, _ := os.ReadDir(filepath.Join(out, releasesDirName))
+			if len(entries) != 1 {
+				t.Errorf("release dir holds %d entries, want 1", len(entries))
+			}
+		})
+	}
+}
+
+func TestChanges(t *testing.T) {
+	cat := loadCatalog(t)
+	db := newWorkingDB(t, cat)
+	out := t.TempDir()
+	opts := testOptions(t, out)
+	first := publish(t, db, opts)
+	for _, d := range cat.Datasets {
+		if got := first.Changes.Datasets[d.Name]; got.Added != first.Manifest.Datasets[d.Name] || got.Updated != 0 || got.Removed != 0 {
+			t.Errorf("first release %s changes = %+v", d.Name, got)
+		}
+	}
+
+	second := publish(t, db, opts)
+	if !second.Changes.Zero() || len(second.Changes.Datasets) != len(cat.Datasets) {
+		t.Errorf("unchanged data: changes = %+v, want all zero", second.Changes)
+	}
+	var onDisk Changes
+	if err := readJSON(filepath.Join(second.Dir, changesFile), &onDisk); err != nil || !onDisk.Zero() || onDisk.PreviousReleaseID != first.ID {
+		t.Errorf("changes.json = %+v, %v", onDisk, err)
+	}
+
+	for _, q := range []string{
+		"UPDATE metrics.participation_daily SET votes = votes + 1 WHERE project_id IN ('project_id-4', 'project_id-5')",
+		"DELETE FROM metrics.participation_daily WHERE project_id = 'project_id-6'",
+		"INSERT INTO metrics.participation_daily SELECT * REPLACE ('project_id-new' AS project_id) FROM metrics.participation_daily WHERE project_id = 'project_id-7'",
+		"UPDATE core.users SET username = 'renamed'", // not published: no change
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	third := publish(t, db, opts)
+	want := map[string]DatasetChanges{"participation_daily": {Added: 1, Updated: 2, Removed: 1}}
+	for name, got := range third.Changes.Datasets {
+		if got != want[name] {
+			t.Errorf("%s changes = %+v, want %+v", name, got, want[name])
+		}
+	}
+}
+
+func TestChangesFromParquetWithoutSnapshot(t *testing.T) {
+	cat := loadCatalog(t)
+	db := newWorkingDB(t, cat)
+	out := t.TempDir()
+	opts := testOptions(t, out)
+	first := publish(t, db, opts)
+	snap := filepath.Join(first.Dir, snapshotFile)
+	os.Chmod(first.Dir, 0o755)
+	if err := os.Remove(snap); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("DELETE FROM core.proposal_votes WHERE vote_id = 'vote_id-2'"); err != nil {
+		t.Fatal(err)
+	}
+	second := publish(t, db, opts)
+	for name, got := range second.Changes.Datasets {
+		want := DatasetChanges{}
+		if name == "proposal_votes" {
+			want.Removed = 1
+		}
+		if got != want {
+			t.Errorf("%s changes = %+v, want %+v", name, got, want)
+		}
+	}
+}
+
+func TestRetention(t *testing.T) {
+	cat := loadCatalog(t)
+	db := newWorkingDB(t, cat)
+	out := t.TempDir()
+	opts := testOptions(t, out)
+	opts.Retention = 2
+	var ids []string
+	for range 4 {
+		ids = append(ids, publish(t, db, opts).ID)
+	}
+	got, err := listReleases(filepath.Join(out, releasesDirName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, ids[2:]) {
+		t.Errorf("releases after retention = %v, want %v", got, ids[2:])
+	}
+	if cur, _ := Current(out); cur.ID != ids[3] {
+		t.Errorf("current = %s, want %s", cur.ID, ids[3])
+	}
+	// The current release survives even when it is not among the newest.
+	deleted, err := applyRetention(filepath.Join(out, releasesDirName), ids[2], 0)
+	if err != nil || !slices.Equal(deleted, []string{ids[3]}) {
+		t.Errorf("retention keep=0 deleted %v, %v; want only %s", deleted, err, ids[3])
+	}
+}
+
+func TestReleaseIDs(t *testing.T) {
+	dir := t.TempDir()
+	at := time.Date(2026, 11, 29, 17, 15, 2, 0, time.FixedZone("CET", 3600))
+	id := newReleaseID(at, dir)
+	if id != "20261129T161502Z" {
+		t.Fatalf("id = %s", id)
+	}
+	os.Mkdir(filepath.Join(dir, id), 0o755)
+	id2 := newReleaseID(at, dir)
+	if id2 != id+"-2" {
+		t.Fatalf("second id = %s", id2)
+	}
+	os.Mkdir(filepath.Join(dir, id2), 0o755)
+	for i := 3; i <= 10; i++ {
+		os.Mkdir(filepath.Join(dir, newReleaseID(at, dir)), 0o755)
+	}
+	os.Mkdir(filepath.Join(dir, "20261128T000000Z"), 0o755)
+	os.Mkdir(filepath.Join(dir, "not-a-release"), 0o755)
+	ids, _ := listReleases(dir)
+	if ids[0] != "20261128T000000Z" || ids[1] != id || ids[2] != id2 || ids[len(ids)-1] != id+"-10" || len(ids) != 11 {
+		t.Errorf("order = %v", ids)
+	}
+}
+
+func TestSnapshotWorksOffline(t *testing.T) {
+	cat := loadCatalog(t)
+	db := newWorkingDB(t, cat)
+	rel := publish(t, db, testOptions(t, t.TempDir()))
+	snap, err := duckdbx.OpenReadOnly(context.Background(), filepath.Join(rel.Dir, snapshotFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	snap.SetMaxOpenConns(1)
+	if _, err := snap.Exec("SET enable_external_access = false"); err != nil {
+		t.Fatal(err)
+	}
+	var id, prev any
+	var created time.Time
+	if err := snap.QueryRow("SELECT release_id, created_at, previous_release_id FROM release_info").Scan(&id, &created, &prev); err != nil {
+		t.Fatal(err)
+	}
+	if id != rel.ID || !created.Equal(rel.CreatedAt) || prev != nil {
+		t.Errorf("release_info = %v %v %v", id, created, prev)
+	}
+	for _, d := range cat.Datasets {
+		got := sqlDigest(t, snap, fmt.Sprintf("SELECT %s FROM main.%s", selectList(&d), ident(d.Name)), len(d.Columns))
+		want := sqlDigest(t, db, fmt.Sprintf("SELECT %s FROM %s", selectList(&d), tableRef(d.Table)), len(d.Columns))
+		if got != want {
+			t.Errorf("snapshot %s = %+v, want %+v", d.Name, got, want)
+		}
+	}
+	var comment string
+	if err := snap.QueryRow("SELECT comment FROM duckdb_columns() WHERE schema_name = 'data' AND table_name = 'proposals' AND column_name = 'estimated_cost_eur'").Scan(&comment); err != nil || !strings.Contains(comment, "never guessed") {
+		t.Errorf("column comment = %q, %v", comment, err)
+	}
+	if _, err := snap.Exec("CREATE TABLE x (a INT)"); err == nil {
+		t.Error("snapshot accepted a write")
+	}
+}
+
+func TestReadmeAndLicence(t *testing.T) {
+	cat := loadCatalog(t)
+	db := newWorkingDB(t, cat)
+	opts := testOptions(t, t.TempDir())
+	opts.Licence = "odbl-1.0"
+	rel := publish(t, db, opts)
+	readme, err := os.ReadFile(filepath.Join(rel.Dir, readmeFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## Français", "## English", rel.ID, "Open Database License", "`estimated_cost_eur`"} {
+		if !bytes.Contains(readme, []byte(want)) {
+			t.Errorf("README lacks %q", want)
+		}
+	}
+	for _, d := range cat.Datasets {
+		for _, c := range d.Columns {
+			if !bytes.Contains(readme, []byte(cell(c.DescriptionFR))) || !bytes.Contains(readme, []byte(cell(c.Description))) {
+				t.Errorf("README lacks the descriptions of %s.%s", d.Name, c.Name)
+			}
+		}
+	}
+	opts.Licence = "cc-by"
+	if _, err := Publish(context.Background(), db, opts); err == nil {
+		t.Error("unknown licence accepted")
+	}
+}
+
+func TestDataPackageIsValid(t *testing.T) {
+	cat := loadCatalog(t)
+	db := newWorkingDB(t, cat)
+	rel := publish(t, db, testOptions(t, t.TempDir()))
+	raw, err := os.ReadFile(filepath.Join(rel.Dir, datapackageFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := validateDataPackage(raw, rel.Dir); len(errs) > 0 {
+		for _, e := range errs {
+			t.Error(e)
+		}
+	}
+	// The validator is not a rubber stamp.
+	var dp map[string]any
+	json.Unmarshal(raw, &dp)
+	res := dp["resources"].([]any)[1].(map[string]any)
+	sch := res["schema"].(map[string]any)
+	sch["fields"].([]any)[0].(map[string]any)["type"] = "varchar"
+	sch["primaryKey"] = []any{"nope"}
+	res["schema"].(map[string]any)["foreignKeys"] = []any{map[string]any{"fields": []any{"source"}, "reference": map[string]any{"resource": "ghost", "fields": []any{"source"}}}}
+	bad, _ := json.Marshal(dp)
+	if errs := validateDataPackage(bad, rel.Dir); len(errs) < 3 {
+		t.Errorf("validator found %v in a broken package, want 3 errors", errs)
+	}
+}

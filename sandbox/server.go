@@ -336,13 +336,13 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		out = append(out, ',')
 	}
 	out = append(out, `"data":`...)
-	w.Header().Set("Content-Length", strconv.Itoa(len(out)+len(x.buf)+1))
-	w.Write(out)
-	if ok {
-		w.Write(x.buf)
-	} else {
-		io.WriteString(w, "null")
+	data := x.buf
+	if !ok {
+		data = []byte("null")
 	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)+len(data)+1))
+	w.Write(out)
+	w.Write(data)
 	io.WriteString(w, "}")
 	s.log.Debug("sandbox request", "instance", in.Name, "objects", x.nodes, "errors", len(x.errs), "authed", authed)
 }

@@ -147,6 +147,7 @@ type jobState struct {
 	job     Job
 	spec    string // normalised spec ("" for manual only)
 	entry   cron.EntryID
+	sched   cron.Schedule // nil for manual-only jobs
 	running atomic.Bool
 
 	mu    sync.Mutex // guards stats
@@ -266,6 +267,7 @@ func (s *Scheduler) Add(j Job) error {
 		if err != nil {
 			return fmt.Errorf("schedules: job %s: spec %q: %w", j.Name, j.Spec, err)
 		}
+		st.sched = sched
 		st.entry = s.cron.Schedule(sched, cron.FuncJob(func() { s.tick(st) }))
 	}
 	s.jobs[j.Name] = st
@@ -536,8 +538,11 @@ func (s *Scheduler) Jobs() []JobInfo {
 		ji := JobInfo{Name: st.job.Name, Spec: st.spec, Concurrent: st.job.Concurrent, Running: st.running.Load()}
 		if st.entry != 0 {
 			e := s.cron.Entry(st.entry)
-			if !e.Next.IsZero() {
-				n := e.Next
+			n := e.Next
+			if n.IsZero() { // not started yet
+				n = st.sched.Next(s.now())
+			}
+			if !n.IsZero() {
 				ji.Next = &n
 			}
 			if !e.Prev.IsZero() {

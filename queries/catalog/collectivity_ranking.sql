@@ -1,0 +1,17 @@
+/* ---
+title: Classement des collectivités sur un indicateur
+description: >-
+  Classement des collectivités (dernière édition de chacune) sur un indicateur de
+  la comparaison des budgets participatifs, avec la référence nationale (médiane).
+  Indicateurs : votes_per_1k, participation_rate, proposals_per_10k,
+  eur_per_inhabitant, winner_rate, votes_gini…
+params:
+  - {name: metric, type: string, default: votes_per_1k, description: "Indicateur (colonne metric du jeu collectivity_ranking)."}
+  - {name: limit, type: int, default: 20, description: "Nombre de collectivités affichées."}
+example: "metric=participation_rate&limit=10"
+--- */
+SELECT rank, collectivity_code, collectivity_name, edition, value, benchmark, peers, comparable
+FROM collectivity_ranking
+WHERE metric = $metric
+ORDER BY rank, collectivity_code
+LIMIT $limit

@@ -1,0 +1,541 @@
+package queries
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/capstat/capstat/internal/duckdbx"
+)
+
+// Limits bound what one query may use. Zero fields take the defaults.
+type Limits struct {
+	MaxRows              int           // rows of a JSON or table answer (default 1000)
+	MaxExportRows        int           // rows of an ad-hoc CSV answer, refused (413) past it (default 50000)
+	Timeout              time.Duration // per query (default 5s)
+	ExportTimeout        time.Duration // canned CSV/Parquet exports, which have no row limit (default 2m)
+	MemoryLimit          string        // DuckDB memory_limit (default "512MB")
+	Threads              int           // DuckDB threads (default 2)
+	MaxTempDirectorySize string        // DuckDB max_temp_directory_size (default "1GB")
+	MaxSQLBytes          int           // ad-hoc SQL text (default 16384)
+	MaxConcurrent        int           // queries running at once per engine; more get 429 (default 4)
+}
+
+// DefaultLimits returns the limits used for zero fields.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxRows: 1000, MaxExportRows: 50000, Timeout: 5 * time.Second, ExportTimeout: 2 * time.Minute,
+		MemoryLimit: "512MB", Threads: 2, MaxTempDirectorySize: "1GB", MaxSQLBytes: 16 << 10, MaxConcurrent: 4,
+	}
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	if l.MaxRows <= 0 {
+		l.MaxRows = d.MaxRows
+	}
+	if l.MaxExportRows <= 0 {
+		l.MaxExportRows = d.MaxExportRows
+	}
+	if l.Timeout <= 0 {
+		l.Timeout = d.Timeout
+	}
+	if l.ExportTimeout <= 0 {
+		l.ExportTimeout = d.ExportTimeout
+	}
+	if l.MemoryLimit == "" {
+		l.MemoryLimit = d.MemoryLimit
+	}
+	if l.Threads <= 0 {
+		l.Threads = d.Threads
+	}
+	if l.MaxTempDirectorySize == "" {
+		l.MaxTempDirectorySize = d.MaxTempDirectorySize
+	}
+	if l.MaxSQLBytes <= 0 {
+		l.MaxSQLBytes = d.MaxSQLBytes
+	}
+	if l.MaxConcurrent <= 0 {
+		l.MaxConcurrent = d.MaxConcurrent
+	}
+	return l
+}
+
+// Format is an output format.
+type Format string
+
+// Output formats.
+const (
+	FormatTable   Format = "table"
+	FormatCSV     Format = "csv"
+	FormatJSON    Format = "json"
+	FormatParquet Format = "parquet"
+)
+
+// ParseFormat parses a format name; "" means JSON.
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(strings.ToLower(strings.TrimSpace(s))); f {
+	case "":
+		return FormatJSON, nil
+	case FormatTable, FormatCSV, FormatJSON, FormatParquet:
+		return f, nil
+	}
+	return "", errorf(CodeInvalidFormat, "format %q inconnu (table, csv, json ou parquet)", s)
+}
+
+// ContentType is the HTTP media type of the format.
+func (f Format) ContentType() string {
+	switch f {
+	case FormatCSV:
+		return "text/csv; charset=utf-8"
+	case FormatParquet:
+		return "application/vnd.apache.parquet"
+	case FormatTable:
+		return "text/plain; charset=utf-8"
+	}
+	return "application/json; charset=utf-8"
+}
+
+// snapshotCatalog is the name under which the snapshot is attached.
+const snapshotCatalog = "snapshot"
+
+// Engine runs canned and ad-hoc queries on the current snapshot. It is safe
+// for concurrent use. Reopen switches to a new snapshot without breaking the
+// queries running on the previous one.
+type Engine struct {
+	limits  Limits
+	catalog *Catalog
+	sem     chan struct{}
+
+	mu     sync.Mutex
+	cur    *snapshot
+	closed bool
+}
+
+// snapshot is one opened release snapshot, reference-counted so that a
+// release switch closes it only when its last query has finished.
+type snapshot struct {
+	path   string // resolved (symlinks followed)
+	tmpDir string
+	limits Limits
+
+	db     *sql.DB        // guarded instance: external access off, configuration locked
+	conns  chan *sql.Conn // pinned connections of db (new ones could not be configured once locked)
+	tables map[string]bool
+
+	exportOnce sync.Once
+	exportDB   *sql.DB // trusted instance for COPY … TO of canned queries (Parquet)
+	exportErr  error
+
+	refs    int
+	retired bool
+}
+
+// Open opens the snapshot at snapshotPath (symlinks such as DIR/latest are
+// resolved once, so a later release switch does not affect this engine until
+// Reopen) with the given limits.
+func Open(ctx context.Context, snapshotPath string, limits Limits) (*Engine, error) {
+	cat, err := LoadCatalog()
+	if err != nil {
+		return nil, err
+	}
+	limits = limits.withDefaults()
+	s, err := openSnapshot(ctx, snapshotPath, limits)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{limits: limits, catalog: cat, sem: make(chan struct{}, limits.MaxConcurrent), cur: s}, nil
+}
+
+// Catalog returns the canned-query catalogue.
+func (e *Engine) Catalog() *Catalog { return e.catalog }
+
+// Limits returns the limits in force (defaults filled in).
+func (e *Engine) Limits() Limits { return e.limits }
+
+// SnapshotPath returns the resolved path of the current snapshot.
+func (e *Engine) SnapshotPath() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cur == nil {
+		return ""
+	}
+	return e.cur.path
+}
+
+// Reopen opens snapshotPath and makes it current. Queries already running
+// finish on the previous snapshot, which is closed after the last of them.
+func (e *Engine) Reopen(ctx context.Context, snapshotPath string) error {
+	s, err := openSnapshot(ctx, snapshotPath, e.limits)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		s.close()
+		return errorf(CodeUnavailable, "moteur de requêtes fermé")
+	}
+	old := e.cur
+	e.cur = s
+	closeOld := old != nil && old.retire()
+	e.mu.Unlock()
+	if closeOld {
+		old.close()
+	}
+	return nil
+}
+
+// Close closes the engine; running queries finish first.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	old := e.cur
+	e.cur = nil
+	closeOld := old != nil && old.retire()
+	e.mu.Unlock()
+	if closeOld {
+		return old.close()
+	}
+	return nil
+}
+
+// retire marks s as replaced; it reports whether s can be closed now.
+// Called with Engine.mu held.
+func (s *snapshot) retire() bool {
+	s.retired = true
+	return s.refs == 0
+}
+
+func (e *Engine) acquire() (*snapshot, func(), error) {
+	select {
+	case e.sem <- struct{}{}:
+	default:
+		return nil, nil, errorf(CodeTooBusy, "trop de requêtes en cours (%d au plus), réessayez dans un instant", e.limits.MaxConcurrent)
+	}
+	e.mu.Lock()
+	s := e.cur
+	if s == nil {
+		e.mu.Unlock()
+		<-e.sem
+		return nil, nil, errorf(CodeUnavailable, "moteur de requêtes fermé")
+	}
+	s.refs++
+	e.mu.Unlock()
+	release := func() {
+		e.mu.Lock()
+		s.refs--
+		closeNow := s.retired && s.refs == 0
+		e.mu.Unlock()
+		if closeNow {
+			s.close()
+		}
+		<-e.sem
+	}
+	return s, release, nil
+}
+
+func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func openSnapshot(ctx context.Context, path string, limits Limits) (_ *snapshot, err error) {
+	resolved, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return nil, fmt.Errorf("open snapshot %s: %w", path, err)
+	}
+	if resolved, err = filepath.Abs(resolved); err != nil {
+		return nil, fmt.Errorf("open snapshot %s: %w", path, err)
+	}
+	tmpDir, err := os.MkdirTemp("", "capstat-queries-")
+	if err != nil {
+		return nil, fmt.Errorf("open snapshot %s: temp dir: %w", path, err)
+	}
+	s := &snapshot{path: resolved, tmpDir: tmpDir, limits: limits, conns: make(chan *sql.Conn, limits.MaxConcurrent)}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	// An in-memory instance that attaches the file: file-backed instances are
+	// shared per path inside the process (duckdb-go's instance cache), and
+	// this one's configuration gets locked.
+	s.db, err = duckdbx.Open(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("open snapshot %s: %w", resolved, err)
+	}
+	n := limits.MaxConcurrent
+	s.db.SetMaxOpenConns(n)
+	s.db.SetMaxIdleConns(n)
+	s.db.SetConnMaxLifetime(0)
+	s.db.SetConnMaxIdleTime(0)
+	conns := make([]*sql.Conn, 0, n)
+	for range n {
+		c, err := s.db.Conn(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("open snapshot %s: connection: %w", resolved, err)
+		}
+		conns = append(conns, c)
+		s.conns <- c
+	}
+	c0 := conns[0]
+	if _, err := c0.ExecContext(ctx, "ATTACH "+sqlString(resolved)+" AS "+snapshotCatalog+" (READ_ONLY)"); err != nil {
+		return nil, fmt.Errorf("open snapshot %s: attach: %w", resolved, err)
+	}
+	for _, c := range conns {
+		if _, err := c.ExecContext(ctx, "USE "+snapshotCatalog); err != nil {
+			return nil, fmt.Errorf("open snapshot %s: use: %w", resolved, err)
+		}
+	}
+	s.tables, err = listTables(ctx, c0)
+	if err != nil {
+		return nil, fmt.Errorf("open snapshot %s: %w", resolved, err)
+	}
+	settings := []string{
+		"SET autoinstall_known_extensions = false",
+		"SET autoload_known_extensions = false",
+		"SET allow_community_extensions = false",
+		"SET memory_limit = " + sqlString(limits.MemoryLimit),
+		fmt.Sprintf("SET threads = %d", limits.Threads),
+		"SET temp_directory = " + sqlString(filepath.Join(tmpDir, "guarded")),
+		"SET max_temp_directory_size = " + sqlString(limits.MaxTempDirectorySize),
+		"SET enable_external_access = false",
+		"SET lock_configuration = true", // last: nothing can change the above afterwards
+	}
+	for _, st := range settings {
+		if _, err := c0.ExecContext(ctx, st); err != nil {
+			return nil, fmt.Errorf("open snapshot %s: %s: %w", resolved, st, err)
+		}
+	}
+	return s, nil
+}
+
+func listTables(ctx context.Context, c *sql.Conn) (map[string]bool, error) {
+	rows, err := c.QueryContext(ctx, `
+		SELECT table_name FROM duckdb_tables() WHERE database_name = $1
+		UNION SELECT view_name FROM duckdb_views() WHERE database_name = $1 AND NOT internal`, snapshotCatalog)
+	if err != nil {
+		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("list tables: %w", err)
+		}
+		out[strings.ToLower(n)] = true
+	}
+	return out, rows.Err()
+}
+
+// Tables lists the tables and views of the current snapshot.
+func (e *Engine) Tables() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cur == nil {
+		return nil
+	}
+	return sortedKeys(e.cur.tables)
+}
+
+func (s *snapshot) close() error {
+	var errs []error
+	if s.db != nil {
+		for {
+			select {
+			case c := <-s.conns:
+				errs = append(errs, c.Close())
+				continue
+			default:
+			}
+			break
+		}
+		errs = append(errs, s.db.Close())
+	}
+	if s.exportDB != nil {
+		errs = append(errs, s.exportDB.Close())
+	}
+	errs = append(errs, os.RemoveAll(s.tmpDir))
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close snapshot %s: %w", s.path, err)
+	}
+	return nil
+}
+
+func (s *snapshot) conn(ctx context.Context) (*sql.Conn, func(), error) {
+	select {
+	case c := <-s.conns:
+		return c, func() { s.conns <- c }, nil
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+}
+
+// export returns the trusted instance used to COPY canned queries to files.
+// It only ever runs catalogue SQL with bound parameters.
+func (s *snapshot) export(ctx context.Context) (*sql.DB, error) {
+	s.exportOnce.Do(func() {
+		db, err := duckdbx.Open(ctx, "")
+		if err != nil {
+			s.exportErr = fmt.Errorf("open export instance: %w", err)
+			return
+		}
+		db.SetMaxOpenConns(s.limits.MaxConcurrent)
+		for _, st := range []string{
+			"ATTACH " + sqlString(s.path) + " AS " + snapshotCatalog + " (READ_ONLY)",
+			"SET autoload_known_extensions = false",
+			"SET memory_limit = " + sqlString(s.limits.MemoryLimit),
+			fmt.Sprintf("SET threads = %d", s.limits.Threads),
+			"SET temp_directory = " + sqlString(filepath.Join(s.tmpDir, "export")),
+			"SET max_temp_directory_size = " + sqlString(s.limits.MaxTempDirectorySize),
+		} {
+			if _, err := db.ExecContext(ctx, st); err != nil {
+				db.Close()
+				s.exportErr = fmt.Errorf("open export instance: %s: %w", st, err)
+				return
+			}
+		}
+		s.exportDB = db
+	})
+	return s.exportDB, s.exportErr
+}
+
+// copyParquet runs a canned query into a temporary Parquet file and streams
+// the file to w.
+func (s *snapshot) copyParquet(ctx context.Context, q *Query, args []any, w io.Writer) error {
+	db, err := s.export(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("parquet export %s: %w", q.Name, err)
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, "USE "+snapshotCatalog); err != nil {
+		return fmt.Errorf("parquet export %s: %w", q.Name, err)
+	}
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	f := filepath.Join(s.tmpDir, "export-"+q.Name+"-"+hex.EncodeToString(rnd[:])+".parquet")
+	defer os.Remove(f)
+	if _, err := c.ExecContext(ctx, "COPY ("+q.SQL+") TO "+sqlString(f)+" (FORMAT parquet, COMPRESSION zstd)", args...); err != nil {
+		return s.classify(ctx, err)
+	}
+	fh, err := os.Open(f)
+	if err != nil {
+		return fmt.Errorf("parquet export %s: %w", q.Name, err)
+	}
+	defer fh.Close()
+	if _, err := io.Copy(w, fh); err != nil {
+		return fmt.Errorf("parquet export %s: write: %w", q.Name, err)
+	}
+	return nil
+}
+
+// Run runs the canned query name with params (query-string values, typed
+// and validated against the catalogue) and writes the result to w. CSV and
+// Parquet stream the full result; JSON and table stop at Limits.MaxRows and
+// say so.
+func (e *Engine) Run(ctx context.Context, name string, params map[string]string, w io.Writer, format Format) error {
+	q, ok := e.catalog.Query(name)
+	if !ok {
+		return errorf(CodeUnknownQuery, "requête %q inconnue (voir la liste des requêtes)", name)
+	}
+	values, err := q.Bind(params)
+	if err != nil {
+		return err
+	}
+	args := make([]any, 0, len(values))
+	for k, v := range values {
+		args = append(args, sql.Named(k, v))
+	}
+	s, release, err := e.acquire()
+	if err != nil {
+		return err
+	}
+	defer release()
+	timeout := e.limits.Timeout
+	if format == FormatCSV || format == FormatParquet {
+		timeout = e.limits.ExportTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if format == FormatParquet {
+		return s.copyParquet(ctx, q, args, w)
+	}
+	c, put, err := s.conn(ctx)
+	if err != nil {
+		return s.classify(ctx, err)
+	}
+	defer put()
+	rows, err := c.QueryContext(ctx, q.SQL, args...)
+	if err != nil {
+		return s.classify(ctx, err)
+	}
+	defer rows.Close()
+	limit := e.limits.MaxRows
+	if format == FormatCSV {
+		limit = 0
+	}
+	if err := writeRows(rows, w, format, limit, false); err != nil {
+		return s.classify(ctx, err)
+	}
+	return nil
+}
+
+// SQL runs one guarded, read-only ad-hoc statement and writes the result to
+// w (JSON or table: at most Limits.MaxRows rows, flagged when truncated;
+// CSV: refused with result_too_large past Limits.MaxExportRows). Parquet is
+// not offered for ad-hoc SQL.
+func (e *Engine) SQL(ctx context.Context, sqlText string, w io.Writer, format Format) error {
+	if len(sqlText) > e.limits.MaxSQLBytes {
+		return errorf(CodeSQLTooLarge, "requête SQL trop longue (%d octets, %d au plus)", len(sqlText), e.limits.MaxSQLBytes)
+	}
+	if format == FormatParquet {
+		return errorf(CodeInvalidFormat, "le format parquet est réservé aux requêtes du catalogue ; utilisez csv ou json")
+	}
+	if strings.TrimSpace(sqlText) == "" {
+		return errorf(CodeInvalidSQL, "requête SQL vide")
+	}
+	s, release, err := e.acquire()
+	if err != nil {
+		return err
+	}
+	defer release()
+	ctx, cancel := context.WithTimeout(ctx, e.limits.Timeout)
+	defer cancel()
+	c, put, err := s.conn(ctx)
+	if err != nil {
+		return s.classify(ctx, err)
+	}
+	defer put()
+	if err := s.check(ctx, c, sqlText); err != nil {
+		return err
+	}
+	rows, err := c.QueryContext(ctx, sqlText)
+	if err != nil {
+		return s.classify(ctx, err)
+	}
+	defer rows.Close()
+	limit := e.limits.MaxRows
+	if format == FormatCSV {
+		limit = e.limits.MaxExportRows
+	}
+	if err := writeRows(rows, w, format, limit, format == FormatCSV); err != nil {
+		return s.classify(ctx, err)
+	}
+	return nil
+}

@@ -19,98 +19,98 @@ import (
 
 // Config is the whole configuration file.
 type Config struct {
-	Database string   `yaml:"database"` // working DuckDB file
-	Out      string   `yaml:"out"`      // publication directory
-	Defaults Defaults `yaml:"defaults"`
-	Sources  []Source `yaml:"sources"`
-	Publish  Publish  `yaml:"publish"`
-	Privacy  Privacy  `yaml:"privacy"`
-	Serve    Serve    `yaml:"serve"`
-	Queries  Queries  `yaml:"queries"`
+	Database string   `yaml:"database,omitempty"` // working DuckDB file
+	Out      string   `yaml:"out,omitempty"`      // publication directory
+	Defaults Defaults `yaml:"defaults,omitempty"`
+	Sources  []Source `yaml:"sources,omitempty"`
+	Publish  Publish  `yaml:"publish,omitempty"`
+	Privacy  Privacy  `yaml:"privacy,omitempty"`
+	Serve    Serve    `yaml:"serve,omitempty"`
+	Queries  Queries  `yaml:"queries,omitempty"`
 
 	path string
 }
 
 // Defaults apply to every source that does not set the field itself.
 type Defaults struct {
-	Timezone          string   `yaml:"timezone"`
-	Concurrency       int      `yaml:"concurrency"`
-	RequestsPerSecond float64  `yaml:"requests_per_second"`
-	PageSize          int      `yaml:"page_size"`
-	Timeout           Duration `yaml:"timeout"`
-	MaxAttempts       int      `yaml:"max_attempts"`
-	Schedule          string   `yaml:"schedule"`
-	WinnerStatuses    []string `yaml:"winner_statuses"`
+	Timezone          string   `yaml:"timezone,omitempty"`
+	Concurrency       int      `yaml:"concurrency,omitempty"`
+	RequestsPerSecond float64  `yaml:"requests_per_second,omitempty"`
+	PageSize          int      `yaml:"page_size,omitempty"`
+	Timeout           Duration `yaml:"timeout,omitempty"`
+	MaxAttempts       int      `yaml:"max_attempts,omitempty"`
+	Schedule          string   `yaml:"schedule,omitempty"`
+	WinnerStatuses    []string `yaml:"winner_statuses,omitempty"`
 }
 
 // Source is one Cap Collectif instance.
 type Source struct {
-	Name              string        `yaml:"name"`
-	Endpoint          string        `yaml:"endpoint"`
-	Timezone          string        `yaml:"timezone"`
-	TokenEnv          string        `yaml:"token_env"` // environment variable holding the bearer token
-	Locales           []string      `yaml:"locales"`
-	Concurrency       int           `yaml:"concurrency"`
-	RequestsPerSecond float64       `yaml:"requests_per_second"`
-	PageSize          int           `yaml:"page_size"`
-	Timeout           Duration      `yaml:"timeout"`
-	MaxAttempts       int           `yaml:"max_attempts"`
-	Schedule          string        `yaml:"schedule"` // ingest schedule (cron, seconds optional)
-	Collectivity      Collectivity  `yaml:"collectivity"`
-	WinnerStatuses    []string      `yaml:"winner_statuses"`
-	CostQuestion      string        `yaml:"cost_question"`
-	Projects          []ProjectMeta `yaml:"projects"`
+	Name              string        `yaml:"name,omitempty"`
+	Endpoint          string        `yaml:"endpoint,omitempty"`
+	Timezone          string        `yaml:"timezone,omitempty"`
+	TokenEnv          string        `yaml:"token_env,omitempty"` // environment variable holding the bearer token
+	Locales           []string      `yaml:"locales,omitempty"`
+	Concurrency       int           `yaml:"concurrency,omitempty"`
+	RequestsPerSecond float64       `yaml:"requests_per_second,omitempty"`
+	PageSize          int           `yaml:"page_size,omitempty"`
+	Timeout           Duration      `yaml:"timeout,omitempty"`
+	MaxAttempts       int           `yaml:"max_attempts,omitempty"`
+	Schedule          string        `yaml:"schedule,omitempty"` // ingest schedule (cron, seconds optional)
+	Collectivity      Collectivity  `yaml:"collectivity,omitempty"`
+	WinnerStatuses    []string      `yaml:"winner_statuses,omitempty"`
+	CostQuestion      string        `yaml:"cost_question,omitempty"`
+	Projects          []ProjectMeta `yaml:"projects,omitempty"`
 }
 
 // Collectivity says who runs a source. Empty fields are inferred from the
 // source name when it is a département or région (see transform).
 type Collectivity struct {
-	Code       string `yaml:"code"`
-	Kind       string `yaml:"kind"` // departement, region, commune, other
-	Name       string `yaml:"name"`
-	Population int64  `yaml:"population"`
+	Code       string `yaml:"code,omitempty"`
+	Kind       string `yaml:"kind,omitempty"` // departement, region, commune, other
+	Name       string `yaml:"name,omitempty"`
+	Population int64  `yaml:"population,omitempty"`
 }
 
 // ProjectMeta is budget metadata for one participatory-budget edition.
 type ProjectMeta struct {
-	ID             string   `yaml:"id"`
-	Edition        string   `yaml:"edition"`
-	EnvelopeEUR    int64    `yaml:"envelope_eur"`
-	Model          string   `yaml:"model"` // bp, bp-thematique, appel-a-projets, orientations
-	WinnerStatuses []string `yaml:"winner_statuses"`
+	ID             string   `yaml:"id,omitempty"`
+	Edition        string   `yaml:"edition,omitempty"`
+	EnvelopeEUR    int64    `yaml:"envelope_eur,omitempty"`
+	Model          string   `yaml:"model,omitempty"` // bp, bp-thematique, appel-a-projets, orientations
+	WinnerStatuses []string `yaml:"winner_statuses,omitempty"`
 }
 
 // Publish configures releases.
 type Publish struct {
-	Schedule  string   `yaml:"schedule"`
-	Retention int      `yaml:"retention"`
-	Licence   string   `yaml:"licence"` // etalab-2.0 or odbl-1.0
-	MaxAge    Duration `yaml:"max_age"` // dashboards warn when the release is older
+	Schedule  string   `yaml:"schedule,omitempty"`
+	Retention int      `yaml:"retention,omitempty"`
+	Licence   string   `yaml:"licence,omitempty"` // etalab-2.0 or odbl-1.0
+	MaxAge    Duration `yaml:"max_age,omitempty"` // dashboards warn when the release is older
 }
 
 // Privacy is the publication privacy policy.
 type Privacy struct {
-	AuthorKeySecretFile string `yaml:"author_key_secret_file"`
-	CoarsenVoteTimes    bool   `yaml:"coarsen_vote_times"`
-	MinGroupSize        int    `yaml:"min_group_size"`
+	AuthorKeySecretFile string `yaml:"author_key_secret_file,omitempty"`
+	ExactVoteTimes      bool   `yaml:"exact_vote_times,omitempty"` // false: vote times rounded down to the hour
+	MinGroupSize        int    `yaml:"min_group_size,omitempty"`
 }
 
 // Serve configures the daemon.
 type Serve struct {
-	Addr          string  `yaml:"addr"`
-	AdminTokenEnv string  `yaml:"admin_token_env"`
-	TLSCert       string  `yaml:"tls_cert"`
-	TLSKey        string  `yaml:"tls_key"`
-	AccessLog     string  `yaml:"access_log"` // file path, "-" for stderr, empty for none
-	RateLimit     float64 `yaml:"rate_limit"` // API requests per second per client
+	Addr          string  `yaml:"addr,omitempty"`
+	AdminTokenEnv string  `yaml:"admin_token_env,omitempty"`
+	TLSCert       string  `yaml:"tls_cert,omitempty"`
+	TLSKey        string  `yaml:"tls_key,omitempty"`
+	AccessLog     string  `yaml:"access_log,omitempty"` // file path, "-" for stderr, empty for none
+	RateLimit     float64 `yaml:"rate_limit,omitempty"` // API requests per second per client
 }
 
 // Queries configures the query engine limits.
 type Queries struct {
-	MaxRows     int      `yaml:"max_rows"`
-	Timeout     Duration `yaml:"timeout"`
-	MemoryLimit string   `yaml:"memory_limit"`
-	Threads     int      `yaml:"threads"`
+	MaxRows     int      `yaml:"max_rows,omitempty"`
+	Timeout     Duration `yaml:"timeout,omitempty"`
+	MemoryLimit string   `yaml:"memory_limit,omitempty"`
+	Threads     int      `yaml:"threads,omitempty"`
 }
 
 // Duration is a time.Duration written as "30s", "48h".
@@ -125,6 +125,9 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	d.Duration = v
 	return nil
 }
+
+// MarshalYAML writes the duration as a string such as "30s".
+func (d Duration) MarshalYAML() (any, error) { return d.Duration.String(), nil }
 
 // Path is the file the configuration was read from ("" for flags only).
 func (c *Config) Path() string { return c.path }

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/capstat/capstat/queries"
+)
+
+func newQueryCmd(g *globals) *cobra.Command {
+	var (
+		params  []string
+		format  string
+		sqlText string
+		list    bool
+	)
+	cmd := &cobra.Command{
+		Use:   "query [NAME] [--param k=v…] [--format table|csv|json|parquet] | query --sql \"…\" | query --list",
+		Short: "Run a canned query, or guarded ad-hoc SQL, on the current release",
+		Long: `Runs on the read-only snapshot of the current release (OUT/latest/capstat.duckdb),
+where each dataset is a view named after it (proposals, budget_comparison…).
+Ad-hoc SQL is limited to one read-only statement, without file or network access.`,
+		Example: `  capstat query --list
+  capstat query classement_collectivites --param metric=votes_per_1k
+  capstat query --sql "SELECT source, sum(votes) FROM budget_comparison GROUP BY ALL" --format csv`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.config()
+			if err != nil {
+				return err
+			}
+			out := bufio.NewWriter(cmd.OutOrStdout())
+			defer out.Flush()
+			if list {
+				cat, err := queries.LoadCatalog()
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+				for _, q := range cat.Queries() {
+					var ps []string
+					for _, p := range q.Params {
+						ps = append(ps, p.Name+":"+p.Type)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", q.Name, q.Title, strings.Join(ps, " "))
+				}
+				return tw.Flush()
+			}
+			f, err := queries.ParseFormat(format)
+			if err != nil {
+				return err
+			}
+			if (len(args) == 1) == (sqlText != "") {
+				return fmt.Errorf("give either a query NAME or --sql (see capstat query --list)")
+			}
+			lim := queries.DefaultLimits()
+			lim.Timeout = c.Queries.Timeout.Duration
+			lim.MemoryLimit = c.Queries.MemoryLimit
+			lim.Threads = c.Queries.Threads
+			lim.MaxRows = c.Queries.MaxRows
+			e, err := queries.Open(cmd.Context(), filepath.Join(c.Out, "latest", "capstat.duckdb"), lim)
+			if err != nil {
+				return fmt.Errorf("no current release to query in %s (run capstat run or publish first): %w", c.Out, err)
+			}
+			defer e.Close()
+			if sqlText != "" {
+				return e.SQL(cmd.Context(), sqlText, out, f)
+			}
+			kv := map[string]string{}
+			for _, p := range params {
+				k, v, ok := strings.Cut(p, "=")
+				if !ok {
+					return fmt.Errorf("--param %q: want k=v", p)
+				}
+				kv[k] = v
+			}
+			return e.Run(cmd.Context(), args[0], kv, out, f)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&params, "param", nil, "query parameter k=v, repeatable")
+	f.StringVar(&format, "format", "table", "table, csv, json or parquet")
+	f.StringVar(&sqlText, "sql", "", "ad-hoc SQL (one read-only statement)")
+	f.BoolVar(&list, "list", false, "list the canned queries")
+	return cmd
+}

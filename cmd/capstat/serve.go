@@ -1,0 +1,304 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/capstat/capstat/internal/config"
+	"github.com/capstat/capstat/internal/duckdbx"
+	"github.com/capstat/capstat/internal/pipeline"
+	"github.com/capstat/capstat/internal/server"
+	"github.com/capstat/capstat/queries"
+	"github.com/capstat/capstat/reports"
+	"github.com/capstat/capstat/schedules"
+)
+
+// Job names of the daemon.
+const (
+	jobPipeline = "pipeline" // ingest all → transform → publish → dashboards
+	jobPublish  = "publish"  // transform → publish → dashboards
+)
+
+func ingestJobName(source string) string { return "ingest-" + source }
+
+func newServeCmd(g *globals) *cobra.Command {
+	var addr, schedule string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Daemon: scheduled ingest/publish and the HTTP server (site, downloads, API)",
+		Long: `Starts the scheduler and the HTTP server in one process. Runs the whole
+pipeline once at start when no release exists yet. Per-source ingest jobs run
+on each source's schedule, the publish job (transform → publish → dashboards)
+on publish.schedule. SIGTERM stops accepting requests, interrupts the running
+job at a checkpoint and exits.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.config()
+			if err != nil {
+				return err
+			}
+			if addr != "" {
+				c.Serve.Addr = addr
+			}
+			if schedule != "" {
+				for i := range c.Sources {
+					c.Sources[i].Schedule = schedule
+				}
+				c.Publish.Schedule = schedule
+			}
+			return serve(cmd.Context(), g, c)
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "", "listen address HOST:PORT (default serve.addr, 127.0.0.1:8080)")
+	cmd.Flags().StringVar(&schedule, "schedule", "", "cron schedule (seconds optional) of every source and of publishing, overriding the config")
+	return cmd
+}
+
+func serve(ctx context.Context, g *globals, c *config.Config) error {
+	log := g.logger
+	db, err := duckdbx.Open(ctx, c.Database)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	metrics := server.NewMetrics()
+	p := &pipeline.Pipeline{Config: c, Logger: log, DB: db, Metrics: metrics}
+	sched, err := schedules.New(ctx, schedules.Options{DB: db, Logger: log})
+	if err != nil {
+		return err
+	}
+	qh := &queryHandler{out: c.Out, limits: queryLimits(c), log: log}
+	defer qh.close()
+	afterPublish := func(ctx context.Context) error {
+		if err := p.Dashboards(ctx); err != nil {
+			return err
+		}
+		return qh.reopen(ctx)
+	}
+	jobs := []schedules.Job{
+		{Name: jobPipeline, Spec: "@manual", Run: func(ctx context.Context) error {
+			if err := p.Ingest(ctx, nil); err != nil {
+				return err
+			}
+			return publishAll(ctx, p, afterPublish)
+		}},
+		{Name: jobPublish, Spec: c.Publish.Schedule, Run: func(ctx context.Context) error {
+			return publishAll(ctx, p, afterPublish)
+		}},
+	}
+	for _, s := range c.Sources {
+		name := s.Name
+		jobs = append(jobs, schedules.Job{Name: ingestJobName(name), Spec: s.Schedule, Run: func(ctx context.Context) error {
+			return p.Ingest(ctx, []string{name})
+		}})
+	}
+	for _, j := range jobs {
+		if err := sched.Add(j); err != nil {
+			return fmt.Errorf("schedule %s: %w", j.Name, err)
+		}
+	}
+	var accessLog io.Writer
+	switch c.Serve.AccessLog {
+	case "":
+	case "-":
+		accessLog = os.Stderr
+	default:
+		f, err := os.OpenFile(c.Serve.AccessLog, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o640)
+		if err != nil {
+			return fmt.Errorf("access log: %w", err)
+		}
+		defer f.Close()
+		accessLog = f
+	}
+	srv, err := server.New(server.Options{
+		Addr: c.Serve.Addr, OutDir: c.Out, Queries: qh, Scheduler: sched,
+		AdminToken: os.Getenv(c.Serve.AdminTokenEnv), TLSCert: c.Serve.TLSCert, TLSKey: c.Serve.TLSKey,
+		RateLimit: server.RateLimit{RPS: c.Serve.RateLimit}, Metrics: metrics, Logger: log,
+		AccessLog: accessLog, StaleAfter: c.Publish.MaxAge.Duration,
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	sched.Start()
+	if _, err := reports.Current(c.Out); err != nil {
+		log.Info("no current release: running the whole pipeline once", "out", c.Out)
+		if err := sched.Trigger(jobPipeline); err != nil {
+			log.Warn("initial pipeline run", "err", err)
+		}
+	} else if err := qh.reopen(ctx); err != nil {
+		log.Warn("query engine", "err", err)
+	}
+	log.Info("serving", "addr", c.Serve.Addr, "out", c.Out, "jobs", len(jobs))
+	return srv.ListenAndServe(ctx)
+}
+
+// publishAll runs transform → publish → then.
+func publishAll(ctx context.Context, p *pipeline.Pipeline, then func(context.Context) error) error {
+	if err := p.Transform(ctx); err != nil {
+		return err
+	}
+	if _, err := p.Publish(ctx); err != nil {
+		return err
+	}
+	return then(ctx)
+}
+
+func queryLimits(c *config.Config) queries.Limits {
+	lim := queries.DefaultLimits()
+	lim.Timeout = c.Queries.Timeout.Duration
+	lim.MemoryLimit = c.Queries.MemoryLimit
+	lim.Threads = c.Queries.Threads
+	lim.MaxRows = c.Queries.MaxRows
+	return lim
+}
+
+// queryHandler serves the query API of the current release; it answers 503
+// until a release exists and follows each new release.
+type queryHandler struct {
+	out    string
+	limits queries.Limits
+	log    interface{ Warn(string, ...any) }
+
+	mu     sync.RWMutex
+	engine *queries.Engine
+	h      http.Handler
+}
+
+func (q *queryHandler) reopen(ctx context.Context) error {
+	path := filepath.Join(q.out, "latest", "capstat.duckdb")
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.engine != nil {
+		return q.engine.Reopen(ctx, path)
+	}
+	e, err := queries.Open(ctx, path, q.limits)
+	if err != nil {
+		return err
+	}
+	q.engine, q.h = e, queries.Handler(e, queries.HandlerOptions{})
+	return nil
+}
+
+func (q *queryHandler) close() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.engine != nil {
+		q.engine.Close()
+	}
+}
+
+func (q *queryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	q.mu.RLock()
+	h := q.h
+	q.mu.RUnlock()
+	if h == nil {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Retry-After", "30")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{
+			"code": "no_release", "message": "aucune publication disponible pour le moment",
+		}})
+		return
+	}
+	h.ServeHTTP(w, r)
+}
+
+func newJobsCmd(g *globals) *cobra.Command {
+	var limit int
+	var url string
+	cmd := &cobra.Command{
+		Use:   "jobs",
+		Short: "Show the daemon's job history",
+		Long: `Asks the running daemon (GET /api/jobs on serve.addr or --url); without a
+daemon, reads the history stored in the working database.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.config()
+			if err != nil {
+				return err
+			}
+			if url == "" {
+				url = "http://" + c.Serve.Addr
+			}
+			runs, err := jobsFromDaemon(cmd.Context(), url, limit)
+			if err != nil {
+				g.logger.Debug("daemon not reachable, reading the database", "err", err)
+				if runs, err = jobsFromDB(cmd.Context(), c.Database, limit); err != nil {
+					return err
+				}
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tJOB\tTRIGGER\tSTATUS\tQUEUED\tDURATION\tERROR")
+			for _, r := range runs {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%.1fs\t%s\n", r.ID, r.Job, r.Trigger, r.Status,
+					r.QueuedAt.Local().Format(time.DateTime), r.DurationSec, r.Error)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", 50, "number of runs")
+	cmd.Flags().StringVar(&url, "url", "", "daemon base URL (default http://serve.addr)")
+	return cmd
+}
+
+func jobsFromDaemon(ctx context.Context, base string, limit int) ([]schedules.Run, error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/api/jobs?limit=%d", base, limit), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /api/jobs: %s", resp.Status)
+	}
+	var body struct {
+		Runs []schedules.Run `json:"runs"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return nil, fmt.Errorf("GET /api/jobs: %w", err)
+	}
+	return body.Runs, nil
+}
+
+func jobsFromDB(ctx context.Context, path string, limit int) ([]schedules.Run, error) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no daemon reachable and no working database at %s", path)
+	}
+	db, err := duckdbx.OpenReadOnly(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, `SELECT run_id, job, trigger, status, queued_at, coalesce(duration_s, 0), coalesce(error, '')
+		FROM jobs.runs ORDER BY run_id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("job history in %s: %w", path, err)
+	}
+	defer rows.Close()
+	var runs []schedules.Run
+	for rows.Next() {
+		var r schedules.Run
+		if err := rows.Scan(&r.ID, &r.Job, &r.Trigger, &r.Status, &r.QueuedAt, &r.DurationSec, &r.Error); err != nil {
+			return nil, err
+		}
+		runs = append(runs, r)
+	}
+	return runs, rows.Err()
+}

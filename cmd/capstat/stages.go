@@ -1,0 +1,113 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/capstat/capstat/internal/pipeline"
+)
+
+// pipelineFor builds the pipeline of the loaded configuration.
+func (g *globals) pipeline() (*pipeline.Pipeline, error) {
+	c, err := g.config()
+	if err != nil {
+		return nil, err
+	}
+	p := &pipeline.Pipeline{Config: c, Logger: g.logger, Summary: os.Stdout}
+	if term.IsTerminal(int(os.Stderr.Fd())) {
+		p.Progress = os.Stderr
+	}
+	return p, nil
+}
+
+func newRunCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "run",
+		Short: "Run the whole pipeline: ingest → transform → publish → dashboards",
+		Long: `Runs every stage in order and stops at the first failure; the release
+that was current before stays current and served.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := g.pipeline()
+			if err != nil {
+				return err
+			}
+			return p.Run(cmd.Context())
+		},
+	}
+}
+
+func newIngestCmd(g *globals) *cobra.Command {
+	var only []string
+	cmd := &cobra.Command{
+		Use:   "ingest [--only NAME…]",
+		Short: "Crawl the configured Cap Collectif sources into the working database",
+		Long: `Crawls every project and contribution of each source (projects, steps,
+proposals, votes, questionnaires, contributions, events, users, districts)
+into raw tables of the working DuckDB database. Resumable after a crash;
+a second run over unchanged data changes nothing.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := g.pipeline()
+			if err != nil {
+				return err
+			}
+			return p.Ingest(cmd.Context(), only)
+		},
+	}
+	cmd.Flags().StringSliceVar(&only, "only", nil, "crawl only these sources (by name)")
+	return cmd
+}
+
+func newTransformCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "transform",
+		Short: "Build the staging, core and metrics models and run the data tests",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := g.pipeline()
+			if err != nil {
+				return err
+			}
+			return p.Transform(cmd.Context())
+		},
+	}
+}
+
+func newPublishCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "publish",
+		Short: "Write a versioned open-data release (Parquet, CSV, metadata) and make it current",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := g.pipeline()
+			if err != nil {
+				return err
+			}
+			rel, err := p.Publish(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "release %s (%d files) in %s\n", rel.ID, len(rel.Manifest.Files), rel.Dir)
+			return nil
+		},
+	}
+}
+
+func newDashboardsCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "dashboards",
+		Short: "Render the static HTML dashboards from the current release",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := g.pipeline()
+			if err != nil {
+				return err
+			}
+			return p.Dashboards(cmd.Context())
+		},
+	}
+}

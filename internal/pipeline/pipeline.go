@@ -1,0 +1,247 @@
+// Package pipeline wires capstat's stages — ingest, transform, publish,
+// dashboards — from a configuration. Each stage opens the working database
+// itself (one writer: the pipeline), and readers only ever see a complete
+// release.
+package pipeline
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/capstat/capstat/dashboards"
+	"github.com/capstat/capstat/ingest"
+	"github.com/capstat/capstat/internal/config"
+	"github.com/capstat/capstat/internal/duckdbx"
+	"github.com/capstat/capstat/reports"
+	"github.com/capstat/capstat/transform"
+)
+
+// Pipeline runs the stages for one configuration.
+type Pipeline struct {
+	Config   *config.Config
+	Logger   *slog.Logger
+	Progress io.Writer // live ingest progress (a terminal) or nil
+	Summary  io.Writer // the ingest summary table (nil: logged)
+	// DB, when set, is the already-open working database (the daemon keeps
+	// one); otherwise each stage opens and closes Config.Database.
+	DB *sql.DB
+	// Metrics, when set, receives counters: records, requests, retries and
+	// errors per source, and stage durations.
+	Metrics Metrics
+}
+
+// Metrics is the part of a metrics registry the pipeline feeds.
+type Metrics interface {
+	Add(name string, labels map[string]string, v float64)
+	Set(name string, labels map[string]string, v float64)
+}
+
+func (p *Pipeline) observe(stage string, start time.Time) {
+	if p.Metrics != nil {
+		p.Metrics.Set("capstat_stage_last_duration_seconds", map[string]string{"stage": stage}, time.Since(start).Seconds())
+	}
+}
+
+func (p *Pipeline) observeIngest(rep *ingest.Report) {
+	if p.Metrics == nil || rep == nil {
+		return
+	}
+	for _, s := range rep.Sources {
+		l := map[string]string{"source": s.Source}
+		p.Metrics.Add("capstat_ingest_records_total", l, float64(s.Records()))
+		p.Metrics.Add("capstat_ingest_changed_total", l, float64(s.Changed()))
+		p.Metrics.Add("capstat_ingest_requests_total", l, float64(s.Requests))
+		p.Metrics.Add("capstat_ingest_retries_total", l, float64(s.Retries))
+		p.Metrics.Add("capstat_ingest_errors_total", l, float64(s.Errors))
+	}
+}
+
+// Stage names, in order.
+const (
+	StageIngest     = "ingest"
+	StageTransform  = "transform"
+	StagePublish    = "publish"
+	StageDashboards = "dashboards"
+)
+
+// Stages lists every stage in pipeline order.
+var Stages = []string{StageIngest, StageTransform, StagePublish, StageDashboards}
+
+func (p *Pipeline) logger() *slog.Logger {
+	if p.Logger == nil {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return p.Logger
+}
+
+// withDB runs fn on the working database.
+func (p *Pipeline) withDB(ctx context.Context, fn func(*sql.DB) error) error {
+	if p.DB != nil {
+		return fn(p.DB)
+	}
+	db, err := duckdbx.Open(ctx, p.Config.Database)
+	if err != nil {
+		return err
+	}
+	err = fn(db)
+	if cerr := db.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close %s: %w", p.Config.Database, cerr)
+	}
+	return err
+}
+
+// Run runs every stage in order and stops at the first failure, leaving
+// the current release in place.
+func (p *Pipeline) Run(ctx context.Context) error {
+	start := time.Now()
+	if err := p.Ingest(ctx, nil); err != nil {
+		return err
+	}
+	if err := p.Transform(ctx); err != nil {
+		return err
+	}
+	if _, err := p.Publish(ctx); err != nil {
+		return err
+	}
+	if err := p.Dashboards(ctx); err != nil {
+		return err
+	}
+	p.logger().Info("pipeline done", "duration", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// Ingest crawls the configured sources (or only those named).
+func (p *Pipeline) Ingest(ctx context.Context, only []string) error {
+	if len(p.Config.Sources) == 0 {
+		return errors.New("ingest: no source configured (use --config or --source NAME=URL)")
+	}
+	sources := make([]ingest.Source, 0, len(p.Config.Sources))
+	for _, s := range p.Config.Sources {
+		sources = append(sources, ingest.Source{
+			Name: s.Name, Endpoint: s.Endpoint, Timezone: s.Timezone, Token: s.Token(),
+			Locales: s.Locales, Concurrency: s.Concurrency, RequestsPerSecond: s.RequestsPerSecond,
+			PageSize: s.PageSize, Timeout: s.Timeout.Duration, MaxAttempts: s.MaxAttempts,
+		})
+	}
+	defer p.observe(StageIngest, time.Now())
+	return p.withDB(ctx, func(db *sql.DB) error {
+		rep, err := ingest.Ingest(ctx, db, sources, ingest.Options{Logger: p.logger(), Progress: p.Progress, Only: only})
+		if rep != nil {
+			if p.Summary != nil {
+				fmt.Fprintln(p.Summary, rep.String())
+			} else {
+				p.logger().Info("ingest summary", "report", rep.String())
+			}
+			p.observeIngest(rep)
+		}
+		return err
+	})
+}
+
+// Transform runs the SQL models and their data tests.
+func (p *Pipeline) Transform(ctx context.Context) error {
+	secret, err := AuthorKeySecret(p.Config.Privacy.AuthorKeySecretFile)
+	if err != nil {
+		return err
+	}
+	opts := transform.Options{AuthorKeySecret: secret, Logger: p.logger()}
+	for _, s := range p.Config.Sources {
+		m := transform.SourceMeta{
+			Name: s.Name, CollectivityCode: s.Collectivity.Code, CollectivityKind: s.Collectivity.Kind,
+			CollectivityName: s.Collectivity.Name, Population: s.Collectivity.Population,
+			WinnerStatuses: s.WinnerStatuses, CostQuestion: s.CostQuestion,
+		}
+		for _, pm := range s.Projects {
+			m.Projects = append(m.Projects, transform.ProjectMeta{
+				ProjectID: pm.ID, Edition: pm.Edition, EnvelopeEUR: pm.EnvelopeEUR,
+				ExerciseModel: pm.Model, WinnerStatuses: pm.WinnerStatuses,
+			})
+		}
+		opts.Sources = append(opts.Sources, m)
+	}
+	defer p.observe(StageTransform, time.Now())
+	return p.withDB(ctx, func(db *sql.DB) error {
+		_, err := transform.Run(ctx, db, opts)
+		return err
+	})
+}
+
+// Publish writes a release of the transformed data and makes it current.
+func (p *Pipeline) Publish(ctx context.Context) (*reports.Release, error) {
+	c := p.Config
+	opts := reports.Options{
+		OutDir: c.Out, Retention: c.Publish.Retention, Licence: c.Publish.Licence,
+		Privacy: reports.Privacy{CoarsenVoteTimes: !c.Privacy.ExactVoteTimes, MinGroupSize: c.Privacy.MinGroupSize},
+		Logger:  p.logger(),
+	}
+	for _, s := range c.Sources {
+		opts.Sources = append(opts.Sources, reports.SourceInfo{Name: s.Name, Endpoint: s.Endpoint})
+	}
+	defer p.observe(StagePublish, time.Now())
+	var rel *reports.Release
+	err := p.withDB(ctx, func(db *sql.DB) error {
+		var err error
+		rel, err = reports.Publish(ctx, db, opts)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.logger().Info("release published", "id", rel.ID, "dir", rel.Dir)
+	return rel, nil
+}
+
+// Dashboards renders the site from the current release.
+func (p *Pipeline) Dashboards(ctx context.Context) error {
+	defer p.observe(StageDashboards, time.Now())
+	_, err := dashboards.Render(ctx, dashboards.Options{
+		ReleaseDir: filepath.Join(p.Config.Out, "latest"),
+		SiteDir:    filepath.Join(p.Config.Out, "site"),
+		MaxAge:     p.Config.Publish.MaxAge.Duration,
+		Logger:     p.logger(),
+	})
+	return err
+}
+
+// AuthorKeySecret reads the HMAC secret used for author keys, creating a
+// random one (mode 0600) on first use. It lives outside every release.
+func AuthorKeySecret(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if len(b) < 16 {
+			return nil, fmt.Errorf("author key secret %s: too short (%d bytes, want ≥ 16)", path, len(b))
+		}
+		return b, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("author key secret: %w", err)
+	}
+	b = make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("author key secret: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("author key secret: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) { // created concurrently
+			return AuthorKeySecret(path)
+		}
+		return nil, fmt.Errorf("author key secret: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("author key secret: %w", err)
+	}
+	return b, f.Close()
+}

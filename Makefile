@@ -6,7 +6,7 @@ SEED    ?= 1
 ADDR    ?= 127.0.0.1:8787
 export CGO_ENABLED = 1
 
-ECHARTS := dashboards/assets/echarts.min.js
+ECHARTS := dashboards/assets/vendor/echarts.min.js
 
 .PHONY: all build test test-short demo serve-demo assets bench clean
 

@@ -2,9 +2,9 @@ package queries
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -104,7 +104,7 @@ var funnyTitles = []string{hostileTitle, "Piste cyclable à Mont-de-Marsan 🚲"
 
 type fxProject struct {
 	source, id, collectivity, edition, title string
-	voteStart, voteEnd                        time.Time
+	voteStart, voteEnd                       time.Time
 }
 
 // smallFixture builds a deterministic fixture with enough variety for every
@@ -257,18 +257,48 @@ func mondayOf(t time.Time) time.Time {
 	return t.AddDate(0, 0, -wd)
 }
 
-// openFixture writes the small fixture and opens an engine on it.
+// sharedFixture is written once per test binary (see TestMain).
+var sharedFixture struct {
+	fx   fixture
+	path string
+}
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "capstat-queries-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	sharedFixture.fx = smallFixture()
+	sharedFixture.path = filepath.Join(dir, "capstat.duckdb")
+	tb := &mainTB{}
+	writeSnapshot(tb, sharedFixture.path, sharedFixture.fx)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// mainTB lets writeSnapshot run in TestMain.
+type mainTB struct{ testing.TB }
+
+func (*mainTB) Helper() {}
+func (*mainTB) Fatal(args ...any) {
+	fmt.Fprintln(os.Stderr, args...)
+	os.Exit(1)
+}
+func (*mainTB) Fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, format+"\n", args...)
+	os.Exit(1)
+}
+
+// openFixture opens an engine on the shared small fixture (read-only, so
+// tests cannot disturb each other).
 func openFixture(t *testing.T, limits Limits) (*Engine, fixture, string) {
 	t.Helper()
-	fx := smallFixture()
-	path := filepath.Join(t.TempDir(), "capstat.duckdb")
-	writeSnapshot(t, path, fx)
-	e, err := Open(context.Background(), path, limits)
+	e, err := Open(context.Background(), sharedFixture.path, limits)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.Close() })
-	return e, fx, path
+	return e, sharedFixture.fx, sharedFixture.path
 }
-
-var _ = sql.Named

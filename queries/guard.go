@@ -293,6 +293,9 @@ func (s *snapshot) classify(ctx context.Context, err error) error {
 	if errors.Is(err, context.Canceled) {
 		return &Error{Code: CodeTimeout, Message: "requête annulée", Err: err}
 	}
+	if strings.Contains(err.Error(), "empty query") {
+		return &Error{Code: CodeInvalidSQL, Message: "requête SQL vide", Err: err}
+	}
 	var de *duckdb.Error
 	if errors.As(err, &de) {
 		msg := s.redact(de.Msg)

@@ -25,6 +25,12 @@ type gqlError struct {
 	path      []any
 }
 
+// pathElem is one response path step: a key, or a list index when key is "".
+type pathElem struct {
+	key string
+	idx int
+}
+
 // list is a GraphQL list value.
 type list interface {
 	Len() int
@@ -42,12 +48,13 @@ type unixTime int64
 // cfield is a field collected for one (selection, concrete type) pair;
 // fields sharing a response key are merged.
 type cfield struct {
-	key  string
-	name string
-	f    *ast.Field
-	sel  ast.SelectionSet
-	def  *ast.FieldDefinition
-	args map[string]any
+	key   string
+	name  string
+	f     *ast.Field
+	sel   ast.SelectionSet
+	def   *ast.FieldDefinition
+	named *ast.Definition // the field's named type
+	args  map[string]any
 }
 
 type collectKey struct {
@@ -63,7 +70,7 @@ type executor struct {
 	vars      map[string]any
 	buf       []byte
 	errs      []gqlError
-	path      []any
+	path      []pathElem
 	nodes     int
 	collected map[collectKey][]*cfield
 	doc       *ast.QueryDocument
@@ -74,7 +81,14 @@ func (x *executor) addErr(err error, f *ast.Field) {
 	if !ok {
 		fe = errInternal
 	}
-	e := gqlError{msg: fe.msg, cat: fe.cat, path: append([]any(nil), x.path...)}
+	e := gqlError{msg: fe.msg, cat: fe.cat, path: make([]any, len(x.path))}
+	for i, p := range x.path {
+		if p.key != "" {
+			e.path[i] = p.key
+		} else {
+			e.path[i] = p.idx
+		}
+	}
 	if f != nil && f.Position != nil {
 		e.line, e.col = f.Position.Line, f.Position.Column
 	}
@@ -137,6 +151,7 @@ func (x *executor) fields(owner *ast.Field, typ string, sel ast.SelectionSet) []
 				}
 				if cf.def != nil {
 					cf.args = arg2map(cf.def.Arguments, s.Arguments, x.vars)
+					cf.named = x.schema.Types[cf.def.Type.Name()]
 				}
 				idx[key] = cf
 				out = append(out, cf)
@@ -205,7 +220,7 @@ func (x *executor) object(obj any, typ string, owner *ast.Field, sel ast.Selecti
 			x.buf = append(x.buf, "null"...)
 			continue
 		}
-		x.path = append(x.path, cf.key)
+		x.path = append(x.path, pathElem{key: cf.key})
 		ok := x.field(obj, cf)
 		x.path = x.path[:len(x.path)-1]
 		if !ok {
@@ -258,7 +273,7 @@ func (x *executor) value(v any, t *ast.Type, cf *cfield) bool {
 				x.buf = append(x.buf, ',')
 			}
 			mark := len(x.buf)
-			x.path = append(x.path, i)
+			x.path = append(x.path, pathElem{idx: i})
 			ok := x.value(l.At(i), t.Elem, cf)
 			x.path = x.path[:len(x.path)-1]
 			if !ok {
@@ -271,7 +286,10 @@ func (x *executor) value(v any, t *ast.Type, cf *cfield) bool {
 		x.buf = append(x.buf, ']')
 		return true
 	}
-	def := x.schema.Types[t.NamedType]
+	def := cf.named
+	if t.NamedType != def.Name {
+		def = x.schema.Types[t.NamedType]
+	}
 	if def == nil {
 		x.addErr(errInternal, cf.f)
 		return false

@@ -2,12 +2,15 @@ package sandbox
 
 import (
 	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -100,7 +103,20 @@ func (g *gen) uuid() string {
 	a, b := g.r.Uint64(), g.r.Uint64()
 	a = (a &^ (0xf << 12)) | (4 << 12)
 	b = (b &^ (3 << 62)) | (2 << 62)
-	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", a>>32, (a>>16)&0xffff, a&0xffff, b>>48, b&0xffffffffffff)
+	var raw [16]byte
+	binary.BigEndian.PutUint64(raw[:8], a)
+	binary.BigEndian.PutUint64(raw[8:], b)
+	var out [36]byte
+	hex.Encode(out[0:8], raw[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], raw[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], raw[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], raw[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], raw[10:])
+	return string(out[:])
 }
 
 // GlobalID returns the base64 global id of "typ:raw".
@@ -127,9 +143,11 @@ func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0,
 
 func tp(t time.Time) *time.Time { return &t }
 
+// accents folds the accents slugs drop (read-only).
+var accents = strings.NewReplacer("é", "e", "è", "e", "ê", "e", "à", "a", "â", "a", "ô", "o", "î", "i", "ù", "u", "û", "u", "ç", "c", "É", "e", "'", "-", "’", "-", " ", "-")
+
 func slugify(s string) string {
-	r := strings.NewReplacer("é", "e", "è", "e", "ê", "e", "à", "a", "â", "a", "ô", "o", "î", "i", "ù", "u", "û", "u", "ç", "c", "É", "e", "'", "-", "’", "-", " ", "-")
-	s = strings.ToLower(r.Replace(s))
+	s = strings.ToLower(accents.Replace(s))
 	var b strings.Builder
 	dash := false
 	for _, c := range s {
@@ -375,12 +393,20 @@ func (g *gen) multiValue(q *Question) string {
 	if len(labels) == 0 {
 		labels = []string{q.Choices[0].Title}
 	}
-	var other any
-	if g.chance(0.1) {
-		other = "Les \"habitants\" du quartier"
+	b := []byte(`{"labels":[`)
+	for i, l := range labels {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, l)
 	}
-	b, _ := json.Marshal(map[string]any{"labels": labels, "other": other})
-	return string(b)
+	b = append(b, `],"other":`...)
+	if g.chance(0.1) {
+		b = append(b, `"Les \"habitants\" du quartier"`...)
+	} else {
+		b = append(b, "null"...)
+	}
+	return string(append(b, '}'))
 }
 
 // edition generates one participatory-budget project.

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"hash/fnv"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -201,7 +202,7 @@ func (x *executor) resolve(obj any, cf *cfield) (any, error) {
 	case *Vote:
 		switch cf.name {
 		case "id":
-			return fmt.Sprint(o.ID), nil
+			return strconv.FormatInt(o.ID, 10), nil
 		case "published":
 			return true, nil
 		case "publishedAt":
@@ -773,7 +774,7 @@ func (x *executor) proposal(p *Proposal, cf *cfield) (any, error) {
 		}
 		return keysetPage("ProposalVote", n, func(i int) keyset {
 			v := &p.Votes[idx(i)]
-			return keyset{vals: []int64{ms(v.PublishedAt)}, id: fmt.Sprint(v.ID)}
+			return keyset{vals: []int64{ms(v.PublishedAt)}, id: strconv.FormatInt(v.ID, 10)}
 		}, []bool{desc}, func(i int) any { return &p.Votes[idx(i)] }, cf.args, false)
 	case "analyses":
 		if !x.authed {

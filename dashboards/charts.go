@@ -192,17 +192,17 @@ func timeLines(days []string, series []seriesDef, areas []phaseArea, area bool) 
 	return optionJSON(line)
 }
 
-// shareBars is a horizontal bar chart of shares (0–1) by label.
+// shareBars is a horizontal bar chart of shares (0–1) by label, the
+// labels (categories, themes) on the vertical axis, first one on top.
 func shareBars(labels []string, series []struct {
 	Name   string
 	Shares []float64
 }) (json.RawMessage, error) {
 	bar := charts.NewBar()
 	bar.SetGlobalOptions(append(globalOpts(true),
-		charts.WithXAxisOpts(opts.XAxis{Type: "category", Inverse: opts.Bool(true)}),
-		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "%"}),
+		charts.WithXAxisOpts(opts.XAxis{Type: "value", Name: "%"}),
+		charts.WithYAxisOpts(opts.YAxis{Type: "category", Data: labels, Inverse: opts.Bool(true)}),
 	)...)
-	bar.SetXAxis(labels)
 	for _, s := range series {
 		data := make([]opts.BarData, len(s.Shares))
 		for i, v := range s.Shares {
@@ -210,7 +210,6 @@ func shareBars(labels []string, series []struct {
 		}
 		bar.AddSeries(s.Name, data)
 	}
-	bar.XYReversal()
 	return optionJSON(bar)
 }
 

@@ -83,22 +83,23 @@ func (b *builder) projectEvents(p *project) []feedEvent {
 	}
 	out = append(out, milestones(p, base, target, "votes", func(d dayRow) int64 { return d.CumVotes })...)
 	out = append(out, milestones(p, base, target, "propositions", func(d dayRow) int64 { return d.CumProposals })...)
-	if p.Winners > 0 {
-		when := asOf
-		for _, s := range p.Steps {
-			if (s.Phase == "vote" || s.Phase == "selection") && !s.End.IsZero() && !s.End.After(asOf) {
-				when = s.End
-			}
+	// Winners are announced once a vote or selection step has closed.
+	var announced time.Time
+	for _, s := range p.Steps {
+		if (s.Phase == "vote" || s.Phase == "selection") && !s.End.IsZero() && !s.End.After(asOf) && s.End.After(announced) {
+			announced = s.End
 		}
-		out = append(out, feedEvent{ID: base + ":winners", When: when, Target: target,
-			Title:   fmt.Sprintf("%s propositions lauréates : %s", frInt(p.Winners), p.Title),
-			Summary: fmt.Sprintf("Le projet « %s » compte %s propositions lauréates sur %s.", p.Title, frInt(p.Winners), frInt(p.Proposals))})
+	}
+	if p.Winners > 0 && !announced.IsZero() {
+		out = append(out, feedEvent{ID: base + ":winners", When: announced, Target: target,
+			Title:   fmt.Sprintf("%s : %s", frCount(p.Winners, "proposition lauréate", "propositions lauréates"), p.Title),
+			Summary: fmt.Sprintf("Le projet « %s » compte %s sur %s.", p.Title, frCount(p.Winners, "proposition lauréate", "propositions lauréates"), frCount(p.Proposals, "proposition", "propositions"))})
 	}
 	if p.NewSince > 0 {
 		out = append(out, feedEvent{ID: base + ":release:" + b.rel.ID, When: asOf, Target: target,
-			Title: fmt.Sprintf("%s nouvelles propositions publiées : %s", frInt(p.NewSince), p.Title),
-			Summary: fmt.Sprintf("La publication des données du %s ajoute %s propositions au projet « %s ».",
-				frDate(asOf, b.loc), frInt(p.NewSince), p.Title)})
+			Title: fmt.Sprintf("%s : %s", frCount(p.NewSince, "nouvelle proposition", "nouvelles propositions"), p.Title),
+			Summary: fmt.Sprintf("La publication des données du %s ajoute %s au projet « %s ».",
+				frDate(asOf, b.loc), frCount(p.NewSince, "proposition", "propositions"), p.Title)})
 	}
 	return out
 }
@@ -144,8 +145,8 @@ func (b *builder) writeFeeds() error {
 	if ch, ok := b.rel.Changes.Datasets["proposals"]; ok && ch.Added > 0 {
 		all = append(all, feedEvent{ID: "urn:capstat:release:" + b.rel.ID + ":proposals", When: b.rel.CreatedAt,
 			Target:  "about.html",
-			Title:   fmt.Sprintf("Nouvelle publication des données : %s propositions ajoutées", frInt(ch.Added)),
-			Summary: fmt.Sprintf("La publication %s ajoute %s propositions et en met à jour %s.", b.rel.ID, frInt(ch.Added), frInt(ch.Updated))})
+			Title:   fmt.Sprintf("Nouvelle publication des données : %s", frCount(ch.Added, "proposition ajoutée", "propositions ajoutées")),
+			Summary: fmt.Sprintf("La publication %s ajoute %s et en met à jour %s.", b.rel.ID, frCount(ch.Added, "proposition", "propositions"), frInt(ch.Updated))})
 	}
 	return b.writeFeed("feed.xml", "urn:capstat:feed:site", "Budgets participatifs : actualité de la participation", "index.html", all)
 }

@@ -49,15 +49,15 @@ type fixtureRelease struct {
 }
 
 type fixtureEdition struct {
-	Code, Name, Edition, Source, ProjectID, Title                              string
-	Population, Envelope, Proposals, Votes, Participants, Winners              int64
+	Code, Name, Edition, Source, ProjectID, Title                                string
+	Population, Envelope, Proposals, Votes, Participants, Winners                int64
 	ParticipationRate, ProposalsPer10k, VotesPer1k, WinnerRate, EurPerInhabitant float64
 }
 
 type fixtureCollectivity struct {
 	Code, Name, Kind, Source string
-	Population              int64
-	Lat, Lng                float64
+	Population               int64
+	Lat, Lng                 float64
 }
 
 var fixtureCollectivities = []fixtureCollectivity{

@@ -105,3 +105,20 @@ func frSigned(d float64, format func(float64) string) string {
 	}
 	return "="
 }
+
+// frCount writes a count with its noun, singular below 2 as in French:
+// "1 proposition", "0 proposition", "12 propositions".
+func frCount(n int64, singular, plural string) string {
+	if n < 2 && n > -2 {
+		return frInt(n) + " " + singular
+	}
+	return frInt(n) + " " + plural
+}
+
+// frRate formats a per-inhabitant rate: one decimal, two below 1.
+func frRate(v float64) string {
+	if v < 1 && v > -1 {
+		return frDec(v, 2)
+	}
+	return frDec(v, 1)
+}

@@ -24,12 +24,12 @@ var homeMetrics = []metricDef{
 	},
 	{
 		Col: "proposals_per_10k", Label: "Propositions pour 10 000 habitants", AxisName: "propositions", Scale: 1,
-		Format: func(v float64) string { return frDec(v, 1) },
+		Format: frRate,
 		Phrase: func(v string) string { return v + " propositions pour 10" + nnbsp + "000 habitants" },
 	},
 	{
 		Col: "votes_per_1k", Label: "Votes pour 1 000 habitants", AxisName: "votes", Scale: 1,
-		Format: func(v float64) string { return frDec(v, 1) },
+		Format: frRate,
 		Phrase: func(v string) string { return v + " votes pour 1" + nnbsp + "000 habitants" },
 	},
 	{

@@ -9,7 +9,7 @@ import (
 
 // Site paths.
 func collectivityPath(c collectivity) string { return "collectivites/" + c.Slug + "/index.html" }
-func projectPath(p *project) string         { return "projets/" + p.Slug + "/index.html" }
+func projectPath(p *project) string          { return "projets/" + p.Slug + "/index.html" }
 
 // --- home -------------------------------------------------------------------
 
@@ -301,8 +301,8 @@ func (b *builder) projectPage(p *project) *page {
 			title.Href = x.URL
 		}
 		status := x.Status
-		if x.Winner {
-			status = strings.TrimSpace(status + " (lauréate)")
+		if x.Winner && status == "" {
+			status = "Lauréate"
 		}
 		body.Top.Rows = append(body.Top.Rows, []cell{intCell(int64(i + 1)), title, intCell(x.Votes), textCell(status), textCell(x.Category)})
 	}
@@ -512,11 +512,13 @@ func (b *builder) mapChart(id string, p *project) (chart, error) {
 		c.Table.Rows = append(c.Table.Rows, []cell{textCell(x.Title), numCell(x.Lat, true, coord), numCell(x.Lng, true, coord),
 			intCell(x.Votes), textCell(w)})
 	}
-	c.Summary = fmt.Sprintf("%s propositions sur %s ont une adresse", frInt(p.Located), frInt(p.Proposals))
+	c.Summary = fmt.Sprintf("%s sur %s %s une adresse", frCount(p.Located, "proposition", "propositions"), frInt(p.Proposals),
+		map[bool]string{true: "a", false: "ont"}[p.Located < 2])
 	if int64(len(p.Points)) < p.Located {
 		c.Summary += fmt.Sprintf(" ; les %s plus soutenues sont placées", frInt(int64(len(p.Points))))
 	}
-	c.Summary += fmt.Sprintf(" ; %s lauréates apparaissent en vermillon, les autres en bleu ciel.", frInt(int64(winners)))
+	c.Summary += fmt.Sprintf(" ; %s en vermillon, les autres en bleu ciel.",
+		frCount(int64(winners), "lauréate apparaît", "lauréates apparaissent"))
 	opt, err := pointsScatter(p.Points)
 	c.Option = opt
 	return c, err

@@ -318,8 +318,11 @@ func (c *crawler) fail(ctx context.Context, op string, err error) {
 	if errors.As(err, &fe) {
 		c.cancelSrc(fmt.Errorf("source %s: %w", c.src.Name, fe.err))
 	}
+	if !strings.Contains(err.Error(), op) {
+		err = fmt.Errorf("%s: %w", op, err)
+	}
 	c.mu.Lock()
-	c.failures = append(c.failures, fmt.Errorf("%s: %w", op, err))
+	c.failures = append(c.failures, err)
 	c.mu.Unlock()
 	c.errCount.Add(1)
 	c.log.Error("task failed", "task", op, "err", err)

@@ -349,7 +349,7 @@ func (c *crawler) authors(ctx context.Context, key, table string, ids []string) 
 			default:
 				continue
 			}
-			u := rawstore.AuthorUpdate{Table: table, Source: c.src.Name, ID: id}
+			u := rawstore.AuthorUpdate{Table: table, Source: c.src.Name, Run: c.run, ID: id}
 			if author != "" {
 				u.AuthorID = &author
 			}

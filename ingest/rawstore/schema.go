@@ -117,7 +117,7 @@ func stageDDL() []string {
 		b.WriteString(", payload VARCHAR, run BIGINT)")
 		out = append(out, b.String())
 	}
-	out = append(out, `CREATE TEMP TABLE IF NOT EXISTS stage_authors (tbl VARCHAR, source VARCHAR, id VARCHAR, author_id VARCHAR)`)
+	out = append(out, `CREATE TEMP TABLE IF NOT EXISTS stage_authors (tbl VARCHAR, source VARCHAR, id VARCHAR, author_id VARCHAR, run BIGINT)`)
 	return out
 }
 

@@ -27,6 +27,7 @@ type Row struct {
 type AuthorUpdate struct {
 	Table    string // Proposals or Replies
 	Source   string
+	Run      int64
 	ID       string
 	AuthorID *string
 }
@@ -180,7 +181,7 @@ func (s *Store) Commit(ctx context.Context, b *Batch) (Stats, error) {
 		for _, name := range []string{Proposals, Replies} {
 			sp := s.specs[name]
 			q := fmt.Sprintf(`SELECT a.source, count(*) FROM stage_authors a JOIN raw.%s t ON t.source = a.source AND t.id = a.id
-WHERE a.tbl = '%s' AND t.author_id IS DISTINCT FROM a.author_id GROUP BY a.source`, name, name)
+WHERE a.tbl = '%s' AND t.author_id IS DISTINCT FROM a.author_id AND t.first_seen_run < a.run GROUP BY a.source`, name, name)
 			if err := groupCount(ctx, tx, q, name, st.Changed); err != nil {
 				return st, err
 			}
@@ -296,7 +297,7 @@ func (s *Store) stage(ctx context.Context, byTable map[string][]Row, authors []A
 				if u.AuthorID != nil {
 					author = *u.AuthorID
 				}
-				if err := a.AppendRow(u.Table, u.Source, u.ID, author); err != nil {
+				if err := a.AppendRow(u.Table, u.Source, u.ID, author, u.Run); err != nil {
 					return fmt.Errorf("author of %s %s: %w", u.Table, u.ID, err)
 				}
 			}

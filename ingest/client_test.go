@@ -1,0 +1,195 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Khan/genqlient/graphql"
+	"github.com/capstat/capstat/ingest/capco"
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+func TestDecodeResponse(t *testing.T) {
+	cases := []struct {
+		name string
+		body string
+		want any // error type or nil
+	}{
+		{"ok", `{"data":{"users":{"totalCount":1,"pageInfo":{"hasNextPage":false,"endCursor":null},"edges":[]}}}`, nil},
+		{"partial", `{"data":{"users":{"totalCount":1,"pageInfo":{"hasNextPage":false},"edges":[null]}},"errors":[{"message":"Internal server Error","path":["users","edges",0,"node"]}]}`, &PartialError{}},
+		{"no data", `{"errors":[{"message":"Syntax Error"}]}`, &GraphQLError{}},
+		{"null data", `{"data":null,"errors":[{"message":"x"}]}`, &GraphQLError{}},
+		{"empty", ``, &DecodeError{}},
+		{"html", `<html>502</html>`, &DecodeError{}},
+		{"truncated", `{"data":{"users":`, &DecodeError{}},
+		{"array", `[1,2]`, &DecodeError{}},
+		{"nothing", `{}`, &DecodeError{}},
+		{"bad date", `{"data":{"users":{"totalCount":1,"pageInfo":{"hasNextPage":false},"edges":[{"node":{"id":"u","url":"x","createdAt":"yesterday","enabled":true}}]}}}`, &DecodeError{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := &graphql.Response{Data: &capco.UsersResponse{}}
+			err := decodeResponse([]byte(tc.body), resp)
+			switch want := tc.want.(type) {
+			case nil:
+				if err != nil {
+					t.Fatalf("err = %v", err)
+				}
+			case *PartialError:
+				var pe *PartialError
+				if !errors.As(err, &pe) || pe.Errors[0].Path.String() != "users.edges[0].node" {
+					t.Fatalf("err = %v", err)
+				}
+			case *GraphQLError:
+				if !errors.As(err, &want) {
+					t.Fatalf("err = %#v", err)
+				}
+			case *DecodeError:
+				if !errors.As(err, &want) {
+					t.Fatalf("err = %#v", err)
+				}
+			}
+		})
+	}
+}
+
+func FuzzDecodeResponse(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/responses/*.json")
+	for _, s := range seeds {
+		b, err := os.ReadFile(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"data":{"projects":{"totalCount":0,"pageInfo":{"hasNextPage":false},"edges":[]}}}`))
+	f.Add([]byte(`<html>`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, data := range []any{&capco.ProjectsResponse{}, &capco.CollectStepProposalsResponse{}, &capco.ProjectContributionsResponse{}, &capco.AuthorsResponse{}} {
+			err := decodeResponse(body, &graphql.Response{Data: data})
+			if err == nil {
+				continue
+			}
+			var de *DecodeError
+			var ge *GraphQLError
+			var pe *PartialError
+			if !errors.As(err, &de) && !errors.As(err, &ge) && !errors.As(err, &pe) {
+				t.Fatalf("unclassified error %T: %v", err, err)
+			}
+			if errors.As(err, &de) && !strings.Contains(err.Error(), "body starts with") {
+				t.Fatalf("decode error without the body: %v", err)
+			}
+		}
+	})
+}
+
+func TestClassify(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		err                  error
+		retry, shrink, fatal bool
+		wait                 time.Duration
+	}{
+		{&HTTPError{Status: 502}, true, true, false, 0},
+		{&HTTPError{Status: 504}, true, true, false, 0},
+		{&HTTPError{Status: 503, RetryAfter: 2 * time.Second}, true, false, false, 2 * time.Second},
+		{&HTTPError{Status: 500}, true, false, false, 0},
+		{&HTTPError{Status: 429, RetryAfter: time.Second}, true, false, false, time.Second},
+		{&HTTPError{Status: 401}, false, false, true, 0},
+		{&HTTPError{Status: 400}, false, false, false, 0},
+		{&HTTPError{Status: 404}, false, false, false, 0},
+		{&GraphQLError{}, false, false, false, 0},
+		{&DecodeError{Err: errors.New("x")}, true, false, false, 0},
+		{context.DeadlineExceeded, true, true, false, 0},
+		{errors.New("connection reset by peer"), true, false, false, 0},
+	}
+	for _, tc := range cases {
+		f := classify(ctx, tc.err)
+		if f.retry != tc.retry || f.shrink != tc.shrink || f.fatal != tc.fatal || f.wait != tc.wait {
+			t.Errorf("classify(%v) = %+v", tc.err, f)
+		}
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if f := classify(cctx, &HTTPError{Status: 502}); f.retry {
+		t.Errorf("retry after cancellation")
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Duration{
+		"":     0,
+		"7":    7 * time.Second,
+		"-1":   0,
+		"soon": 0,
+		now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
+	} {
+		if got := parseRetryAfter(in, now); got != want {
+			t.Errorf("parseRetryAfter(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestDateTimeInSourceZone(t *testing.T) {
+	paris, _ := time.LoadLocation("Europe/Paris")
+	cayenne, _ := time.LoadLocation("America/Cayenne")
+	d := capco.DateTime("2020-01-12 00:00:00")
+	p, err := d.In(paris)
+	if err != nil || p.UnixMilli() != 1578783600000 { // API.md §7
+		t.Fatalf("Paris: %v %v", p, err)
+	}
+	c, _ := d.In(cayenne)
+	if c.Sub(p) != 4*time.Hour {
+		t.Errorf("Cayenne vs Paris: %v", c.Sub(p))
+	}
+	b, _ := d.MarshalJSON()
+	if string(b) != `"2020-01-12 00:00:00"` {
+		t.Errorf("marshal = %s", b)
+	}
+}
+
+// TestOperationsValidateAgainstPreview validates every operation file
+// against the reference preview schema (the real server's contract).
+func TestOperationsValidateAgainstPreview(t *testing.T) {
+	const ref = "../../shared/capco/schema.preview.graphql"
+	b, err := os.ReadFile(filepath.FromSlash(ref))
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("read %s: %v", ref, err)
+		}
+		t.Skipf("reference schema %s not available (%v); CI=true makes this fatal", ref, err)
+	}
+	schema, err := gqlparser.LoadSchema(&ast.Source{Name: "schema.preview.graphql", Input: string(b)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("capco/queries/*.graphql")
+	if len(files) == 0 {
+		t.Fatal("no operation files")
+	}
+	// Fragments are shared across files: validate the files together.
+	var all strings.Builder
+	for _, f := range files {
+		q, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.Write(q)
+		all.WriteString("\n")
+	}
+	doc, errs := gqlparser.LoadQuery(schema, all.String())
+	if len(errs) > 0 {
+		t.Fatalf("operations invalid against the preview schema: %v", errs)
+	}
+	if len(doc.Operations) < 12 {
+		t.Errorf("%d operations validated", len(doc.Operations))
+	}
+}

@@ -1,0 +1,189 @@
+package ingest_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/capstat/capstat/ingest"
+)
+
+// fakeAPI answers every list with an empty connection, except the
+// operation scripted by users.
+type fakeAPI struct {
+	mu      sync.Mutex
+	firsts  []int
+	headers []http.Header
+	users   func(n int, first int, w http.ResponseWriter)
+	calls   int
+}
+
+const emptyConn = `{"totalCount":0,"pageInfo":{"hasNextPage":false,"endCursor":null},"edges":[]}`
+
+func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		OperationName string         `json:"operationName"`
+		Variables     map[string]any `json:"variables"`
+	}
+	body, _ := io.ReadAll(r.Body)
+	if err := json.Unmarshal(body, &req); err != nil {
+		http.Error(w, "Wrong public query", http.StatusBadRequest)
+		return
+	}
+	f.mu.Lock()
+	f.headers = append(f.headers, r.Header.Clone())
+	f.mu.Unlock()
+	switch req.OperationName {
+	case "Projects":
+		fmt.Fprintf(w, `{"data":{"projects":%s}}`, emptyConn)
+	case "Events":
+		fmt.Fprintf(w, `{"data":{"events":%s}}`, emptyConn)
+	case "Districts":
+		fmt.Fprintf(w, `{"data":{"globalDistricts":%s}}`, emptyConn)
+	case "Users":
+		f.mu.Lock()
+		first := int(req.Variables["first"].(float64))
+		f.firsts = append(f.firsts, first)
+		n := f.calls
+		f.calls++
+		f.mu.Unlock()
+		f.users(n, first, w)
+	default:
+		http.Error(w, "unexpected operation "+req.OperationName, http.StatusBadRequest)
+	}
+}
+
+func userPage(ids []string, next string) string {
+	var edges []string
+	for _, id := range ids {
+		edges = append(edges, fmt.Sprintf(`{"node":{"id":%q,"url":"https://x/profile/%s","username":"Zoé \"<b>\" 🎉\nx","createdAt":"2024-03-31 02:30:00","updatedAt":null,"deletedAccountAt":null,"enabled":true,"userType":null}}`, id, id))
+	}
+	hasNext, end := "false", "null"
+	if next != "" {
+		hasNext, end = "true", fmt.Sprintf("%q", next)
+	}
+	return fmt.Sprintf(`{"data":{"users":{"totalCount":2,"pageInfo":{"hasNextPage":%s,"endCursor":%s},"edges":[%s]}}}`, hasNext, end, strings.Join(edges, ","))
+}
+
+func runFake(t *testing.T, f *fakeAPI, src ingest.Source) (*ingest.Report, error, string) {
+	t.Helper()
+	ts := httptest.NewServer(f)
+	defer ts.Close()
+	path := filepath.Join(t.TempDir(), "fake.duckdb")
+	db := openDB(t, path)
+	src.Name, src.Endpoint = "fake", ts.URL+"/graphql"
+	src.RetryBase, src.RetryMax = time.Millisecond, 5*time.Millisecond
+	rep, err := ingest.Ingest(context.Background(), db, []ingest.Source{src}, ingest.Options{})
+	var usernames []string
+	rs, qerr := db.Query(`SELECT payload->>'username' FROM raw.users ORDER BY id`)
+	if qerr != nil {
+		t.Fatal(qerr)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var u string
+		_ = rs.Scan(&u)
+		usernames = append(usernames, u)
+	}
+	return rep, err, strings.Join(usernames, "|")
+}
+
+func TestGatewayErrorHalvesPageThenRestores(t *testing.T) {
+	f := &fakeAPI{users: func(n, first int, w http.ResponseWriter) {
+		switch n {
+		case 0:
+			w.WriteHeader(http.StatusBadGateway)
+			io.WriteString(w, "<html><body><h1>502 Bad Gateway</h1></body></html>")
+		case 1:
+			io.WriteString(w, userPage([]string{"u1"}, "c1"))
+		default:
+			io.WriteString(w, userPage([]string{"u2"}, ""))
+		}
+	}}
+	rep, err, names := runFake(t, f, ingest.Source{PageSize: 40})
+	if err != nil {
+		t.Fatalf("ingest: %v", err)
+	}
+	if got := fmt.Sprint(f.firsts); got != "[40 20 40]" {
+		t.Errorf("page sizes %s, want [40 20 40]", got)
+	}
+	if rep.Sources[0].Retries != 1 || !rep.Sources[0].Complete {
+		t.Errorf("report: %s", rep)
+	}
+	if names != "Zoé \"<b>\" 🎉\nx|Zoé \"<b>\" 🎉\nx" {
+		t.Errorf("usernames %q", names)
+	}
+	for _, h := range f.headers {
+		if h.Get("Accept") != "application/vnd.cap-collectif.preview+json" {
+			t.Errorf("Accept = %q", h.Get("Accept"))
+		}
+		if _, ok := h["Authorization"]; ok {
+			t.Errorf("anonymous request sent Authorization %q", h.Get("Authorization"))
+		}
+	}
+}
+
+func TestRetryAfterAndToken(t *testing.T) {
+	f := &fakeAPI{users: func(n, first int, w http.ResponseWriter) {
+		if n == 0 {
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		io.WriteString(w, userPage([]string{"u1", "u2"}, ""))
+	}}
+	rep, err, _ := runFake(t, f, ingest.Source{Token: "s3cret"})
+	if err != nil || rep.Sources[0].Retries != 1 {
+		t.Fatalf("ingest: %v\n%s", err, rep)
+	}
+	for _, h := range f.headers {
+		if h.Get("Authorization") != "Bearer s3cret" {
+			t.Errorf("Authorization = %q", h.Get("Authorization"))
+		}
+	}
+}
+
+func TestBadInputFailsClearly(t *testing.T) {
+	cases := []struct {
+		name   string
+		status int
+		body   string
+		want   []string
+	}{
+		{"html 200", 200, "<!DOCTYPE html><html>Maintenance</html>", []string{"fake", "users", "page 1", "not a JSON object", "Maintenance"}},
+		{"malformed json", 200, `{"data":{"users":{"totalCount":`, []string{"users", "page 1", "undecodable"}},
+		{"wrong type", 200, `{"data":{"users":{"totalCount":"many","pageInfo":{"hasNextPage":false},"edges":[]}}}`, []string{"users", "page 1", "totalCount"}},
+		{"bad date", 200, strings.Replace(userPage([]string{"u1"}, ""), "2024-03-31 02:30:00", "2024-03-31T02:30:00Z", 1), []string{"users", "DateTime"}},
+		{"invalid key", 401, "Invalid API Key", []string{"fake", "401", "Invalid API Key", "token"}},
+		{"validation error", 200, `{"errors":[{"message":"Cannot query field \"users\" on type \"Query\"."}]}`, []string{"users", "Cannot query field"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeAPI{users: func(n, first int, w http.ResponseWriter) {
+				w.WriteHeader(tc.status)
+				io.WriteString(w, tc.body)
+			}}
+			rep, err, _ := runFake(t, f, ingest.Source{MaxAttempts: 2})
+			if err == nil {
+				t.Fatalf("no error; report:\n%s", rep)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			t.Logf("error: %v", err)
+			if rep.Sources[0].Complete {
+				t.Errorf("a failed run is reported complete")
+			}
+		})
+	}
+}

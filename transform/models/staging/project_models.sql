@@ -1,7 +1,9 @@
 -- staging.project_models: per project, its edition label, exercise model
 -- and budget settings.
 -- edition: config, else the local year of the first step start, else of
--- the publication. exercise_model: config, else inferred from the phases:
+-- the publication. exercise_model: config, else inferred: first from the
+-- project title ("orientation" = orientations, "appel à projets" =
+-- appel-a-projets, "thématique" = bp-thematique), else from the phases:
 -- deposit + vote = bp; deposit without vote = appel-a-projets; only
 -- consultation/questionnaire (other steps allowed) = orientations; else
 -- other. is_budget: the project has a CollectStep or is configured.
@@ -25,6 +27,9 @@ WITH st AS (
         COALESCE(st.steps_count, 0) AS steps_count,
         COALESCE(st.has_deposit, false) AS has_deposit,
         CASE
+            WHEN regexp_matches(lower(strip_accents(p.title)), 'orientation') THEN 'orientations'
+            WHEN regexp_matches(lower(strip_accents(p.title)), 'appels? a projets?') THEN 'appel-a-projets'
+            WHEN regexp_matches(lower(strip_accents(p.title)), 'thematique') THEN 'bp-thematique'
             WHEN st.has_deposit AND st.has_vote THEN 'bp'
             WHEN st.has_deposit THEN 'appel-a-projets'
             WHEN st.has_consultation AND st.consultation_only THEN 'orientations'

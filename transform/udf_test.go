@@ -1,0 +1,42 @@
+package transform
+
+import (
+	"context"
+	"testing"
+)
+
+func TestRunUsesEachRunsSecret(t *testing.T) {
+	db := fixtureDB(t)
+	ctx := context.Background()
+	for _, secret := range []string{"first", "second"} {
+		opts := fixtureOptions()
+		opts.AuthorKeySecret = []byte(secret)
+		if _, err := Run(ctx, db, opts); err != nil {
+			t.Fatal(err)
+		}
+		want := AuthorKey([]byte(secret), "landes", "U1")
+		if got := query(t, db, `SELECT count(*) FROM core.users WHERE author_key = ?`, want)[0]; got != "1" {
+			t.Errorf("secret %q: user U1 not keyed with it", secret)
+		}
+	}
+}
+
+func TestParseCostUDF(t *testing.T) {
+	db := fixtureDB(t)
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := registerUDFs(ctx, conn, []byte("k")); err != nil {
+		t.Fatal(err)
+	}
+	var n, sum int64
+	if err := conn.QueryRowContext(ctx, `SELECT count(c), sum(c) FROM (SELECT capstat_parse_cost(s) AS c FROM (VALUES ('250 000 €'), ('12k'), ('n/a'), (NULL)) t(s))`).Scan(&n, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 || sum != 262000 {
+		t.Errorf("capstat_parse_cost: %d values summing to %d, want 2 and 262000", n, sum)
+	}
+}

@@ -320,3 +320,26 @@ func TestUnknownSchemaFields(t *testing.T) {
 		t.Errorf("non-null unknown field: %s %v", out, errs)
 	}
 }
+
+func TestIntrospectionEnabled(t *testing.T) {
+	_, ts := testServer(t, Options{Seed: 1, Introspection: true})
+	m := post(t, ts.URL+"/gironde/graphql", `{ __schema { queryType { name fields { name args { name defaultValue type { kind name ofType { name } } } } } types { name kind } }
+		__type(name: "Step") { kind possibleTypes { name } } }`, nil, nil).json(t)
+	if m["errors"] != nil {
+		t.Fatalf("errors %v", m["errors"])
+	}
+	names := map[string]bool{}
+	for _, f := range dig(m, "data", "__schema", "queryType", "fields").([]any) {
+		names[dig(f, "name").(string)] = true
+	}
+	if !names["projects"] || !names["nodes"] {
+		t.Errorf("query fields %v", names)
+	}
+	steps := map[string]bool{}
+	for _, p := range dig(m, "data", "__type", "possibleTypes").([]any) {
+		steps[dig(p, "name").(string)] = true
+	}
+	if !steps["PresentationStep"] || !steps["CollectStep"] || dig(m, "data", "__type", "kind") != "INTERFACE" {
+		t.Errorf("Step: %v", dig(m, "data", "__type"))
+	}
+}

@@ -98,7 +98,7 @@ func typeName(v any) string {
 	case *Choice:
 		return "QuestionChoice"
 	}
-	return ""
+	return introTypeName(v)
 }
 
 func optTime(t *time.Time) any {
@@ -366,6 +366,8 @@ func (x *executor) resolve(obj any, cf *cfield) (any, error) {
 		return x.reply(o, cf)
 	case *Contribution:
 		return x.contribution(o, cf)
+	case introSchema, introType, introField, introInput, introEnum, introDir:
+		return x.introspect(o, cf)
 	}
 	// a schema field the sandbox has no data for: null (errors if non-null)
 	return nil, nil
@@ -374,6 +376,14 @@ func (x *executor) resolve(obj any, cf *cfield) (any, error) {
 func (x *executor) query(cf *cfield) (any, error) {
 	in := x.in
 	switch cf.name {
+	case "__schema":
+		return introSchema{x.schema}, nil
+	case "__type":
+		name, _ := cf.args["name"].(string)
+		if d := x.schema.Types[name]; d != nil {
+			return introType{s: x.schema, def: d}, nil
+		}
+		return nil, nil
 	case "viewer":
 		if !x.authed {
 			return nil, errAccessDenied

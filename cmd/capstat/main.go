@@ -69,7 +69,7 @@ func newRoot() *cobra.Command {
 		},
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.configPath, "config", os.Getenv("CAPSTAT_CONFIG"), "configuration file (default $CAPSTAT_CONFIG)")
+	pf.StringVar(&g.configPath, "config", "", "configuration file (default $CAPSTAT_CONFIG unless --source is given)")
 	pf.StringVar(&g.db, "db", "", "working DuckDB database (default ./var/capstat.duckdb)")
 	pf.StringVar(&g.out, "out", "", "publication directory (default ./public)")
 	pf.StringArrayVar(&g.sources, "source", nil, "ad-hoc source NAME=URL, repeatable (without a config file)")
@@ -86,6 +86,9 @@ func newRoot() *cobra.Command {
 // then applies --db and --out.
 func (g *globals) config() (*config.Config, error) {
 	var c *config.Config
+	if g.configPath == "" && len(g.sources) == 0 {
+		g.configPath = os.Getenv("CAPSTAT_CONFIG")
+	}
 	switch {
 	case g.configPath != "" && len(g.sources) > 0:
 		return nil, fmt.Errorf("use either --config or --source, not both")

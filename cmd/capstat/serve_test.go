@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/capstat/capstat/sandbox"
+)
+
+type jobsBody struct {
+	Runs []struct {
+		ID      int64  `json:"id"`
+		Job     string `json:"job"`
+		Trigger string `json:"trigger"`
+		Status  string `json:"status"`
+	} `json:"runs"`
+}
+
+// TestServeDaemon starts 'capstat serve' against the sandbox with a fast
+// schedule and checks what an operator relies on: the first release, two
+// scheduled runs and a skipped overlap, metrics, readiness, ranged
+// downloads, the job history, the admin trigger, a clean exit on SIGTERM
+// during a run, and a restart that carries on.
+func TestServeDaemon(t *testing.T) {
+	if testing.Short() {
+		t.Skip("daemon end-to-end: skipped in -short mode")
+	}
+	dir, apiURL, _ := demoTree(t, sandbox.Options{Seed: 3, Scale: sandbox.Tiny, Instances: []string{"landes", "gironde"}})
+	addr := freeAddr(t)
+	base := "http://" + addr
+	bin := capstatBinary(t)
+	start := func(logName string) (*exec.Cmd, chan error) {
+		cmd := exec.Command(bin, "serve", "--addr", addr, "--schedule", "*/2 * * * * *")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "CAPSTAT_CONFIG=capstat.yaml", "CAPSTAT_ADMIN_TOKEN=test-admin-token")
+		logf, err := os.Create(filepath.Join(dir, logName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stdout, cmd.Stderr = logf, logf
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait(); logf.Close() }()
+		t.Cleanup(func() { cmd.Process.Kill() })
+		return cmd, done
+	}
+	jobs := func() jobsBody {
+		var body jobsBody
+		resp, b := httpGet(t, base+"/api/jobs?limit=500", nil)
+		if resp.StatusCode == http.StatusOK {
+			json.Unmarshal(b, &body)
+		}
+		return body
+	}
+	status := func(path string) int {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+
+	d, done := start("serve1.log")
+	waitFor(t, 20*time.Second, "/healthz", func() bool { return status("/healthz") == http.StatusOK })
+	waitFor(t, 3*time.Minute, "the first release (/readyz 200)", func() bool { return status("/readyz") == http.StatusOK })
+	waitFor(t, 2*time.Minute, "two scheduled runs and a skipped overlap", func() bool {
+		scheduled, skipped := 0, 0
+		for _, r := range jobs().Runs {
+			if r.Trigger == "schedule" && r.Status == "succeeded" {
+				scheduled++
+			}
+			if r.Status == "skipped" {
+				skipped++
+			}
+		}
+		return scheduled >= 2 && skipped >= 1
+	})
+
+	resp, body := httpGet(t, base+"/metrics", nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "capstat_ingest_records_total") {
+		t.Errorf("/metrics: %d, ingest counters missing:\n%s", resp.StatusCode, tail(string(body), 1500))
+	}
+	resp, body = httpGet(t, base+"/data/latest/manifest.json", map[string]string{"Range": "bytes=0-9"})
+	if resp.StatusCode != http.StatusPartialContent || len(body) != 10 || resp.Header.Get("ETag") == "" {
+		t.Errorf("ranged download: status %d, %d bytes, ETag %q", resp.StatusCode, len(body), resp.Header.Get("ETag"))
+	}
+	resp, body = httpGet(t, base+"/", nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `lang="fr"`) || resp.Header.Get("Content-Security-Policy") == "" {
+		t.Errorf("home page: %d, CSP %q", resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
+	}
+
+	t.Run("readme", func(t *testing.T) { runReadmeExamples(t, dir, exampleHosts{sandbox: apiURL, daemon: addr}) })
+
+	// The admin trigger needs the token.
+	post := func(token string) int {
+		req, _ := http.NewRequest(http.MethodPost, base+"/api/jobs/pipeline/run", bytes.NewReader(nil))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post("wrong"); code != http.StatusUnauthorized {
+		t.Errorf("trigger with a wrong token: %d, want 401", code)
+	}
+	if code := post("test-admin-token"); code != http.StatusAccepted && code != http.StatusConflict {
+		t.Errorf("trigger with the token: %d, want 202 or 409", code)
+	}
+
+	// SIGTERM while a job runs: a clean, bounded exit.
+	waitFor(t, time.Minute, "a running job", func() bool {
+		for _, r := range jobs().Runs {
+			if r.Status == "running" {
+				return true
+			}
+		}
+		return false
+	})
+	if err := d.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			log, _ := os.ReadFile(filepath.Join(dir, "serve1.log"))
+			t.Fatalf("serve exited with %v after SIGTERM\n%s", err, tail(string(log), 3000))
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not exit within 30 s of SIGTERM")
+	}
+
+	// The next start serves the existing release at once and carries on.
+	d2, done2 := start("serve2.log")
+	waitFor(t, 20*time.Second, "/readyz after restart", func() bool { return status("/readyz") == http.StatusOK })
+	var firstRuns int64
+	waitFor(t, 2*time.Minute, "a successful scheduled run after restart", func() bool {
+		runs := jobs().Runs
+		var interrupted bool
+		for _, r := range runs {
+			if r.Status == "interrupted" {
+				interrupted = true
+			}
+			if r.ID > firstRuns && firstRuns > 0 && r.Trigger == "schedule" && r.Status == "succeeded" {
+				return interrupted
+			}
+		}
+		if firstRuns == 0 {
+			for _, r := range runs {
+				if r.ID > firstRuns {
+					firstRuns = r.ID
+				}
+			}
+		}
+		return false
+	})
+	d2.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done2:
+	case <-time.After(30 * time.Second):
+		t.Error("second serve did not exit within 30 s of SIGTERM")
+	}
+}

@@ -87,3 +87,11 @@ func dig(v any, path ...any) any {
 	}
 	return v
 }
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

@@ -308,12 +308,24 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		writeErrorsOnly(w, []gqlError{{msg: "Schema is not configured for mutations.", cat: "graphql", line: op.Position.Line, col: op.Position.Column}})
 		return
 	}
+	if errs := checkVariables(op, vars); len(errs) > 0 {
+		writeErrorsOnly(w, errs)
+		return
+	}
 	cvars, err := validator.VariableValues(schema, op, vars)
 	if err != nil {
 		e := gqlError{msg: err.Error(), cat: "graphql"}
 		var ge *gqlerror.Error
 		if errors.As(err, &ge) {
-			e = gqlFromParser(ge)
+			e.msg = ge.Message
+			if len(ge.Path) > 1 {
+				name, _ := ge.Path[1].(ast.PathName)
+				if v := op.VariableDefinitions.ForName(string(name)); v != nil && v.Position != nil {
+					raw, _ := json.Marshal(vars[string(name)])
+					e.msg = fmt.Sprintf("Variable \"$%s\" got invalid value %s; %s", name, raw, ge.Message)
+					e.line, e.col = v.Position.Line, v.Position.Column
+				}
+			}
 		}
 		writeErrorsOnly(w, []gqlError{e})
 		return
@@ -456,4 +468,26 @@ type Stats struct {
 // Stats returns cumulative request and object counts.
 func (s *Server) Stats() Stats {
 	return Stats{Requests: s.stats.requests.Load(), Objects: s.stats.objects.Load()}
+}
+
+// checkVariables reports required variables that are missing, with
+// webonyx's message.
+func checkVariables(op *ast.OperationDefinition, vars map[string]any) []gqlError {
+	var errs []gqlError
+	for _, v := range op.VariableDefinitions {
+		if !v.Type.NonNull || v.DefaultValue != nil {
+			continue
+		}
+		if x, ok := vars[v.Variable]; !ok || x == nil {
+			e := gqlError{cat: "graphql", msg: fmt.Sprintf("Variable \"$%s\" of required type \"%s\" was not provided.", v.Variable, v.Type.String())}
+			if ok {
+				e.msg = fmt.Sprintf("Variable \"$%s\" of non-null type \"%s\" must not be null.", v.Variable, v.Type.String())
+			}
+			if v.Position != nil {
+				e.line, e.col = v.Position.Line, v.Position.Column
+			}
+			errs = append(errs, e)
+		}
+	}
+	return errs
 }

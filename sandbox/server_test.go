@@ -294,3 +294,28 @@ func TestDates(t *testing.T) {
 		t.Errorf("publishedAt %v", got)
 	}
 }
+
+func TestVariableErrors(t *testing.T) {
+	_, ts := testServer(t, Options{Seed: 1})
+	url := ts.URL + "/gironde/graphql"
+	for _, tt := range []struct {
+		name string
+		vars map[string]any
+		want string
+	}{
+		{"missing", map[string]any{}, `Variable "$id" of required type "ID!" was not provided.`},
+		{"null", map[string]any{"id": nil}, `Variable "$id" of non-null type "ID!" must not be null.`},
+		{"wrong type", map[string]any{"id": "x", "n": "abc"}, `Variable "$n" got invalid value "abc"; …`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := post(t, url, `query($id: ID!, $n: Int) { node(id: $id) { id } projects(first: $n) { totalCount } }`, tt.vars, nil).json(t)
+			msg, _ := dig(m, "errors", 0, "message").(string)
+			if p, ok := strings.CutSuffix(tt.want, "…"); ok && !strings.HasPrefix(msg, p) || !ok && msg != tt.want {
+				t.Errorf("message %q, want %q", msg, tt.want)
+			}
+			if _, ok := m["data"]; ok || dig(m, "errors", 0, "extensions", "category") != "graphql" || dig(m, "errors", 0, "locations", 0, "line") == nil {
+				t.Errorf("shape %v", m)
+			}
+		})
+	}
+}

@@ -1,0 +1,313 @@
+// Command serve load-tests internal/server on loopback while a CPU-heavy
+// fake pipeline job runs in the same process's scheduler.
+//
+// It builds a fixture published tree (site + one release) in a temporary
+// folder (or serves -dir), starts the server on 127.0.0.1:0, triggers the
+// fake job, then runs two bounded phases: the home page, then a download of
+// the release CSV. It prints requests/s, latency percentiles and errors per
+// phase. Total time is capped at 20 s.
+//
+//	go run ./bench/serve -duration 8s -concurrency 32
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/capstat/capstat/internal/server"
+	"github.com/capstat/capstat/schedules"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench/serve:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	duration     time.Duration
+	concurrency  int
+	dir          string
+	cpuWorkers   int
+	downloadSize int
+	accessLog    bool
+}
+
+func run() error {
+	var c config
+	flag.DurationVar(&c.duration, "duration", 8*time.Second, "length of each phase (two phases; total capped at 20s)")
+	flag.IntVar(&c.concurrency, "concurrency", 32, "concurrent client connections")
+	flag.StringVar(&c.dir, "dir", "", "published tree to serve (default: a generated fixture)")
+	flag.IntVar(&c.cpuWorkers, "cpu-workers", 1, "goroutines burning CPU in the fake pipeline job (0: no job)")
+	flag.IntVar(&c.downloadSize, "download-bytes", 1<<20, "size of the generated CSV download")
+	flag.BoolVar(&c.accessLog, "access-log", true, "write the JSON access log (to a temporary file)")
+	serveFor := flag.Duration("serve-for", 0, "only serve (for an external load generator such as wrk) for this long, capped at 30s")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if 2*c.duration > 20*time.Second {
+		c.duration = 10 * time.Second
+	}
+	if c.concurrency < 1 {
+		return errors.New("concurrency must be >= 1")
+	}
+
+	tmp, err := os.MkdirTemp("", "capstat-bench-serve-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if c.dir == "" {
+		c.dir = filepath.Join(tmp, "public")
+		if err := writeFixture(c.dir, c.downloadSize); err != nil {
+			return err
+		}
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	sched, err := schedules.New(context.Background(), schedules.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	var burned sync.WaitGroup
+	var hashes int64
+	var hmu sync.Mutex
+	if err := sched.Add(schedules.Job{Name: "cpu-heavy", Run: func(ctx context.Context) error {
+		for i := 0; i < c.cpuWorkers; i++ {
+			burned.Add(1)
+			go func() {
+				defer burned.Done()
+				n := burn(ctx)
+				hmu.Lock()
+				hashes += n
+				hmu.Unlock()
+			}()
+		}
+		burned.Wait()
+		return ctx.Err()
+	}}); err != nil {
+		return err
+	}
+
+	var accessLog io.Writer
+	if c.accessLog {
+		f, err := os.Create(filepath.Join(tmp, "access.log"))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		accessLog = f
+	}
+	srv, err := server.New(server.Options{
+		OutDir:    c.dir,
+		Scheduler: sched,
+		Logger:    logger,
+		AccessLog: accessLog,
+		RateLimit: server.RateLimit{RPS: -1},
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ctx, ln) }()
+	base := "http://" + ln.Addr().String()
+
+	if c.cpuWorkers > 0 {
+		if err := sched.Trigger("cpu-heavy"); err != nil {
+			return err
+		}
+	}
+	if *serveFor > 0 {
+		fmt.Printf("listening %s\n", base)
+		select {
+		case <-time.After(min(*serveFor, 30*time.Second)):
+		case err := <-errc:
+			return err
+		}
+		cancel()
+		return <-errc
+	}
+	fmt.Printf("GOMAXPROCS=%d NumCPU=%d concurrency=%d phase=%s cpu-workers=%d access-log=%v\n",
+		runtime.GOMAXPROCS(0), runtime.NumCPU(), c.concurrency, c.duration, c.cpuWorkers, c.accessLog)
+	fmt.Printf("%-10s %9s %10s %9s %9s %9s %9s %7s %12s\n", "phase", "requests", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "MB/s")
+
+	client := &http.Client{Transport: &http.Transport{
+		MaxIdleConns:        c.concurrency * 2,
+		MaxIdleConnsPerHost: c.concurrency * 2,
+		DisableCompression:  true,
+	}, Timeout: 10 * time.Second}
+	var failed bool
+	for _, ph := range []struct{ name, path string }{
+		{"home", "/"},
+		{"download", "/data/latest/csv/proposals.csv"},
+	} {
+		r := load(client, base+ph.path, c.concurrency, c.duration)
+		fmt.Printf("%-10s %9d %10.0f %9.2f %9.2f %9.2f %9.2f %7d %12.1f\n", ph.name, r.n, r.rps(), r.pct(50), r.pct(90), r.pct(99), r.pct(100), r.errors, r.mbps())
+		if r.errors > 0 {
+			failed = true
+			fmt.Printf("  first error: %s\n", r.firstErr)
+		}
+	}
+
+	cancel() // graceful shutdown: also stops the scheduler and the CPU job
+	if err := <-errc; err != nil {
+		return err
+	}
+	hmu.Lock()
+	fmt.Printf("cpu job: %d sha256 blocks hashed while serving\n", hashes)
+	hmu.Unlock()
+	if failed {
+		return errors.New("requests failed")
+	}
+	return nil
+}
+
+// burn hashes until ctx ends and returns the number of 4 KiB blocks.
+func burn(ctx context.Context) int64 {
+	buf := make([]byte, 4096)
+	var n int64
+	for ctx.Err() == nil {
+		for i := 0; i < 256; i++ {
+			sum := sha256.Sum256(buf)
+			buf[0] ^= sum[0]
+			n++
+		}
+	}
+	return n
+}
+
+type result struct {
+	n, errors int
+	bytes     int64
+	lat       []time.Duration
+	elapsed   time.Duration
+	firstErr  string
+}
+
+func (r result) rps() float64  { return float64(r.n) / r.elapsed.Seconds() }
+func (r result) mbps() float64 { return float64(r.bytes) / r.elapsed.Seconds() / 1e6 }
+
+func (r result) pct(p float64) float64 {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	i := int(float64(len(r.lat)-1) * p / 100)
+	return float64(r.lat[i].Microseconds()) / 1000
+}
+
+// load runs `workers` loops of GET url for d and merges their results.
+func load(client *http.Client, url string, workers int, d time.Duration) result {
+	deadline := time.Now().Add(d)
+	results := make([]result, workers)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(res *result) {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				t := time.Now()
+				resp, err := client.Get(url)
+				if err != nil {
+					res.errors++
+					if res.firstErr == "" {
+						res.firstErr = err.Error()
+					}
+					continue
+				}
+				n, err := io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				res.lat = append(res.lat, time.Since(t))
+				res.n++
+				res.bytes += n
+				if err != nil || resp.StatusCode != http.StatusOK {
+					res.errors++
+					if res.firstErr == "" {
+						res.firstErr = fmt.Sprintf("status %d err %v", resp.StatusCode, err)
+					}
+				}
+			}
+		}(&results[w])
+	}
+	wg.Wait()
+	var all result
+	all.elapsed = time.Since(start)
+	for _, r := range results {
+		all.n += r.n
+		all.errors += r.errors
+		all.bytes += r.bytes
+		all.lat = append(all.lat, r.lat...)
+		if all.firstErr == "" {
+			all.firstErr = r.firstErr
+		}
+	}
+	slices.Sort(all.lat)
+	return all
+}
+
+// writeFixture writes a small published tree: a 10 KB home page, one
+// release with a CSV of about size bytes, and latest -> releases/<id>.
+func writeFixture(dir string, size int) error {
+	id := "20261129T171502Z"
+	rel := filepath.Join(dir, "releases", id)
+	var page strings.Builder
+	page.WriteString(`<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><title>Budgets participatifs — tableau de bord</title><link rel="stylesheet" href="assets/site.css"></head><body><main><h1>Budgets participatifs</h1><table>`)
+	for i := 0; page.Len() < 10_000; i++ {
+		fmt.Fprintf(&page, "<tr><td>Projet %d</td><td>%d votes</td><td>%d €</td></tr>\n", i, i*37%1000, i*1500)
+	}
+	page.WriteString(`</table></main><script src="assets/app.js"></script></body></html>`)
+	var csv strings.Builder
+	csv.WriteString("source,proposal_id,title,votes_count\n")
+	for i := 0; csv.Len() < size; i++ {
+		fmt.Fprintf(&csv, "paris,UHJvcG9zYWw6%08d,Jardin partagé n°%d été 🌳,%d\n", i, i, i*7%500)
+	}
+	files := map[string]string{
+		filepath.Join(dir, "site", "index.html"):         page.String(),
+		filepath.Join(rel, "csv", "proposals.csv"):       csv.String(),
+		filepath.Join(rel, "manifest.json"):              fmt.Sprintf(`{"release_id":%q,"created_at":%q,"previous_release_id":"","files":[]}`, id, time.Now().UTC().Format(time.RFC3339)),
+		filepath.Join(dir, "site", "assets", "app.js"):   "console.log('capstat');\n",
+		filepath.Join(dir, "site", "assets", "site.css"): "body{font-family:sans-serif}\n",
+	}
+	for p, content := range files {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	return os.Symlink(filepath.Join("releases", id), filepath.Join(dir, "latest"))
+}

@@ -95,3 +95,26 @@ func FuzzPHPString(f *testing.F) {
 		}
 	})
 }
+
+func TestEditions(t *testing.T) {
+	w := Generate(3, Tiny)
+	eds := w.Editions()
+	if len(eds) != len(w.Instances)*Tiny.params().editions {
+		t.Fatalf("%d editions", len(eds))
+	}
+	closedWithWinners := 0
+	for _, e := range eds {
+		if e.EnvelopeEUR <= 0 || e.Model == "" || len(e.WinnerStatuses) == 0 || e.Proposals == 0 {
+			t.Errorf("edition %+v", e)
+		}
+		if e.WinnersCost > e.EnvelopeEUR {
+			t.Errorf("%s %s: winners cost %d > envelope %d", e.Instance, e.Title, e.WinnersCost, e.EnvelopeEUR)
+		}
+		if e.Winners > 0 {
+			closedWithWinners++
+		}
+	}
+	if closedWithWinners == 0 {
+		t.Error("no edition has winners")
+	}
+}

@@ -603,8 +603,6 @@ func (x *executor) step(s *Step, cf *cfield) (any, error) {
 			return "FUTURE", nil
 		case s.End != nil && worldNow.After(*s.End):
 			return "CLOSED", nil
-		case s.End == nil && s.Start != nil && s.Typename != TPresentation:
-			return "CLOSED", nil
 		}
 		return "OPENED", nil
 	case "proposals":

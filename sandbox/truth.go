@@ -84,3 +84,46 @@ func (w *World) Records() int {
 	}
 	return n
 }
+
+// Edition is one participatory-budget edition with the metadata the API
+// does not carry, for demo configurations and independent expectations.
+type Edition struct {
+	Instance  string
+	ProjectID string // base64 global id
+	Title     string
+	BudgetMeta
+	Proposals int // visible proposals (incl. trashed)
+	Votes     int // visible votes
+	Winners   int
+	// WinnersCost is the sum of the winners' estimated costs (euros).
+	WinnersCost int64
+}
+
+// Editions lists every participatory-budget edition of the world, in
+// instance then publication order.
+func (w *World) Editions() []Edition {
+	var out []Edition
+	for _, in := range w.Instances {
+		idx := map[*Project]int{}
+		for _, p := range in.Projects {
+			if p.Budget == nil || !p.Public {
+				continue
+			}
+			idx[p] = len(out)
+			out = append(out, Edition{Instance: in.Name, ProjectID: p.ID, Title: p.Title, BudgetMeta: *p.Budget})
+		}
+		for _, pr := range in.Proposals {
+			i, ok := idx[pr.Project]
+			if !ok || !pr.Visible() {
+				continue
+			}
+			out[i].Proposals++
+			out[i].Votes += len(pr.Votes)
+			if pr.Winner {
+				out[i].Winners++
+				out[i].WinnersCost += pr.Cost
+			}
+		}
+	}
+	return out
+}

@@ -334,7 +334,7 @@ func (c *crawler) fail(ctx context.Context, op string, err error) {
 // call performs one request with retries. first is the page size, halved on
 // gateway errors and timeouts and restored after a success. Partial GraphQL
 // errors are returned as a list with a nil error.
-func (c *crawler) call(ctx context.Context, op string, page int, first *int, do func(ctx context.Context, first int) error) (gqlerror.List, error) {
+func (c *crawler) call(ctx context.Context, op string, page, size int, first *int, do func(ctx context.Context, first int) error) (gqlerror.List, error) {
 	for attempt := 1; ; attempt++ {
 		if err := c.acquire(ctx); err != nil {
 			return nil, err
@@ -346,7 +346,7 @@ func (c *crawler) call(ctx context.Context, op string, page int, first *int, do 
 		<-c.inflight
 		var pe *PartialError
 		if err == nil || errors.As(err, &pe) {
-			*first = c.src.PageSize
+			*first = size
 			if pe != nil {
 				return pe.Errors, nil
 			}
@@ -420,14 +420,15 @@ func (c *crawler) paginate(ctx context.Context, key, entity, scope string, fetch
 		after = &s
 	}
 	fetched := cp.Fetched
-	first := c.src.PageSize
+	size := c.pageSize(entity)
+	first := size
 	counted := cp.Total != nil
 	if counted {
 		c.prog.resumed(c.src.Name, entity, cp.Fetched, cp.Total)
 	}
 	for n := 1; ; n++ {
 		var p page
-		partial, err := c.call(ctx, key, n, &first, func(ctx context.Context, first int) error {
+		partial, err := c.call(ctx, key, n, size, &first, func(ctx context.Context, first int) error {
 			var e error
 			p, e = fetch(ctx, first, after)
 			return e
@@ -472,12 +473,23 @@ func (c *crawler) paginate(ctx context.Context, key, entity, scope string, fetch
 	}
 }
 
+// pageSize is the initial page size of an entity's connections: PageSize
+// for heavy nodes (projects, proposals, replies), twice that (≤100) for
+// small ones (votes, users, events, districts, contributions).
+func (c *crawler) pageSize(entity string) int {
+	switch entity {
+	case "projects", "proposals", "replies":
+		return c.src.PageSize
+	}
+	return min(100, 2*c.src.PageSize)
+}
+
 // single runs a one-request task and commits its rows with a done checkpoint.
 func (c *crawler) single(ctx context.Context, key, entity string, fetch func(ctx context.Context) (*rawstore.Batch, int64, error)) error {
 	first := c.src.PageSize
 	var b *rawstore.Batch
 	var n int64
-	partial, err := c.call(ctx, key, 1, &first, func(ctx context.Context, _ int) error {
+	partial, err := c.call(ctx, key, 1, first, &first, func(ctx context.Context, _ int) error {
 		var e error
 		b, n, e = fetch(ctx)
 		return e

@@ -302,3 +302,25 @@ FROM raw.ingest_errors GROUP BY ALL ORDER BY ALL`)
 		t.Logf("partial errors: %s %s %q ×%d", op, path, msg, n)
 	}
 }
+
+func TestE2ESmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	ctx := context.Background()
+	scale, _ := sandbox.ParseScale("small")
+	truth := sandbox.GroundTruth(seed, scale)
+	ts := startSandbox(t, sandbox.Options{Seed: seed, Scale: scale})
+	db := openDB(t, filepath.Join(t.TempDir(), "capstat.duckdb"))
+	rep, err := ingest.Ingest(ctx, db, sourcesFor(ts.URL, instanceNames(truth)), ingest.Options{})
+	if err != nil {
+		t.Fatalf("ingest: %v\n%s", err, rep)
+	}
+	checkCounts(t, db, truth)
+	checkAudit(t, db)
+	var reqs int64
+	for _, s := range rep.Sources {
+		reqs += s.Requests
+	}
+	t.Logf("small: %d requests in %s", reqs, rep.Duration)
+}

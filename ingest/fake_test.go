@@ -112,8 +112,8 @@ func TestGatewayErrorHalvesPageThenRestores(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ingest: %v", err)
 	}
-	if got := fmt.Sprint(f.firsts); got != "[40 20 40]" {
-		t.Errorf("page sizes %s, want [40 20 40]", got)
+	if got := fmt.Sprint(f.firsts); got != "[80 40 80]" {
+		t.Errorf("page sizes %s, want [80 40 80]", got)
 	}
 	if rep.Sources[0].Retries != 1 || !rep.Sources[0].Complete {
 		t.Errorf("report: %s", rep)

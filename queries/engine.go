@@ -195,6 +195,26 @@ func (e *Engine) Reopen(ctx context.Context, snapshotPath string) error {
 	return nil
 }
 
+// ReopenIfChanged reopens snapshotPath only if it now resolves to another
+// file than the current snapshot (for example after DIR/latest was switched
+// to a new release). It reports whether it reopened.
+func (e *Engine) ReopenIfChanged(ctx context.Context, snapshotPath string) (bool, error) {
+	resolved, err := filepath.EvalSymlinks(snapshotPath)
+	if err != nil {
+		return false, fmt.Errorf("resolve snapshot %s: %w", snapshotPath, err)
+	}
+	if resolved, err = filepath.Abs(resolved); err != nil {
+		return false, fmt.Errorf("resolve snapshot %s: %w", snapshotPath, err)
+	}
+	if resolved == e.SnapshotPath() {
+		return false, nil
+	}
+	if err := e.Reopen(ctx, resolved); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
 // Close closes the engine; running queries finish first.
 func (e *Engine) Close() error {
 	e.mu.Lock()

@@ -312,3 +312,67 @@ func TestListHandler(t *testing.T) {
 }
 
 func runtimeGosched() { runtime.Gosched() }
+
+// TestGuardedSettings checks the guarded instance's configuration directly,
+// bypassing the statement checks: even a statement that slipped through
+// could neither change the configuration, nor write, nor touch files.
+func TestGuardedSettings(t *testing.T) {
+	e, _, _ := openFixture(t, Limits{MemoryLimit: "300MB", Threads: 1})
+	s, release, err := e.acquire()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	ctx := context.Background()
+	c, put, err := s.conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer put()
+	for name, want := range map[string]string{
+		"enable_external_access": "false", "lock_configuration": "true", "autoload_known_extensions": "false",
+		"autoinstall_known_extensions": "false", "threads": "1", "max_temp_directory_size": "953.6 MiB", // 1GB
+	} {
+		var got string
+		if err := c.QueryRowContext(ctx, "SELECT current_setting($1)::VARCHAR", name).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.EqualFold(got, want) {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	var mem string
+	if err := c.QueryRowContext(ctx, "SELECT current_setting('memory_limit')::VARCHAR").Scan(&mem); err != nil || !strings.Contains(mem, "MiB") {
+		t.Errorf("memory_limit = %q %v", mem, err)
+	}
+	for _, q := range []string{
+		"SET enable_external_access = true",
+		"SET lock_configuration = false",
+		"RESET memory_limit",
+		"INSERT INTO data.proposals (source) VALUES ('x')",
+		"CREATE TABLE data.x AS SELECT 1",
+		"COPY (SELECT 1) TO '" + filepath.Join(t.TempDir(), "x.csv") + "'",
+		"SELECT * FROM read_text('/etc/passwd')",
+		"ATTACH '" + filepath.Join(t.TempDir(), "x.duckdb") + "' AS x",
+		"INSTALL httpfs",
+	} {
+		if _, err := c.ExecContext(ctx, q); err == nil {
+			t.Errorf("%q succeeded on the guarded connection", q)
+		}
+	}
+}
+
+func TestReopenIfChanged(t *testing.T) {
+	e, _, path := openFixture(t, Limits{})
+	if changed, err := e.ReopenIfChanged(context.Background(), path); err != nil || changed {
+		t.Fatalf("same path: changed=%v err=%v", changed, err)
+	}
+	other := filepath.Join(t.TempDir(), "capstat.duckdb")
+	writeSnapshot(t, other, fixture{})
+	if changed, err := e.ReopenIfChanged(context.Background(), other); err != nil || !changed {
+		t.Fatalf("new path: changed=%v err=%v", changed, err)
+	}
+	if got := e.SnapshotPath(); !strings.HasSuffix(got, "capstat.duckdb") || got == path {
+		t.Errorf("snapshot path %q", got)
+	}
+}

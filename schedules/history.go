@@ -31,6 +31,11 @@ CREATE TABLE IF NOT EXISTS jobs.runs (
 	error        VARCHAR
 );`
 
+// dbTimeout bounds each history statement: a busy working database (for
+// example a pool of one connection held by a long ingest) must not block the
+// scheduler or an HTTP trigger.
+const dbTimeout = 5 * time.Second
+
 // history records runs in the database (when set) and in a bounded
 // in-memory list. Run ids are assigned here: the pipeline process is the only
 // writer of the working database.
@@ -82,6 +87,8 @@ func (h *history) insert(ctx context.Context, r *Run, log *slog.Logger) {
 	if h.db == nil {
 		return
 	}
+	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
+	defer cancel()
 	_, err := h.db.ExecContext(ctx, `INSERT INTO jobs.runs
 		(run_id, job, trigger, status, queued_at, started_at, finished_at, duration_s, error)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -104,6 +111,8 @@ func (h *history) update(ctx context.Context, r Run, log *slog.Logger) {
 	if h.db == nil {
 		return
 	}
+	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
+	defer cancel()
 	_, err := h.db.ExecContext(ctx, `UPDATE jobs.runs
 		SET status = ?, started_at = ?, finished_at = ?, duration_s = ?, error = ?
 		WHERE run_id = ?`,
@@ -113,16 +122,31 @@ func (h *history) update(ctx context.Context, r Run, log *slog.Logger) {
 	}
 }
 
-func (h *history) list(ctx context.Context, limit int) ([]Run, error) {
-	if h.db == nil {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		out := make([]Run, 0, min(limit, len(h.recent)))
-		for i := len(h.recent) - 1; i >= 0 && len(out) < limit; i-- {
-			out = append(out, h.recent[i])
+// list reads the database; if it cannot (busy, closed), it logs and
+// returns the runs of this process kept in memory.
+func (h *history) list(ctx context.Context, limit int, log *slog.Logger) ([]Run, error) {
+	if h.db != nil {
+		runs, err := h.listDB(ctx, limit)
+		if err == nil {
+			return runs, nil
 		}
-		return out, nil
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		log.Warn("job history from memory", "error", err)
 	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]Run, 0, min(limit, len(h.recent)))
+	for i := len(h.recent) - 1; i >= 0 && len(out) < limit; i-- {
+		out = append(out, h.recent[i])
+	}
+	return out, nil
+}
+
+func (h *history) listDB(ctx context.Context, limit int) ([]Run, error) {
+	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
+	defer cancel()
 	rows, err := h.db.QueryContext(ctx, `SELECT run_id, job, trigger, status, queued_at, started_at, finished_at,
 		coalesce(duration_s, 0), coalesce(error, '')
 		FROM jobs.runs ORDER BY run_id DESC LIMIT ?`, limit)

@@ -516,12 +516,14 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 	return fmt.Errorf("schedules: stop: %d job(s) still running: %w", len(left), ctx.Err())
 }
 
-// History returns the last runs, newest first (limit <= 0: 100).
+// History returns the last runs, newest first (limit <= 0: 100). It reads
+// the database; when the database does not answer it falls back to the runs
+// of this process kept in memory.
 func (s *Scheduler) History(ctx context.Context, limit int) ([]Run, error) {
 	if limit <= 0 {
 		limit = 100
 	}
-	return s.history.list(ctx, limit)
+	return s.history.list(ctx, limit, s.log)
 }
 
 // Jobs lists the registered jobs with their next and previous scheduled

@@ -424,3 +424,29 @@ func TestStaleRunsClosedOnOpen(t *testing.T) {
 		t.Errorf("next id = %d, want 8", s.history.nextID)
 	}
 }
+
+// A database that fails does not stop the jobs; History falls back to the
+// runs kept in memory.
+func TestHistoryDatabaseFailure(t *testing.T) {
+	ctx := context.Background()
+	db, err := duckdbx.Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newTestScheduler(t, Options{DB: db})
+	if err := s.Add(Job{Name: "transform", Run: func(context.Context) error { return nil }}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if err := s.Trigger("transform"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "run", func() bool { return statsOf(s, "transform").Runs[StatusSucceeded] == 1 })
+	runs, err := s.History(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 || runs[0].Status != StatusSucceeded {
+		t.Fatalf("history = %+v", runs)
+	}
+}

@@ -21,8 +21,9 @@ const (
 // reqInfo travels in the request context so that inner layers can report
 // to the outer one (matched route, admin authentication).
 type reqInfo struct {
-	route string
-	admin bool
+	route  string
+	admin  bool
+	remote string // client IP (see Options.TrustedProxies)
 }
 
 type ctxKey struct{}
@@ -55,7 +56,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		s.httpm.inFlight.Add(1)
-		ri := &reqInfo{}
+		ri := &reqInfo{remote: s.clientIP(r)}
 		rec := &recorder{ResponseWriter: w}
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, ri))
 		defer func() {
@@ -84,7 +85,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 			if s.access != nil {
 				s.access.log(accessEntry{
 					Time:       start.UTC().Format(time.RFC3339Nano),
-					Remote:     clientIP(r),
+					Remote:     ri.remote,
 					Method:     r.Method,
 					Path:       r.URL.Path,
 					Query:      r.URL.RawQuery,
@@ -159,7 +160,7 @@ func (s *Server) auth(next http.Handler) http.Handler {
 func (s *Server) rateLimit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/api/") {
-			if ok, wait := s.limiter.allow(clientIP(r), time.Now()); !ok {
+			if ok, wait := s.limiter.allow(infoOf(r).remote, time.Now()); !ok {
 				secs := int(math.Ceil(wait.Seconds()))
 				w.Header().Set("Retry-After", strconv.Itoa(max(1, secs)))
 				writeJSONError(w, http.StatusTooManyRequests, "rate limit exceeded")

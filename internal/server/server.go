@@ -33,6 +33,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -62,6 +63,10 @@ type Options struct {
 	TLSCert, TLSKey string
 	// RateLimit applies to /api/ per client IP.
 	RateLimit RateLimit
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For header
+	// gives the client IP (for the rate limit and the access log). Empty:
+	// the peer address is the client.
+	TrustedProxies []netip.Prefix
 	// Metrics receives the pipeline's counters and gauges (nil: a new one,
 	// see Server.Metrics).
 	Metrics *Metrics
@@ -326,7 +331,7 @@ func (s *Server) handleRunJob(w http.ResponseWriter, r *http.Request) {
 	err := sch.Trigger(name)
 	switch {
 	case err == nil:
-		s.log.Info("job triggered", "job", name, "remote", clientIP(r))
+		s.log.Info("job triggered", "job", name, "remote", infoOf(r).remote)
 		writeJSON(w, http.StatusAccepted, map[string]string{"job": name, "status": "accepted"})
 	case errors.Is(err, schedules.ErrUnknownJob):
 		writeJSONError(w, http.StatusNotFound, "unknown job")
@@ -367,12 +372,42 @@ func writeJSONError(w http.ResponseWriter, code int, msg string) {
 	writeJSON(w, code, map[string]string{"error": msg})
 }
 
-func clientIP(r *http.Request) string {
+// clientIP is the peer address, or, when the peer is a trusted proxy, the
+// right-most X-Forwarded-For address that is not a trusted proxy.
+func (s *Server) clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	if len(s.opts.TrustedProxies) == 0 {
+		return host
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !s.trusted(peer) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		ip, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // malformed: do not trust anything further left
+		}
+		ip = ip.Unmap()
+		if !s.trusted(ip) {
+			return ip.String()
+		}
 	}
 	return host
+}
+
+func (s *Server) trusted(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	for _, p := range s.opts.TrustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // ListenAndServe listens on Options.Addr and serves until ctx is cancelled,

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -743,4 +744,39 @@ func FuzzManifest(f *testing.F) {
 			t.Fatalf("accepted %q as %+v", manifest, rel)
 		}
 	})
+}
+
+func TestClientIP(t *testing.T) {
+	f := newFixture(t)
+	plain := newServer(t, f, nil)
+	proxied := newServer(t, f, func(o *Options) {
+		o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("10.1.0.0/16")}
+	})
+	tests := []struct {
+		name   string
+		s      *Server
+		remote string
+		xff    []string
+		want   string
+	}{
+		{"no proxies configured", plain, "127.0.0.1:999", []string{"203.0.113.9"}, "127.0.0.1"},
+		{"untrusted peer", proxied, "198.51.100.1:999", []string{"203.0.113.9"}, "198.51.100.1"},
+		{"one proxy", proxied, "127.0.0.1:999", []string{"203.0.113.9"}, "203.0.113.9"},
+		{"spoofed left-most ignored", proxied, "127.0.0.1:999", []string{"1.2.3.4, 203.0.113.9"}, "203.0.113.9"},
+		{"chain of proxies", proxied, "127.0.0.1:999", []string{"203.0.113.9, 10.1.2.3"}, "203.0.113.9"},
+		{"two headers", proxied, "127.0.0.1:999", []string{"203.0.113.9", "10.1.2.3"}, "203.0.113.9"},
+		{"malformed hop", proxied, "127.0.0.1:999", []string{"203.0.113.9, bogus"}, "127.0.0.1"},
+		{"no header", proxied, "127.0.0.1:999", nil, "127.0.0.1"},
+		{"ipv6 client", proxied, "127.0.0.1:999", []string{"2001:db8::1"}, "2001:db8::1"},
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.RemoteAddr = tt.remote
+		for _, v := range tt.xff {
+			req.Header.Add("X-Forwarded-For", v)
+		}
+		if got := tt.s.clientIP(req); got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
+		}
+	}
 }

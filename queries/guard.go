@@ -29,6 +29,15 @@ var deniedFunctions = map[string]bool{
 	"install_extension": true, "current_database": false,
 }
 
+// allowedTableFunctions are the only table functions ad-hoc SQL may call
+// (generators and JSON/list unnesting). Every other one reads files,
+// settings or internals, runs SQL given as text, or takes raw pointers
+// (arrow_scan).
+var allowedTableFunctions = map[string]bool{
+	"range": true, "generate_series": true, "unnest": true, "json_each": true, "json_tree": true,
+	"repeat": true, "repeat_row": true, "pg_timezone_names": true, "icu_calendar_names": true,
+}
+
 // allowedInformationSchema are the metadata views a journalist may read.
 var allowedInformationSchema = map[string]bool{"tables": true, "columns": true, "schemata": true, "views": true}
 
@@ -113,6 +122,11 @@ func (s *snapshot) check(ctx context.Context, c *sql.Conn, sqlText string) error
 	w := &treeWalker{ctes: map[string]bool{}}
 	w.collectCTEs(tree.Statements[0])
 	w.walk(tree.Statements[0])
+	for _, f := range w.tableFunctions {
+		if !allowedTableFunctions[strings.ToLower(f)] {
+			return errorf(CodeRefused, "fonction de table %s interdite (autorisées : %s)", f, strings.Join(sortedKeys(allowedTableFunctions), ", "))
+		}
+	}
 	for _, f := range w.functions {
 		if functionDenied(f) {
 			return errorf(CodeRefused, "fonction %s interdite", f)
@@ -161,10 +175,11 @@ func (s *snapshot) tableAllowed(t tableRef, ctes map[string]bool) bool {
 }
 
 type treeWalker struct {
-	functions []string
-	tables    []tableRef
-	shows     []string
-	ctes      map[string]bool
+	functions      []string
+	tableFunctions []string
+	tables         []tableRef
+	shows          []string
+	ctes           map[string]bool
 }
 
 func (w *treeWalker) collectCTEs(n any) {
@@ -201,6 +216,11 @@ func (w *treeWalker) walk(n any) {
 		case "BASE_TABLE":
 			str := func(k string) string { s, _ := v[k].(string); return s }
 			w.tables = append(w.tables, tableRef{catalog: str("catalog_name"), schema: str("schema_name"), name: str("table_name")})
+		case "TABLE_FUNCTION":
+			if fn, ok := v["function"].(map[string]any); ok {
+				name, _ := fn["function_name"].(string)
+				w.tableFunctions = append(w.tableFunctions, name)
+			}
 		case "SHOW_REF":
 			if tn, ok := v["table_name"].(string); ok {
 				w.shows = append(w.shows, tn)

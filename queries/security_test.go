@@ -134,6 +134,12 @@ func TestHostileInputs(t *testing.T) {
 		{"summarize settings", `SUMMARIZE SELECT * FROM duckdb_settings()`, refused, ""},
 		{"query()", `SELECT * FROM query('SELECT 42')`, refused, ""},
 		{"json_execute_serialized_sql", `SELECT * FROM json_execute_serialized_sql(json_serialize_sql('SELECT 1'))`, refused, ""},
+		{"arrow_scan raw pointer", `SELECT * FROM arrow_scan(1, 2, 3)`, refused, ""},
+		{"histogram macro", `SELECT * FROM histogram('duckdb_settings()', name)`, refused, ""},
+		{"test_all_types", `SELECT * FROM test_all_types()`, refused, ""},
+		{"read_duckdb", `SELECT * FROM read_duckdb('/etc/passwd')`, refused, ""},
+		{"seq_scan", `SELECT * FROM seq_scan()`, refused, ""},
+		{"lateral table function", `SELECT * FROM proposals, LATERAL read_text(proposals.url)`, refused, ""},
 		{"fullwidth semicolon", "SELECT 1\uff1b DROP TABLE proposals", refused, ""},
 		{"fullwidth letters", "\uff33\uff25\uff2c\uff25\uff23\uff34 1", refused, ""},
 		{"zero width space", "SELECT 1\u200b; DROP TABLE proposals", refused, ""},
@@ -252,6 +258,8 @@ func TestAllowedAdHoc(t *testing.T) {
 		`SELECT table_name, column_name FROM information_schema.columns WHERE table_name = 'proposals'`,
 		`SELECT * FROM release_info`,
 		`VALUES (1, 'a'), (2, 'b')`,
+		`SELECT * FROM range(3), generate_series(1, 2), unnest([1, 2])`,
+		`SELECT * FROM json_each('{"a": 1}')`,
 		`SELECT list(title) AS titles, {'a': 1} AS s, INTERVAL 3 DAY AS i, 1.5::DECIMAL(10,2) AS d, 12345678901234567890::HUGEINT AS h FROM proposals`,
 	} {
 		status, body := postSQL(t, srv, q, "json")

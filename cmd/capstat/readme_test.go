@@ -149,7 +149,6 @@ func runReadmeExamples(t *testing.T, dir string, hosts exampleHosts) {
 	t.Logf("%d README examples ran", ran)
 }
 
-
 func runSQLExample(t *testing.T, name, dir, code string) {
 	db, err := duckdbx.Open(context.Background(), "")
 	if err != nil {

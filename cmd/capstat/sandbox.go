@@ -22,10 +22,10 @@ import (
 func newSandboxCmd(g *globals) *cobra.Command {
 	var (
 		addr, scale, token, writeConfig string
-		instances                        []string
-		seed                             int64
-		failRate                         float64
-		latency, timeoutAfter            time.Duration
+		instances                       []string
+		seed                            int64
+		failRate                        float64
+		latency, timeoutAfter           time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "sandbox",

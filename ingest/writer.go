@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/capstat/capstat/ingest/rawstore"
 )
@@ -16,6 +17,10 @@ type writer struct {
 	log   *slog.Logger
 	in    chan *item
 	once  sync.Once
+
+	commits   int
+	committed int // rows
+	busy      time.Duration
 }
 
 // item is one page, a flush barrier (done only) or a function to run on
@@ -28,9 +33,9 @@ type item struct {
 }
 
 const (
-	writerQueue    = 256
-	maxGroupRows   = 20000
-	maxGroupBlocks = 64
+	writerQueue    = 1024
+	maxGroupRows   = 50000
+	maxGroupBlocks = 512
 )
 
 func newWriter(store *rawstore.Store, log *slog.Logger) *writer {
@@ -87,6 +92,7 @@ func (w *writer) loop(ctx context.Context) error {
 	for {
 		first, ok := <-w.in
 		if !ok {
+			w.log.Info("writer done", "commits", w.commits, "rows", w.committed, "busy", w.busy)
 			return nil
 		}
 		if first.fn != nil {
@@ -155,7 +161,11 @@ func (w *writer) commit(ctx context.Context, group []*item) error {
 	if all.Empty() {
 		return nil
 	}
+	t0 := time.Now()
 	st, err := w.store.Commit(context.WithoutCancel(ctx), &all)
+	w.busy += time.Since(t0)
+	w.commits++
+	w.committed += len(all.Rows)
 	if err != nil {
 		return fmt.Errorf("store %d rows: %w", len(all.Rows), err)
 	}

@@ -1,0 +1,172 @@
+package ingest_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/capstat/capstat/ingest"
+	"github.com/capstat/capstat/sandbox"
+)
+
+// Benchmarks (not run by go test without -bench):
+//
+//	go test ./ingest -run '^$' -bench Crawl -benchtime 1x -timeout 60m
+//
+// Environment: CAPSTAT_BENCH_SCALE (default medium), CAPSTAT_BENCH_INSTANCES
+// (comma-separated, default "gironde,landes"), CAPSTAT_BENCH_LATENCY (default 20ms).
+func benchEnv(b *testing.B) (sandbox.Scale, []string, time.Duration) {
+	scale, err := sandbox.ParseScale(envOr("CAPSTAT_BENCH_SCALE", "medium"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	lat, err := time.ParseDuration(envOr("CAPSTAT_BENCH_LATENCY", "20ms"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return scale, strings.Split(envOr("CAPSTAT_BENCH_INSTANCES", "gironde,landes"), ","), lat
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// recorder keeps the request bodies served, to replay them.
+type recorder struct {
+	h      http.Handler
+	mu     sync.Mutex
+	bodies []recorded
+	on     bool
+}
+
+type recorded struct {
+	path string
+	body []byte
+}
+
+func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if r.on {
+		b, _ := io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(b))
+		r.mu.Lock()
+		r.bodies = append(r.bodies, recorded{req.URL.Path, b})
+		r.mu.Unlock()
+	}
+	r.h.ServeHTTP(w, req)
+}
+
+func crawlOnce(b *testing.B, url string, names []string, concurrency int) (records int64, requests int64, d time.Duration) {
+	b.Helper()
+	db := openDB(b, filepath.Join(b.TempDir(), "bench.duckdb"))
+	srcs := sourcesFor(url, names)
+	for i := range srcs {
+		srcs[i].Concurrency = concurrency
+	}
+	start := time.Now()
+	var opts ingest.Options
+	if os.Getenv("CAPSTAT_BENCH_LOG") != "" {
+		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	rep, err := ingest.Ingest(context.Background(), db, srcs, opts)
+	d = time.Since(start)
+	if err != nil {
+		b.Fatalf("ingest: %v", err)
+	}
+	for _, s := range rep.Sources {
+		requests += s.Requests
+	}
+	for _, m := range liveCounts(b, db) {
+		for _, n := range m {
+			records += int64(n)
+		}
+	}
+	return records, requests, d
+}
+
+func BenchmarkCrawl(b *testing.B) {
+	scale, names, lat := benchEnv(b)
+	for _, tc := range []struct {
+		name        string
+		concurrency int
+		latency     time.Duration
+	}{
+		{"sequential/latency=" + lat.String(), 1, lat},
+		{"inflight=4/latency=" + lat.String(), 4, lat},
+		{"inflight=4/latency=0", 4, 0},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			ts := startSandbox(b, sandbox.Options{Seed: seed, Scale: scale, Instances: names, Latency: tc.latency})
+			b.ResetTimer()
+			for range b.N {
+				records, requests, d := crawlOnce(b, ts.URL, names, tc.concurrency)
+				b.ReportMetric(float64(records)/d.Seconds(), "records/s")
+				b.ReportMetric(float64(requests)/d.Seconds(), "requests/s")
+				b.ReportMetric(float64(records), "records")
+			}
+		})
+	}
+}
+
+// BenchmarkSandboxCapacity replays the requests of one crawl against the
+// sandbox (latency 0) with 8 concurrent clients that only read the bodies:
+// the records/s the sandbox itself can serve on this machine.
+func BenchmarkSandboxCapacity(b *testing.B) {
+	scale, names, _ := benchEnv(b)
+	srv, err := sandbox.New(sandbox.Options{Seed: seed, Scale: scale, Instances: names})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := &recorder{h: srv.Handler(), on: true}
+	ts := httptest.NewServer(rec)
+	defer ts.Close()
+	records, _, _ := crawlOnce(b, ts.URL, names, 4)
+	rec.on = false
+	workers, _ := strconv.Atoi(envOr("CAPSTAT_BENCH_REPLAY_WORKERS", "8"))
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		var wg sync.WaitGroup
+		next := make(chan recorded)
+		tr := &http.Transport{MaxIdleConnsPerHost: workers}
+		cl := &http.Client{Transport: tr}
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for r := range next {
+					req, _ := http.NewRequest(http.MethodPost, ts.URL+r.path, bytes.NewReader(r.body))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Accept", ingest.PreviewAccept)
+					resp, err := cl.Do(req)
+					if err != nil {
+						b.Error(err)
+						continue
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}()
+		}
+		for _, r := range rec.bodies {
+			next <- r
+		}
+		close(next)
+		wg.Wait()
+		d := time.Since(start)
+		b.ReportMetric(float64(records)/d.Seconds(), "records/s")
+		b.ReportMetric(float64(len(rec.bodies))/d.Seconds(), "requests/s")
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"slices"
 	"sort"
-	"strconv"
 	"sync"
 )
 
@@ -217,5 +216,3 @@ func (c *viewCache) get(key string, build func() *view) *view {
 }
 
 func ms(unix int64) int64 { return unix * 1000 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"encoding/base64"
 	"fmt"
 	"hash/fnv"
 	"strconv"
@@ -1122,14 +1121,4 @@ func (x *executor) contribution(c *Contribution, cf *cfield) (any, error) {
 		return false, nil
 	}
 	return nil, nil
-}
-
-// decodeGlobalID splits a base64 global id into type and raw id.
-func decodeGlobalID(id string) (typ, raw string, ok bool) {
-	b, err := base64.StdEncoding.DecodeString(id)
-	if err != nil {
-		return "", "", false
-	}
-	typ, raw, ok = strings.Cut(string(b), ":")
-	return typ, raw, ok
 }

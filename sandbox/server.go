@@ -61,6 +61,7 @@ type Server struct {
 	reqs    atomic.Uint64
 	qmu     sync.Mutex
 	queries map[string]*prepared
+	bufs    sync.Pool // *[]byte response buffers
 	stats   struct{ requests, objects atomic.Int64 }
 }
 
@@ -330,8 +331,19 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		writeErrorsOnly(w, []gqlError{e})
 		return
 	}
+	bp, _ := s.bufs.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, 0, 64<<10)
+		bp = &b
+	}
 	x := &executor{schema: schema, in: in, authed: authed, vars: cvars, doc: p.doc,
-		collected: map[collectKey][]*cfield{}, buf: make([]byte, 0, 4096)}
+		collected: map[collectKey][]*cfield{}, buf: (*bp)[:0]}
+	defer func() {
+		if cap(x.buf) <= 16<<20 {
+			*bp = x.buf[:0]
+			s.bufs.Put(bp)
+		}
+	}()
 	ok := x.run(op)
 	s.stats.objects.Add(int64(x.nodes))
 	if s.opts.TimeoutAfter > 0 && time.Duration(x.nodes)*s.opts.NodeCost > s.opts.TimeoutAfter {

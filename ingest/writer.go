@@ -33,9 +33,9 @@ type item struct {
 }
 
 const (
-	writerQueue    = 1024
+	writerQueue    = 256
 	maxGroupRows   = 50000
-	maxGroupBlocks = 512
+	maxGroupBlocks = 256
 )
 
 func newWriter(store *rawstore.Store, log *slog.Logger) *writer {

@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/capstat/capstat/internal/duckdbx"
@@ -105,6 +107,12 @@ func (f Format) ContentType() string {
 	return "application/json; charset=utf-8"
 }
 
+// TimeZone is the session time zone of every query: casts and extractions
+// such as created_at::DATE, hour(created_at) or date_trunc('week', …) give
+// local calendar values of the platforms, like the metrics datasets. Output
+// timestamps are written in UTC (RFC 3339) whatever the zone.
+const TimeZone = "Europe/Paris"
+
 // snapshotCatalog is the name under which the snapshot is attached.
 const snapshotCatalog = "snapshot"
 
@@ -138,6 +146,12 @@ type snapshot struct {
 
 	refs    int
 	retired bool
+
+	// broken is set when DuckDB reported a fatal or internal error, after
+	// which the instance may be invalidated: the engine then reopens the
+	// snapshot when the failing query releases it.
+	broken    atomic.Bool
+	reopening atomic.Bool
 }
 
 // Open opens the snapshot at snapshotPath (symlinks such as DIR/latest are
@@ -264,8 +278,27 @@ func (e *Engine) acquire() (*snapshot, func(), error) {
 			s.close()
 		}
 		<-e.sem
+		if s.broken.Load() && s.reopening.CompareAndSwap(false, true) {
+			e.reopenBroken(s)
+		}
 	}
 	return s, release, nil
+}
+
+// reopenBroken replaces a snapshot whose DuckDB instance reported a fatal
+// or internal error, if it is still the current one.
+func (e *Engine) reopenBroken(s *snapshot) {
+	e.mu.Lock()
+	current := e.cur == s
+	e.mu.Unlock()
+	if !current {
+		return
+	}
+	slog.Warn("queries: reopening snapshot after an engine error", "path", s.path)
+	if err := e.Reopen(context.Background(), s.path); err != nil {
+		slog.Error("queries: reopen after an engine error failed", "path", s.path, "err", err)
+		s.reopening.Store(false)
+	}
 }
 
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
@@ -314,8 +347,10 @@ func openSnapshot(ctx context.Context, path string, limits Limits) (_ *snapshot,
 		return nil, fmt.Errorf("open snapshot %s: attach: %w", resolved, err)
 	}
 	for _, c := range conns {
-		if _, err := c.ExecContext(ctx, "USE "+snapshotCatalog); err != nil {
-			return nil, fmt.Errorf("open snapshot %s: use: %w", resolved, err)
+		for _, st := range []string{"USE " + snapshotCatalog, "SET TimeZone = " + sqlString(TimeZone)} {
+			if _, err := c.ExecContext(ctx, st); err != nil {
+				return nil, fmt.Errorf("open snapshot %s: %s: %w", resolved, st, err)
+			}
 		}
 	}
 	s.tables, err = listTables(ctx, c0)
@@ -330,6 +365,7 @@ func openSnapshot(ctx context.Context, path string, limits Limits) (_ *snapshot,
 		fmt.Sprintf("SET threads = %d", limits.Threads),
 		"SET temp_directory = " + sqlString(filepath.Join(tmpDir, "guarded")),
 		"SET max_temp_directory_size = " + sqlString(limits.MaxTempDirectorySize),
+		"SET GLOBAL TimeZone = " + sqlString(TimeZone),
 		"SET enable_external_access = false",
 		"SET lock_configuration = true", // last: nothing can change the above afterwards
 	}
@@ -444,8 +480,10 @@ func (s *snapshot) copyParquet(ctx context.Context, q *Query, args []any, w io.W
 		return fmt.Errorf("parquet export %s: %w", q.Name, err)
 	}
 	defer c.Close()
-	if _, err := c.ExecContext(ctx, "USE "+snapshotCatalog); err != nil {
-		return fmt.Errorf("parquet export %s: %w", q.Name, err)
+	for _, st := range []string{"USE " + snapshotCatalog, "SET TimeZone = " + sqlString(TimeZone)} {
+		if _, err := c.ExecContext(ctx, st); err != nil {
+			return fmt.Errorf("parquet export %s: %s: %w", q.Name, st, err)
+		}
 	}
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])

@@ -376,3 +376,24 @@ func TestReopenIfChanged(t *testing.T) {
 		t.Errorf("snapshot path %q", got)
 	}
 }
+
+// TestReopenAfterEngineError: a snapshot flagged broken (DuckDB fatal or
+// internal error) is replaced when its failing query releases it.
+func TestReopenAfterEngineError(t *testing.T) {
+	e, _, _ := openFixture(t, Limits{})
+	s, release, err := e.acquire()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.broken.Store(true)
+	release()
+	e.mu.Lock()
+	replaced := e.cur != s
+	e.mu.Unlock()
+	if !replaced {
+		t.Fatal("broken snapshot still current")
+	}
+	if err := e.SQL(context.Background(), "SELECT 1", &bytes.Buffer{}, FormatJSON); err != nil {
+		t.Fatalf("query after reopen: %v", err)
+	}
+}

@@ -326,10 +326,16 @@ func (s *snapshot) classify(ctx context.Context, err error) error {
 			return &Error{Code: CodeResultTooLarge, Message: "limite de mémoire atteinte : réduisez la requête (filtres, agrégats, LIMIT)", Err: err}
 		case duckdb.ErrorTypePermission:
 			return &Error{Code: CodeRefused, Message: "accès interdit : " + msg, Err: err}
-		case duckdb.ErrorTypeInternal, duckdb.ErrorTypeFatal, duckdb.ErrorTypeIO:
+		case duckdb.ErrorTypeInternal, duckdb.ErrorTypeFatal:
+			s.broken.Store(true)
+			return &Error{Code: CodeInternal, Message: "erreur interne du moteur", Err: err}
+		case duckdb.ErrorTypeIO:
 			return &Error{Code: CodeInternal, Message: "erreur interne du moteur", Err: err}
 		}
 		return &Error{Code: CodeInvalidSQL, Message: msg, Err: err}
+	}
+	if strings.Contains(err.Error(), "database has been invalidated") {
+		s.broken.Store(true)
 	}
 	return fmt.Errorf("query: %w", err)
 }

@@ -277,6 +277,11 @@ func TestAllowedAdHoc(t *testing.T) {
 	if r := decodeResult(t, body); status != 200 || r.Truncated || len(r.Rows) != 5 {
 		t.Errorf("exactly the limit must not be flagged truncated: %+v", r)
 	}
+	// Extractions are in Paris time (winter: UTC+1, summer: UTC+2).
+	status, body = postSQL(t, srv, `SELECT hour(TIMESTAMPTZ '2024-03-15 12:00:00+00') AS winter, hour(TIMESTAMPTZ '2024-07-15 12:00:00+00') AS summer, (TIMESTAMPTZ '2024-03-15 23:30:00+00')::DATE AS day`, "json")
+	if r := decodeResult(t, body); status != 200 || !cellEqual(r.Rows[0][0], 13) || !cellEqual(r.Rows[0][1], 14) || !cellEqual(r.Rows[0][2], "2024-03-16") {
+		t.Errorf("time zone: %s", body)
+	}
 	// Hostile titles come back intact (escaped by the JSON encoder).
 	status, body = postSQL(t, srv, `SELECT title FROM proposals WHERE title LIKE '<img%' LIMIT 1`, "json")
 	if status != 200 || bytes.Contains(body, []byte("<img")) || decodeResult(t, body).Rows[0][0] != hostileTitle {

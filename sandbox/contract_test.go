@@ -26,7 +26,7 @@ func TestIngestOperations(t *testing.T) {
 		doc.Write(b)
 		doc.WriteByte('\n')
 	}
-	s, ts := testServer(t, Options{Seed: 4, Instances: []string{"occitanie"}})
+	s, ts := testServer(t, Options{Seed: 4, Instances: []string{"occitanie"}, Token: "contract"})
 	in := s.World().ByName["occitanie"]
 	var collect, selection *Step
 	for _, st := range in.Steps {
@@ -69,18 +69,29 @@ func TestIngestOperations(t *testing.T) {
 			}
 			vars := map[string]any{"first": 50, "after": nil, "step": step, "trashed": "NOT_TRASHED", "proposal": prop.ID,
 				"project": project.ID, "questionnaire": in.Quests[0].ID, "ids": ids[:min(len(ids), 100)]}
-			r := rawPost(t, ts.URL+"/occitanie/graphql", mustJSON(map[string]any{"query": doc.String(), "operationName": name, "variables": vars}), nil)
-			if r.status != 200 {
-				t.Fatalf("status %d: %s", r.status, r.body)
-			}
-			m := r.json(t)
-			if m["data"] == nil {
-				t.Fatalf("no data: %s", r.body)
-			}
-			errs, _ := m["errors"].([]any)
-			for _, e := range errs {
-				if dig(e, "extensions", "category") != "internal" {
-					t.Errorf("unexpected error %v", e)
+			body := mustJSON(map[string]any{"query": doc.String(), "operationName": name, "variables": vars})
+			for _, authed := range []bool{false, true} {
+				hdr := map[string]string{}
+				if authed {
+					hdr["Authorization"] = "Bearer contract"
+				}
+				r := rawPost(t, ts.URL+"/occitanie/graphql", body, hdr)
+				if r.status != 200 {
+					t.Fatalf("authed=%v: status %d: %s", authed, r.status, r.body)
+				}
+				m := r.json(t)
+				if m["data"] == nil {
+					t.Fatalf("authed=%v: no data: %s", authed, r.body)
+				}
+				errs, _ := m["errors"].([]any)
+				for _, e := range errs {
+					switch {
+					case dig(e, "extensions", "category") == "internal":
+					case !authed && dig(e, "message") == "Access denied to this field.":
+						// anonymous callers cannot read analyses/assessment/decision
+					default:
+						t.Errorf("authed=%v: unexpected error %v", authed, e)
+					}
 				}
 			}
 		})

@@ -253,16 +253,19 @@ func createSeeds(ctx context.Context, conn *sql.Conn, opts Options) error {
 	if err != nil {
 		return err
 	}
+	var refArgs []any
 	for _, c := range ref {
-		if _, err := conn.ExecContext(ctx, `INSERT INTO staging.seed_collectivities VALUES (?, ?, ?, NULLIF(?, ''), ?, ?)`,
-			c.Code, c.Name, c.Kind, c.RegionCode, c.Population, c.PopulationYear); err != nil {
-			return fmt.Errorf("seed collectivity %s: %w", c.Code, err)
-		}
+		refArgs = append(refArgs, c.Code, c.Name, c.Kind, c.RegionCode, c.Population, c.PopulationYear)
 	}
+	if err := insertRows(ctx, conn, "staging.seed_collectivities", "(?, ?, ?, NULLIF(?, ''), ?, ?)", 6, refArgs); err != nil {
+		return err
+	}
+	var slugArgs []any
 	for slug, code := range CollectivitySlugs(ref) {
-		if _, err := conn.ExecContext(ctx, `INSERT INTO staging.seed_collectivity_slugs VALUES (?, ?)`, slug, code); err != nil {
-			return fmt.Errorf("seed slug %s: %w", slug, err)
-		}
+		slugArgs = append(slugArgs, slug, code)
+	}
+	if err := insertRows(ctx, conn, "staging.seed_collectivity_slugs", "(?, ?)", 2, slugArgs); err != nil {
+		return err
 	}
 	if _, err := conn.ExecContext(ctx, `INSERT INTO staging.seed_defaults SELECT from_json(?, '["VARCHAR"]')`, jsonList(DefaultWinnerStatuses())); err != nil {
 		return fmt.Errorf("seed defaults: %w", err)
@@ -278,6 +281,21 @@ func createSeeds(ctx context.Context, conn *sql.Conn, opts Options) error {
 				return fmt.Errorf("seed project %s/%s: %w", s.Name, p.ProjectID, err)
 			}
 		}
+	}
+	return nil
+}
+
+// insertRows inserts len(args)/width rows into table with one statement.
+func insertRows(ctx context.Context, conn *sql.Conn, table, row string, width int, args []any) error {
+	if len(args) == 0 {
+		return nil
+	}
+	rows := make([]string, len(args)/width)
+	for i := range rows {
+		rows[i] = row
+	}
+	if _, err := conn.ExecContext(ctx, "INSERT INTO "+table+" VALUES "+strings.Join(rows, ", "), args...); err != nil {
+		return fmt.Errorf("seed %s: %w", table, err)
 	}
 	return nil
 }

@@ -4,13 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
 	"os"
 	"strings"
+	"sync"
 	"testing"
-	"time"
 
 	"github.com/capstat/capstat/internal/catalog"
 	"github.com/capstat/capstat/internal/duckdbx"
@@ -54,6 +55,46 @@ func fixtureOptions() Options {
 	}
 }
 
+// shared holds one transformed fixture database for the read-only tests.
+var shared struct {
+	once sync.Once
+	db   *sql.DB
+	rep  *Report
+	err  error
+}
+
+// sharedFixture returns the fixture database after one Run, built once
+// per test binary; tests must not modify it.
+func sharedFixture(t *testing.T) (*sql.DB, *Report) {
+	t.Helper()
+	shared.once.Do(func() {
+		ctx := context.Background()
+		db, err := duckdbx.Open(ctx, "")
+		if err != nil {
+			shared.err = err
+			return
+		}
+		for _, f := range []string{"testdata/raw_schema.sql", "testdata/fixture.sql"} {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				shared.err = err
+				return
+			}
+			if _, err := db.ExecContext(ctx, string(b)); err != nil {
+				shared.err = fmt.Errorf("%s: %w", f, err)
+				return
+			}
+		}
+		shared.db = db
+		shared.rep, shared.err = Run(ctx, db, fixtureOptions())
+	})
+	if shared.err != nil {
+		t.Fatalf("fixture Run: %v", shared.err)
+	}
+	return shared.db, shared.rep
+}
+
+// runFixture transforms a fresh fixture database the test may modify.
 func runFixture(t *testing.T) (*sql.DB, *Report) {
 	t.Helper()
 	db := fixtureDB(t)
@@ -106,7 +147,7 @@ func queryFloat(t *testing.T, db *sql.DB, q string, args ...any) sql.NullFloat64
 func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
 
 func TestRunFixtureReport(t *testing.T) {
-	_, rep := runFixture(t)
+	_, rep := sharedFixture(t)
 	if len(rep.Failed()) != 0 {
 		t.Fatalf("failing data tests:\n%s", rep)
 	}
@@ -127,7 +168,7 @@ func TestRunFixtureReport(t *testing.T) {
 }
 
 func TestCatalogueConformance(t *testing.T) {
-	db, _ := runFixture(t)
+	db, _ := sharedFixture(t)
 	cat, err := catalog.Load()
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +203,7 @@ func TestCatalogueConformance(t *testing.T) {
 }
 
 func TestCollectivities(t *testing.T) {
-	db, _ := runFixture(t)
+	db, _ := sharedFixture(t)
 	tests := []struct {
 		code string
 		want []string
@@ -183,7 +224,7 @@ func TestCollectivities(t *testing.T) {
 }
 
 func TestCoreTables(t *testing.T) {
-	db, _ := runFixture(t)
+	db, _ := sharedFixture(t)
 	tests := []struct {
 		name string
 		q    string
@@ -234,7 +275,7 @@ func TestCoreTables(t *testing.T) {
 }
 
 func TestParticipation(t *testing.T) {
-	db, _ := runFixture(t)
+	db, _ := sharedFixture(t)
 	tests := []struct {
 		name string
 		q    string
@@ -263,7 +304,7 @@ func TestParticipation(t *testing.T) {
 }
 
 func TestBudgetComparison(t *testing.T) {
-	db, _ := runFixture(t)
+	db, _ := sharedFixture(t)
 	got := query(t, db, `SELECT collectivity_code, population, edition, exercise_model, exercise_model_inferred, envelope_eur,
 		proposals, votes, participants, participants_method, winners, estimated_cost_total_eur, winners_cost_known, comparable_on
 		FROM metrics.budget_comparison WHERE project_id = 'P1'`)
@@ -316,7 +357,7 @@ func TestBudgetComparison(t *testing.T) {
 }
 
 func TestBudgetCategoriesAndRanking(t *testing.T) {
-	db, _ := runFixture(t)
+	db, _ := sharedFixture(t)
 	got := query(t, db, `SELECT string_agg(dimension || ':' || label || ':' || proposals || ':' || round(proposals_share, 4) || ':' || votes || ':' || COALESCE(CAST(round(votes_share, 4) AS VARCHAR), 'NULL') || ':' || winners, ',' ORDER BY dimension, label)
 		FROM metrics.budget_categories WHERE project_id = 'P1'`)[0]
 	want := "category:Environnement:2:0.5:6:0.75:2,category:Sport:2:0.5:2:0.25:0,theme:(aucun):2:0.5:2:0.25:0,theme:Mobilité:1:0.25:3:0.375:1,theme:Nature:1:0.25:3:0.375:1"
@@ -405,5 +446,3 @@ func TestAuthorKey(t *testing.T) {
 		t.Error("AuthorKey is ambiguous across the source/id boundary")
 	}
 }
-
-var _ = time.Second

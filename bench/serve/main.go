@@ -47,6 +47,7 @@ type config struct {
 	cpuWorkers   int
 	downloadSize int
 	accessLog    bool
+	rate         float64
 }
 
 func run() error {
@@ -56,6 +57,7 @@ func run() error {
 	flag.StringVar(&c.dir, "dir", "", "published tree to serve (default: a generated fixture)")
 	flag.IntVar(&c.cpuWorkers, "cpu-workers", 1, "goroutines burning CPU in the fake pipeline job (0: no job)")
 	flag.IntVar(&c.downloadSize, "download-bytes", 1<<20, "size of the generated CSV download")
+	flag.Float64Var(&c.rate, "rate", 0, "open-loop request rate per phase in req/s (0: as fast as possible)")
 	flag.BoolVar(&c.accessLog, "access-log", true, "write the JSON access log (to a temporary file)")
 	serveFor := flag.Duration("serve-for", 0, "only serve (for an external load generator such as wrk) for this long, capped at 30s")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
@@ -160,8 +162,8 @@ func run() error {
 		cancel()
 		return <-errc
 	}
-	fmt.Printf("GOMAXPROCS=%d NumCPU=%d concurrency=%d phase=%s cpu-workers=%d access-log=%v\n",
-		runtime.GOMAXPROCS(0), runtime.NumCPU(), c.concurrency, c.duration, c.cpuWorkers, c.accessLog)
+	fmt.Printf("GOMAXPROCS=%d NumCPU=%d concurrency=%d phase=%s cpu-workers=%d access-log=%v rate=%g\n",
+		runtime.GOMAXPROCS(0), runtime.NumCPU(), c.concurrency, c.duration, c.cpuWorkers, c.accessLog, c.rate)
 	fmt.Printf("%-10s %9s %10s %9s %9s %9s %9s %7s %12s\n", "phase", "requests", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "MB/s")
 
 	client := &http.Client{Transport: &http.Transport{
@@ -174,7 +176,7 @@ func run() error {
 		{"home", "/"},
 		{"download", "/data/latest/csv/proposals.csv"},
 	} {
-		r := load(client, base+ph.path, c.concurrency, c.duration)
+		r := load(client, base+ph.path, c.concurrency, c.duration, c.rate)
 		fmt.Printf("%-10s %9d %10.0f %9.2f %9.2f %9.2f %9.2f %7d %12.1f\n", ph.name, r.n, r.rps(), r.pct(50), r.pct(90), r.pct(99), r.pct(100), r.errors, r.mbps())
 		if r.errors > 0 {
 			failed = true
@@ -229,17 +231,38 @@ func (r result) pct(p float64) float64 {
 }
 
 // load runs `workers` loops of GET url for d and merges their results.
-func load(client *http.Client, url string, workers int, d time.Duration) result {
+//
+// With rate > 0 the load is open-loop: each worker sends at its share of
+// the rate on a fixed timetable, and latency is measured from the planned
+// send time, so a stalled server is not hidden by clients that wait
+// (coordinated omission).
+func load(client *http.Client, url string, workers int, d time.Duration, rate float64) result {
 	deadline := time.Now().Add(d)
 	results := make([]result, workers)
 	var wg sync.WaitGroup
 	start := time.Now()
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
-		go func(res *result) {
+		go func(w int, res *result) {
 			defer wg.Done()
+			var interval time.Duration
+			planned := start
+			if rate > 0 {
+				interval = time.Duration(float64(workers) / rate * float64(time.Second))
+				planned = start.Add(interval * time.Duration(w) / time.Duration(workers))
+			}
 			for time.Now().Before(deadline) {
 				t := time.Now()
+				if rate > 0 {
+					if wait := time.Until(planned); wait > 0 {
+						time.Sleep(wait)
+					}
+					if !planned.Before(deadline) {
+						break
+					}
+					t = planned
+					planned = planned.Add(interval)
+				}
 				resp, err := client.Get(url)
 				if err != nil {
 					res.errors++
@@ -260,7 +283,7 @@ func load(client *http.Client, url string, workers int, d time.Duration) result 
 					}
 				}
 			}
-		}(&results[w])
+		}(w, &results[w])
 	}
 	wg.Wait()
 	var all result

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"bytes"
 	"html/template"
+	"io"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -10,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Cache policies.
@@ -90,7 +93,8 @@ const (
 
 // serveFile serves base/rest from the DIR root with ETag, Last-Modified,
 // conditional and range requests. Files are opened through os.Root, so a
-// symlink that leaves DIR is refused.
+// symlink that leaves DIR is refused. Small files are kept in memory
+// (fileCache); large ones are sent with sendfile.
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, base, rest, cacheControl string, mode dirMode) {
 	rel, ok := cleanRel(rest)
 	if !ok {
@@ -98,6 +102,19 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, base, rest, c
 		return
 	}
 	name := path.Join(base, rel)
+	now := time.Now()
+	if e := s.files.get(name, now, s.revalidate); e != nil {
+		if e.dirIndex && !strings.HasSuffix(r.URL.Path, "/") {
+			http.Redirect(w, r, path.Base(r.URL.Path)+"/", http.StatusMovedPermanently)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", e.ctype)
+		h.Set("ETag", e.etag)
+		h.Set("Cache-Control", cacheControl)
+		http.ServeContent(w, r, "", e.modTime, bytes.NewReader(e.data))
+		return
+	}
 	f, err := s.root.Open(name)
 	if err != nil {
 		s.notFound(w, r)
@@ -109,9 +126,10 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, base, rest, c
 		s.notFound(w, r)
 		return
 	}
+	fileName, dirIndex := name, false
 	if fi.IsDir() {
 		if !strings.HasSuffix(r.URL.Path, "/") {
-			// Relative redirect: never an open redirect.
+			// Redirect to the same path plus a slash (a path, never another host).
 			http.Redirect(w, r, path.Base(r.URL.Path)+"/", http.StatusMovedPermanently)
 			return
 		}
@@ -130,17 +148,44 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, base, rest, c
 			s.notFound(w, r)
 			return
 		}
-		f, fi, name = idx, ifi, path.Join(name, "index.html")
+		f, fi, fileName, dirIndex = idx, ifi, path.Join(name, "index.html"), true
 	}
 	if !fi.Mode().IsRegular() {
 		s.notFound(w, r)
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", contentTypeFor(name))
-	h.Set("ETag", `"`+strconv.FormatInt(fi.Size(), 36)+"-"+strconv.FormatInt(fi.ModTime().UnixNano(), 36)+`"`)
+	h.Set("Content-Type", contentTypeFor(fileName))
+	h.Set("ETag", etagOf(fi))
 	h.Set("Cache-Control", cacheControl)
+	if s.files != nil && fi.Size() <= s.files.maxFile {
+		data := make([]byte, fi.Size())
+		if _, err := io.ReadFull(f, data); err == nil {
+			if after, err := f.Stat(); err == nil && after.Size() == fi.Size() && after.ModTime().Equal(fi.ModTime()) {
+				s.files.put(name, &cachedFile{name: fileName, dirIndex: dirIndex, data: data, modTime: fi.ModTime(),
+					etag: h.Get("ETag"), ctype: h.Get("Content-Type"), checked: now})
+			}
+			http.ServeContent(w, r, "", fi.ModTime(), bytes.NewReader(data))
+			return
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			s.notFound(w, r)
+			return
+		}
+	}
 	http.ServeContent(w, r, "", fi.ModTime(), f)
+}
+
+// revalidate reports whether a cached file is unchanged on disk.
+func (s *Server) revalidate(e *cachedFile) bool {
+	fi, err := s.root.Stat(e.name)
+	return err == nil && fi.Mode().IsRegular() && fi.Size() == int64(len(e.data)) && fi.ModTime().Equal(e.modTime)
+}
+
+// etagOf is a strong validator from size and modification time (release
+// files are immutable; site files are rewritten whole).
+func etagOf(fi fs.FileInfo) string {
+	return `"` + strconv.FormatInt(fi.Size(), 36) + "-" + strconv.FormatInt(fi.ModTime().UnixNano(), 36) + `"`
 }
 
 var listTemplate = template.Must(template.New("list").Parse(`<!DOCTYPE html>

@@ -297,6 +297,12 @@ func (s *Server) writeMetrics(w io.Writer) error {
 	e.header("capstat_ratelimit_clients", "gauge", "Clients tracked by the rate limiter.")
 	e.sample("capstat_ratelimit_clients", nil, float64(s.limiter.size()))
 
+	n, bytes := s.files.size()
+	e.header("capstat_file_cache_entries", "gauge", "Small published files kept in memory.")
+	e.sample("capstat_file_cache_entries", nil, float64(n))
+	e.header("capstat_file_cache_bytes", "gauge", "Bytes of published files kept in memory.")
+	e.sample("capstat_file_cache_bytes", nil, float64(bytes))
+
 	rel, err := s.releases.current()
 	e.header("capstat_release_ready", "gauge", "1 when a complete release is published under latest.")
 	if err != nil {

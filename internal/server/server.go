@@ -78,6 +78,10 @@ type Options struct {
 	// StaleAfter marks the release stale in /readyz and /metrics when it is
 	// older (0: never). A stale release is still served and still ready.
 	StaleAfter time.Duration
+	// FileCacheTTL is how long a small file (<= 256 KiB, 64 MiB in all) is
+	// served from memory before one stat revalidates it (0: 1s; negative:
+	// no cache).
+	FileCacheTTL time.Duration
 	// ShutdownTimeout bounds the graceful shutdown (default 15s).
 	ShutdownTimeout time.Duration
 }
@@ -87,6 +91,7 @@ type Server struct {
 	opts     Options
 	root     *os.Root
 	releases *releaseCache
+	files    *fileCache
 	metrics  *Metrics
 	httpm    *httpMetrics
 	limiter  *limiter
@@ -132,6 +137,7 @@ func New(opts Options) (*Server, error) {
 		opts:     opts,
 		root:     root,
 		releases: &releaseCache{root: root},
+		files:    newFileCache(opts.FileCacheTTL),
 		metrics:  opts.Metrics,
 		httpm:    newHTTPMetrics(),
 		limiter:  newLimiter(opts.RateLimit),

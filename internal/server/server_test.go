@@ -780,3 +780,81 @@ func TestClientIP(t *testing.T) {
 		}
 	}
 }
+
+func TestFileCache(t *testing.T) {
+	f := newFixture(t)
+	f.addRelease("20261129T171502Z", "", t0)
+	f.publish("20261129T171502Z")
+	big := strings.Repeat("x", 300<<10)
+	f.write("site/big.txt", big)
+
+	// A long TTL: a rewritten file keeps being served from memory...
+	s := newServer(t, f, func(o *Options) { o.FileCacheTTL = time.Hour })
+	h := s.Handler()
+	first := do(t, h, "GET", "/assets/app.js", nil)
+	f.write("site/assets/app.js", `console.log("v2, longer");`)
+	if r := do(t, h, "GET", "/assets/app.js", nil); r.body != first.body || r.h.Get("ETag") != first.h.Get("ETag") {
+		t.Errorf("cached file changed within the TTL: %q", r.body)
+	}
+	// ...ranges and validators work on cached entries...
+	if r := do(t, h, "GET", "/assets/app.js", map[string]string{"Range": "bytes=0-6"}); r.code != 206 || r.body != "console" {
+		t.Errorf("range on cached file: %d %q", r.code, r.body)
+	}
+	if r := do(t, h, "GET", "/assets/app.js", map[string]string{"If-None-Match": first.h.Get("ETag")}); r.code != 304 {
+		t.Errorf("If-None-Match on cached file: %d", r.code)
+	}
+	// ...a folder served from the cache still redirects without its slash...
+	do(t, h, "GET", "/data/latest/", nil)
+	if r := do(t, h, "GET", "/", nil); r.code != 200 || !strings.Contains(r.body, "Tableau de bord") {
+		t.Errorf("cached index: %d", r.code)
+	}
+	f.write("site/embed/index.html", "embed index")
+	do(t, h, "GET", "/embed/", nil)
+	if r := do(t, h, "GET", "/embed", nil); r.code != http.StatusMovedPermanently {
+		t.Errorf("cached folder without slash: %d", r.code)
+	}
+	// ...but a release switch is seen at once (the key is the release folder).
+	f.addRelease("20261129T181502Z", "20261129T171502Z", t0.Add(time.Hour))
+	f.write("releases/20261129T181502Z/csv/projects.csv", "source\nnew\n")
+	do(t, h, "GET", "/data/latest/csv/projects.csv", nil)
+	f.publish("20261129T181502Z")
+	if r := do(t, h, "GET", "/data/latest/csv/projects.csv", nil); r.body != "source\nnew\n" {
+		t.Errorf("release switch hidden by the cache: %q", r.body)
+	}
+	// Large files are not cached.
+	if r := do(t, h, "GET", "/big.txt", nil); len(r.body) != len(big) {
+		t.Errorf("big file: %d bytes", len(r.body))
+	}
+	if _, bytes := s.files.size(); bytes >= int64(len(big)) {
+		t.Errorf("big file cached (%d bytes in cache)", bytes)
+	}
+
+	// A TTL that expires at once: the change is seen after one stat.
+	s2 := newServer(t, f, func(o *Options) { o.FileCacheTTL = time.Nanosecond })
+	h2 := s2.Handler()
+	do(t, h2, "GET", "/assets/style.css", nil)
+	f.write("site/assets/style.css", "body{color:black}")
+	future := time.Now().Add(time.Minute)
+	if err := os.Chtimes(f.path("site/assets/style.css"), future, future); err != nil {
+		t.Fatal(err)
+	}
+	if r := do(t, h2, "GET", "/assets/style.css", nil); r.body != "body{color:black}" {
+		t.Errorf("change not seen after revalidation: %q", r.body)
+	}
+	// A file replaced by an escaping symlink is not served from the cache.
+	do(t, h2, "GET", "/assets/app.js", nil)
+	if err := os.Remove(f.path("site/assets/app.js")); err != nil {
+		t.Fatal(err)
+	}
+	mustSymlink(t, "/etc/hostname", f.path("site/assets/app.js"))
+	if r := do(t, h2, "GET", "/assets/app.js", nil); r.code != 404 {
+		t.Errorf("escaping symlink after caching: %d", r.code)
+	}
+
+	// Disabled cache.
+	s3 := newServer(t, f, func(o *Options) { o.FileCacheTTL = -1 })
+	do(t, s3.Handler(), "GET", "/", nil)
+	if n, _ := s3.files.size(); n != 0 {
+		t.Errorf("disabled cache holds %d entries", n)
+	}
+}

@@ -12,6 +12,7 @@ type metricDef struct {
 	AxisName string
 	Scale    float64 // value × Scale is what the chart axis shows
 	Format   func(float64) string
+	Delta    func(float64) string  // a difference between two values (nil: Format)
 	Phrase   func(v string) string // a value in a sentence
 }
 
@@ -20,6 +21,7 @@ var homeMetrics = []metricDef{
 	{
 		Col: "participation_rate", Label: "Taux de participation", AxisName: "%", Scale: 100,
 		Format: func(v float64) string { return frPct(v, 2) },
+		Delta:  func(v float64) string { return frDec(v*100, 2) + nnbsp + "pt" },
 		Phrase: func(v string) string { return "un taux de participation de " + v },
 	},
 	{
@@ -35,6 +37,7 @@ var homeMetrics = []metricDef{
 	{
 		Col: "winner_rate", Label: "Taux de lauréats", AxisName: "%", Scale: 100,
 		Format: func(v float64) string { return frPct(v, 1) },
+		Delta:  func(v float64) string { return frDec(v*100, 1) + nnbsp + "pt" },
 		Phrase: func(v string) string { return "un taux de lauréats de " + v },
 	},
 	{
@@ -70,4 +73,14 @@ func definitionEN(cat *catalog.Catalog, dataset, column string) string {
 		return ""
 	}
 	return c.Description
+}
+
+// delta formats the difference between two values of the metric
+// (percentage points for rates).
+func (m metricDef) delta(d float64) string {
+	f := m.Format
+	if m.Delta != nil {
+		f = m.Delta
+	}
+	return frSigned(d, f)
 }

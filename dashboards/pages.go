@@ -163,7 +163,7 @@ func (b *builder) collectivityPage(col collectivity) *page {
 				pv, pok := body.Previous.Metrics[m.Col]
 				row = append(row, numCell(pv, pok, m.Format))
 				if ok && pok {
-					row = append(row, cell{Text: frSigned(v-pv, m.Format), Raw: fmt.Sprint(v - pv), Num: true})
+					row = append(row, cell{Text: m.delta(v - pv), Raw: fmt.Sprint(v - pv), Num: true})
 				} else {
 					row = append(row, cell{Text: "–", Num: true})
 				}

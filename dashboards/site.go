@@ -15,12 +15,15 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	_ "time/tzdata" // Europe/Paris even on hosts without zoneinfo
 
 	"github.com/capstat/capstat/internal/catalog"
+	"golang.org/x/sync/errgroup"
 )
 
 //go:embed assets/static assets/vendor
@@ -144,9 +147,11 @@ type builder struct {
 	tpl  map[string]*template.Template
 	dir  string
 	now  time.Time
+	mu   sync.Mutex // guards site's counters
 	site *Site
 }
 
+// write writes one file of the site; it is safe for concurrent use.
 func (b *builder) write(rel string, data []byte) error {
 	full := filepath.Join(b.dir, filepath.FromSlash(rel))
 	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
@@ -155,8 +160,10 @@ func (b *builder) write(rel string, data []byte) error {
 	if err := os.WriteFile(full, data, 0o644); err != nil {
 		return err
 	}
+	b.mu.Lock()
 	b.site.Files++
 	b.site.Bytes += int64(len(data))
+	b.mu.Unlock()
 	return nil
 }
 
@@ -193,16 +200,33 @@ func (b *builder) build(ctx context.Context, echartsJS []byte) error {
 	for _, p := range b.rel.Projects {
 		pages = append(pages, b.projectPage(p))
 	}
-	for _, pg := range pages {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+	// Pages are independent: render them on every core, then list them in
+	// a stable order.
+	written := make([]renderedPage, len(pages))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, pg := range pages {
 		if pg.err != nil {
 			return fmt.Errorf("page %s: %w", pg.Path, pg.err)
 		}
-		if err := b.renderPage(pg); err != nil {
-			return fmt.Errorf("page %s: %w", pg.Path, err)
-		}
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			r, err := b.renderPage(pg)
+			if err != nil {
+				return fmt.Errorf("page %s: %w", pg.Path, err)
+			}
+			written[i] = r
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for _, r := range written {
+		b.site.Pages = append(b.site.Pages, r.pages...)
+		b.site.Charts = append(b.site.Charts, r.charts...)
 	}
 	return b.writeFeeds()
 }
@@ -271,29 +295,38 @@ func (b *builder) view(pg *page) pageView {
 	return v
 }
 
-func (b *builder) renderPage(pg *page) error {
+// renderedPage lists what renderPage wrote.
+type renderedPage struct {
+	pages, charts []string
+}
+
+func (b *builder) renderPage(pg *page) (renderedPage, error) {
+	var r renderedPage
 	v := b.view(pg)
 	if len(pg.Charts) > 0 {
 		js := strings.TrimSuffix(pg.Path, ".html") + ".charts.js"
 		v.ChartsJS = path.Base(js)
 		if err := b.write(js, chartsJS(pg.Charts)); err != nil {
-			return err
+			return r, err
 		}
 	}
 	var buf bytes.Buffer
 	if err := b.tpl[pg.Kind].ExecuteTemplate(&buf, "layout", v); err != nil {
-		return fmt.Errorf("execute template %s: %w", pg.Kind, err)
+		return r, fmt.Errorf("execute template %s: %w", pg.Kind, err)
 	}
 	if err := b.write(pg.Path, buf.Bytes()); err != nil {
-		return err
+		return r, err
 	}
-	b.site.Pages = append(b.site.Pages, pg.Path)
+	r.pages = append(r.pages, pg.Path)
 	for i := range pg.Charts {
-		if err := b.writeEmbed(pg, &pg.Charts[i]); err != nil {
-			return fmt.Errorf("embed %s: %w", pg.Charts[i].ID, err)
+		c := &pg.Charts[i]
+		if err := b.writeEmbed(pg, c); err != nil {
+			return r, fmt.Errorf("embed %s: %w", c.ID, err)
 		}
+		r.pages = append(r.pages, "embed/"+c.ID+".html")
+		r.charts = append(r.charts, c.ID)
 	}
-	return nil
+	return r, nil
 }
 
 // writeEmbed writes embed/<id>.html (the chart alone, for journalists),
@@ -313,8 +346,6 @@ func (b *builder) writeEmbed(from *page, c *chart) error {
 	if err := b.write(pg.Path, buf.Bytes()); err != nil {
 		return err
 	}
-	b.site.Pages = append(b.site.Pages, pg.Path)
-	b.site.Charts = append(b.site.Charts, c.ID)
 	data, err := tableCSV(c.Table)
 	if err != nil {
 		return err

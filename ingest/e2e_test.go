@@ -324,3 +324,32 @@ func TestE2ESmall(t *testing.T) {
 	}
 	t.Logf("small: %d requests in %s", reqs, rep.Duration)
 }
+
+// TestE2ETokenCosts: with a token the proposals carry the cost fields.
+func TestE2ETokenCosts(t *testing.T) {
+	ctx := context.Background()
+	scale, _ := sandbox.ParseScale("tiny")
+	ts := startSandbox(t, sandbox.Options{Seed: seed, Scale: scale, Token: "t0k"})
+	db := openDB(t, filepath.Join(t.TempDir(), "capstat.duckdb"))
+	srcs := sourcesFor(ts.URL, []string{"gironde"})
+	srcs[0].Token = "t0k"
+	rep, err := ingest.Ingest(ctx, db, srcs, ingest.Options{})
+	if err != nil {
+		t.Fatalf("ingest: %v\n%s", err, rep)
+	}
+	var n, costs int
+	err = db.QueryRow(`SELECT count(*), count(*) FILTER (json_extract_string(payload, '$.decision.estimatedCost') IS NOT NULL
+		OR json_extract_string(payload, '$.assessment.estimatedCost') IS NOT NULL) FROM raw.proposals`).Scan(&n, &costs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 || costs == 0 {
+		t.Errorf("%d proposals, %d with a cost", n, costs)
+	}
+	// A wrong token is refused with a clear error.
+	srcs[0].Token = "wrong"
+	_, err = ingest.Ingest(ctx, db, srcs, ingest.Options{})
+	if err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "gironde") {
+		t.Errorf("wrong token: %v", err)
+	}
+}

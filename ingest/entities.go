@@ -169,69 +169,39 @@ func (c *crawler) contributions(ctx context.Context, key, project string) error 
 	})
 }
 
-// proposals lists the proposals of a collect or selection step.
+// proposals lists the proposals of a collect or selection step (with the
+// token-only cost fields when the source has a token).
 func (c *crawler) proposals(ctx context.Context, key string, s stepRef, trashed capco.ProposalTrashedStatus) error {
 	kind := "collect"
 	if s.typename == "SelectionStep" {
 		kind = "selection"
 	}
 	return c.paginate(ctx, key, "proposals", s.id+"/"+string(trashed), func(ctx context.Context, first int, after *string) (page, error) {
-		var conn *capco.ProposalPage
-		var err error
-		if kind == "collect" {
-			var resp *capco.CollectStepProposalsResponse
-			resp, err = capco.CollectStepProposals(ctx, c.gql, s.id, first, after, trashed)
-			if resp == nil || err != nil && !isPartial(err) {
-				return page{}, err
-			}
-			if resp.Node == nil || *resp.Node == nil {
-				return page{}, err
-			}
-			n, ok := (*resp.Node).(*capco.CollectStepProposalsNodeCollectStep)
-			if !ok {
-				return page{}, fmt.Errorf("node %s is a %s, not a CollectStep", s.id, nodeTypename((*resp.Node).GetTypename()))
-			}
-			conn = &n.Proposals.ProposalPage
-		} else {
-			var resp *capco.SelectionStepProposalsResponse
-			resp, err = capco.SelectionStepProposals(ctx, c.gql, s.id, first, after, trashed)
-			if resp == nil || err != nil && !isPartial(err) {
-				return page{}, err
-			}
-			if resp.Node == nil || *resp.Node == nil {
-				return page{}, err
-			}
-			n, ok := (*resp.Node).(*capco.SelectionStepProposalsNodeSelectionStep)
-			if !ok {
-				return page{}, fmt.Errorf("node %s is a %s, not a SelectionStep", s.id, nodeTypename((*resp.Node).GetTypename()))
-			}
-			conn = &n.Proposals.ProposalPage
+		items, p, err := c.proposalPage(ctx, s, kind, trashed, first, after)
+		if err != nil && !isPartial(err) {
+			return page{}, err
 		}
-		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
 		var collect any
 		if kind == "collect" {
 			collect = s.id
 		}
-		for _, e := range conn.Edges {
-			if e == nil {
-				continue
-			}
-			n := &e.Node
-			r, rerr := c.row(rawstore.Proposals, n.Id, n, s.project, collect, nil)
+		for _, it := range items {
+			f := it.fields
+			r, rerr := c.row(rawstore.Proposals, f.Id, it.node, s.project, collect, nil)
 			if rerr != nil {
 				return page{}, rerr
 			}
 			p.rows = append(p.rows, r)
 			var link any = struct{}{}
 			if kind == "selection" {
-				for _, sel := range n.Selections {
+				for _, sel := range f.Selections {
 					if sel.Step.Id == s.id {
 						link = map[string]any{"status": sel.Status}
 						break
 					}
 				}
 			}
-			r, rerr = c.row(rawstore.ProposalSteps, n.Id+"@"+s.id, link, n.Id, s.id, kind)
+			r, rerr = c.row(rawstore.ProposalSteps, f.Id+"@"+s.id, link, f.Id, s.id, kind)
 			if rerr != nil {
 				return page{}, rerr
 			}
@@ -239,6 +209,96 @@ func (c *crawler) proposals(ctx context.Context, key string, s stepRef, trashed 
 		}
 		return p, err
 	})
+}
+
+type proposalItem struct {
+	fields *capco.ProposalFields
+	node   any // what is stored as payload
+}
+
+// proposalPage runs the right listing operation and returns its non-null
+// items and the page metadata (rows not yet filled).
+func (c *crawler) proposalPage(ctx context.Context, s stepRef, kind string, trashed capco.ProposalTrashedStatus, first int, after *string) ([]proposalItem, page, error) {
+	notA := func(t *string) error {
+		return fmt.Errorf("node %s is a %s, not a %s", s.id, nodeTypename(t), s.typename)
+	}
+	var items []proposalItem
+	if c.src.Token == "" {
+		var conn *capco.ProposalPage
+		var err error
+		if kind == "collect" {
+			resp, e := capco.CollectStepProposals(ctx, c.gql, s.id, first, after, trashed)
+			if resp == nil || e != nil && !isPartial(e) {
+				return nil, page{}, e
+			}
+			err = e
+			if resp.Node == nil || *resp.Node == nil {
+				return nil, page{}, err
+			}
+			n, ok := (*resp.Node).(*capco.CollectStepProposalsNodeCollectStep)
+			if !ok {
+				return nil, page{}, notA((*resp.Node).GetTypename())
+			}
+			conn = &n.Proposals.ProposalPage
+		} else {
+			resp, e := capco.SelectionStepProposals(ctx, c.gql, s.id, first, after, trashed)
+			if resp == nil || e != nil && !isPartial(e) {
+				return nil, page{}, e
+			}
+			err = e
+			if resp.Node == nil || *resp.Node == nil {
+				return nil, page{}, err
+			}
+			n, ok := (*resp.Node).(*capco.SelectionStepProposalsNodeSelectionStep)
+			if !ok {
+				return nil, page{}, notA((*resp.Node).GetTypename())
+			}
+			conn = &n.Proposals.ProposalPage
+		}
+		for _, e := range conn.Edges {
+			if e != nil {
+				items = append(items, proposalItem{&e.Node.ProposalFields, &e.Node})
+			}
+		}
+		return items, page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}, err
+	}
+	var conn *capco.ProposalPageWithCosts
+	var err error
+	if kind == "collect" {
+		resp, e := capco.CollectStepProposalsWithCosts(ctx, c.gql, s.id, first, after, trashed)
+		if resp == nil || e != nil && !isPartial(e) {
+			return nil, page{}, e
+		}
+		err = e
+		if resp.Node == nil || *resp.Node == nil {
+			return nil, page{}, err
+		}
+		n, ok := (*resp.Node).(*capco.CollectStepProposalsWithCostsNodeCollectStep)
+		if !ok {
+			return nil, page{}, notA((*resp.Node).GetTypename())
+		}
+		conn = &n.Proposals.ProposalPageWithCosts
+	} else {
+		resp, e := capco.SelectionStepProposalsWithCosts(ctx, c.gql, s.id, first, after, trashed)
+		if resp == nil || e != nil && !isPartial(e) {
+			return nil, page{}, e
+		}
+		err = e
+		if resp.Node == nil || *resp.Node == nil {
+			return nil, page{}, err
+		}
+		n, ok := (*resp.Node).(*capco.SelectionStepProposalsWithCostsNodeSelectionStep)
+		if !ok {
+			return nil, page{}, notA((*resp.Node).GetTypename())
+		}
+		conn = &n.Proposals.ProposalPageWithCosts
+	}
+	for _, e := range conn.Edges {
+		if e != nil {
+			items = append(items, proposalItem{&e.Node.ProposalFields, &e.Node})
+		}
+	}
+	return items, page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}, err
 }
 
 func (c *crawler) votes(ctx context.Context, key, proposal string) error {

@@ -1561,6 +1561,823 @@ func (v *CollectStepProposalsResponse) __premarshalJSON() (*__premarshalCollectS
 	return &retval, nil
 }
 
+// CollectStepProposalsWithCostsNode includes the requested fields of the GraphQL interface Node.
+//
+// CollectStepProposalsWithCostsNode is implemented by the following types:
+// CollectStepProposalsWithCostsNodeArgument
+// CollectStepProposalsWithCostsNodeCollectStep
+// CollectStepProposalsWithCostsNodeComment
+// CollectStepProposalsWithCostsNodeConsultationStep
+// CollectStepProposalsWithCostsNodeDebateAnonymousArgument
+// CollectStepProposalsWithCostsNodeDebateArgument
+// CollectStepProposalsWithCostsNodeDebateStep
+// CollectStepProposalsWithCostsNodeEvent
+// CollectStepProposalsWithCostsNodeGlobalDistrict
+// CollectStepProposalsWithCostsNodeMajorityQuestion
+// CollectStepProposalsWithCostsNodeMediaQuestion
+// CollectStepProposalsWithCostsNodeMultipleChoiceQuestion
+// CollectStepProposalsWithCostsNodeOpinion
+// CollectStepProposalsWithCostsNodeOtherStep
+// CollectStepProposalsWithCostsNodePresentationStep
+// CollectStepProposalsWithCostsNodeProject
+// CollectStepProposalsWithCostsNodeProposal
+// CollectStepProposalsWithCostsNodeQuestionnaire
+// CollectStepProposalsWithCostsNodeQuestionnaireStep
+// CollectStepProposalsWithCostsNodeRankingStep
+// CollectStepProposalsWithCostsNodeReply
+// CollectStepProposalsWithCostsNodeSectionQuestion
+// CollectStepProposalsWithCostsNodeSelectionStep
+// CollectStepProposalsWithCostsNodeSimpleQuestion
+// CollectStepProposalsWithCostsNodeSource
+// CollectStepProposalsWithCostsNodeUser
+// CollectStepProposalsWithCostsNodeUserType
+// CollectStepProposalsWithCostsNodeVersion
+type CollectStepProposalsWithCostsNode interface {
+	implementsGraphQLInterfaceCollectStepProposalsWithCostsNode()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() *string
+}
+
+func (v *CollectStepProposalsWithCostsNodeArgument) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+func (v *CollectStepProposalsWithCostsNodeCollectStep) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+func (v *CollectStepProposalsWithCostsNodeComment) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+func (v *CollectStepProposalsWithCostsNodeConsultationStep) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+func (v *CollectStepProposalsWithCostsNodeDebateAnonymousArgument) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+func (v *CollectStepProposalsWithCostsNodeDebateArgument) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+func (v *CollectStepProposalsWithCostsNodeDebateStep) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+func (v *CollectStepProposalsWithCostsNodeEvent) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+func (v *CollectStepProposalsWithCostsNodeGlobalDistrict) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+func (v *CollectStepProposalsWithCostsNodeMajorityQuestion) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+func (v *CollectStepProposalsWithCostsNodeMediaQuestion) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+func (v *CollectStepProposalsWithCostsNodeMultipleChoiceQuestion) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+func (v *CollectStepProposalsWithCostsNodeOpinion) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+func (v *CollectStepProposalsWithCostsNodeOtherStep) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+func (v *CollectStepProposalsWithCostsNodePresentationStep) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+func (v *CollectStepProposalsWithCostsNodeProject) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+func (v *CollectStepProposalsWithCostsNodeProposal) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+func (v *CollectStepProposalsWithCostsNodeQuestionnaire) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+func (v *CollectStepProposalsWithCostsNodeQuestionnaireStep) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+func (v *CollectStepProposalsWithCostsNodeRankingStep) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+func (v *CollectStepProposalsWithCostsNodeReply) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+func (v *CollectStepProposalsWithCostsNodeSectionQuestion) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+func (v *CollectStepProposalsWithCostsNodeSelectionStep) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+func (v *CollectStepProposalsWithCostsNodeSimpleQuestion) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+func (v *CollectStepProposalsWithCostsNodeSource) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+func (v *CollectStepProposalsWithCostsNodeUser) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+func (v *CollectStepProposalsWithCostsNodeUserType) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+func (v *CollectStepProposalsWithCostsNodeVersion) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+
+func __unmarshalCollectStepProposalsWithCostsNode(b []byte, v *CollectStepProposalsWithCostsNode) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "Argument":
+		*v = new(CollectStepProposalsWithCostsNodeArgument)
+		return json.Unmarshal(b, *v)
+	case "CollectStep":
+		*v = new(CollectStepProposalsWithCostsNodeCollectStep)
+		return json.Unmarshal(b, *v)
+	case "Comment":
+		*v = new(CollectStepProposalsWithCostsNodeComment)
+		return json.Unmarshal(b, *v)
+	case "ConsultationStep":
+		*v = new(CollectStepProposalsWithCostsNodeConsultationStep)
+		return json.Unmarshal(b, *v)
+	case "DebateAnonymousArgument":
+		*v = new(CollectStepProposalsWithCostsNodeDebateAnonymousArgument)
+		return json.Unmarshal(b, *v)
+	case "DebateArgument":
+		*v = new(CollectStepProposalsWithCostsNodeDebateArgument)
+		return json.Unmarshal(b, *v)
+	case "DebateStep":
+		*v = new(CollectStepProposalsWithCostsNodeDebateStep)
+		return json.Unmarshal(b, *v)
+	case "Event":
+		*v = new(CollectStepProposalsWithCostsNodeEvent)
+		return json.Unmarshal(b, *v)
+	case "GlobalDistrict":
+		*v = new(CollectStepProposalsWithCostsNodeGlobalDistrict)
+		return json.Unmarshal(b, *v)
+	case "MajorityQuestion":
+		*v = new(CollectStepProposalsWithCostsNodeMajorityQuestion)
+		return json.Unmarshal(b, *v)
+	case "MediaQuestion":
+		*v = new(CollectStepProposalsWithCostsNodeMediaQuestion)
+		return json.Unmarshal(b, *v)
+	case "MultipleChoiceQuestion":
+		*v = new(CollectStepProposalsWithCostsNodeMultipleChoiceQuestion)
+		return json.Unmarshal(b, *v)
+	case "Opinion":
+		*v = new(CollectStepProposalsWithCostsNodeOpinion)
+		return json.Unmarshal(b, *v)
+	case "OtherStep":
+		*v = new(CollectStepProposalsWithCostsNodeOtherStep)
+		return json.Unmarshal(b, *v)
+	case "PresentationStep":
+		*v = new(CollectStepProposalsWithCostsNodePresentationStep)
+		return json.Unmarshal(b, *v)
+	case "Project":
+		*v = new(CollectStepProposalsWithCostsNodeProject)
+		return json.Unmarshal(b, *v)
+	case "Proposal":
+		*v = new(CollectStepProposalsWithCostsNodeProposal)
+		return json.Unmarshal(b, *v)
+	case "Questionnaire":
+		*v = new(CollectStepProposalsWithCostsNodeQuestionnaire)
+		return json.Unmarshal(b, *v)
+	case "QuestionnaireStep":
+		*v = new(CollectStepProposalsWithCostsNodeQuestionnaireStep)
+		return json.Unmarshal(b, *v)
+	case "RankingStep":
+		*v = new(CollectStepProposalsWithCostsNodeRankingStep)
+		return json.Unmarshal(b, *v)
+	case "Reply":
+		*v = new(CollectStepProposalsWithCostsNodeReply)
+		return json.Unmarshal(b, *v)
+	case "SectionQuestion":
+		*v = new(CollectStepProposalsWithCostsNodeSectionQuestion)
+		return json.Unmarshal(b, *v)
+	case "SelectionStep":
+		*v = new(CollectStepProposalsWithCostsNodeSelectionStep)
+		return json.Unmarshal(b, *v)
+	case "SimpleQuestion":
+		*v = new(CollectStepProposalsWithCostsNodeSimpleQuestion)
+		return json.Unmarshal(b, *v)
+	case "Source":
+		*v = new(CollectStepProposalsWithCostsNodeSource)
+		return json.Unmarshal(b, *v)
+	case "User":
+		*v = new(CollectStepProposalsWithCostsNodeUser)
+		return json.Unmarshal(b, *v)
+	case "UserType":
+		*v = new(CollectStepProposalsWithCostsNodeUserType)
+		return json.Unmarshal(b, *v)
+	case "Version":
+		*v = new(CollectStepProposalsWithCostsNodeVersion)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Node.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for CollectStepProposalsWithCostsNode: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalCollectStepProposalsWithCostsNode(v *CollectStepProposalsWithCostsNode) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *CollectStepProposalsWithCostsNodeArgument:
+		typename = "Argument"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodeArgument
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsWithCostsNodeCollectStep:
+		typename = "CollectStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodeCollectStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsWithCostsNodeComment:
+		typename = "Comment"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodeComment
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsWithCostsNodeConsultationStep:
+		typename = "ConsultationStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodeConsultationStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsWithCostsNodeDebateAnonymousArgument:
+		typename = "DebateAnonymousArgument"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodeDebateAnonymousArgument
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsWithCostsNodeDebateArgument:
+		typename = "DebateArgument"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodeDebateArgument
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsWithCostsNodeDebateStep:
+		typename = "DebateStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodeDebateStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsWithCostsNodeEvent:
+		typename = "Event"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodeEvent
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsWithCostsNodeGlobalDistrict:
+		typename = "GlobalDistrict"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodeGlobalDistrict
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsWithCostsNodeMajorityQuestion:
+		typename = "MajorityQuestion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodeMajorityQuestion
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsWithCostsNodeMediaQuestion:
+		typename = "MediaQuestion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodeMediaQuestion
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsWithCostsNodeMultipleChoiceQuestion:
+		typename = "MultipleChoiceQuestion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodeMultipleChoiceQuestion
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsWithCostsNodeOpinion:
+		typename = "Opinion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodeOpinion
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsWithCostsNodeOtherStep:
+		typename = "OtherStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodeOtherStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsWithCostsNodePresentationStep:
+		typename = "PresentationStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodePresentationStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsWithCostsNodeProject:
+		typename = "Project"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodeProject
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsWithCostsNodeProposal:
+		typename = "Proposal"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodeProposal
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsWithCostsNodeQuestionnaire:
+		typename = "Questionnaire"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodeQuestionnaire
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsWithCostsNodeQuestionnaireStep:
+		typename = "QuestionnaireStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodeQuestionnaireStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsWithCostsNodeRankingStep:
+		typename = "RankingStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodeRankingStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsWithCostsNodeReply:
+		typename = "Reply"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodeReply
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsWithCostsNodeSectionQuestion:
+		typename = "SectionQuestion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodeSectionQuestion
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsWithCostsNodeSelectionStep:
+		typename = "SelectionStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodeSelectionStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsWithCostsNodeSimpleQuestion:
+		typename = "SimpleQuestion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodeSimpleQuestion
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsWithCostsNodeSource:
+		typename = "Source"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodeSource
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsWithCostsNodeUser:
+		typename = "User"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodeUser
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsWithCostsNodeUserType:
+		typename = "UserType"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodeUserType
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsWithCostsNodeVersion:
+		typename = "Version"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodeVersion
+		}{typename, v}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for CollectStepProposalsWithCostsNode: "%T"`, v)
+	}
+}
+
+// CollectStepProposalsWithCostsNodeArgument includes the requested fields of the GraphQL type Argument.
+type CollectStepProposalsWithCostsNodeArgument struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodeArgument.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeArgument) GetTypename() *string { return v.Typename }
+
+// CollectStepProposalsWithCostsNodeCollectStep includes the requested fields of the GraphQL type CollectStep.
+type CollectStepProposalsWithCostsNodeCollectStep struct {
+	Typename  *string                                                                 `json:"__typename"`
+	Proposals CollectStepProposalsWithCostsNodeCollectStepProposalsProposalConnection `json:"proposals"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodeCollectStep.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeCollectStep) GetTypename() *string { return v.Typename }
+
+// GetProposals returns CollectStepProposalsWithCostsNodeCollectStep.Proposals, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeCollectStep) GetProposals() CollectStepProposalsWithCostsNodeCollectStepProposalsProposalConnection {
+	return v.Proposals
+}
+
+// CollectStepProposalsWithCostsNodeCollectStepProposalsProposalConnection includes the requested fields of the GraphQL type ProposalConnection.
+type CollectStepProposalsWithCostsNodeCollectStepProposalsProposalConnection struct {
+	ProposalPageWithCosts `json:"-"`
+}
+
+// GetTotalCount returns CollectStepProposalsWithCostsNodeCollectStepProposalsProposalConnection.TotalCount, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeCollectStepProposalsProposalConnection) GetTotalCount() int {
+	return v.ProposalPageWithCosts.TotalCount
+}
+
+// GetPageInfo returns CollectStepProposalsWithCostsNodeCollectStepProposalsProposalConnection.PageInfo, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeCollectStepProposalsProposalConnection) GetPageInfo() ProposalPageWithCostsPageInfo {
+	return v.ProposalPageWithCosts.PageInfo
+}
+
+// GetEdges returns CollectStepProposalsWithCostsNodeCollectStepProposalsProposalConnection.Edges, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeCollectStepProposalsProposalConnection) GetEdges() []*ProposalWithCostsEdge {
+	return v.ProposalPageWithCosts.Edges
+}
+
+func (v *CollectStepProposalsWithCostsNodeCollectStepProposalsProposalConnection) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*CollectStepProposalsWithCostsNodeCollectStepProposalsProposalConnection
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.CollectStepProposalsWithCostsNodeCollectStepProposalsProposalConnection = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.ProposalPageWithCosts)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalCollectStepProposalsWithCostsNodeCollectStepProposalsProposalConnection struct {
+	TotalCount int `json:"totalCount"`
+
+	PageInfo ProposalPageWithCostsPageInfo `json:"pageInfo"`
+
+	Edges []*ProposalWithCostsEdge `json:"edges"`
+}
+
+func (v *CollectStepProposalsWithCostsNodeCollectStepProposalsProposalConnection) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *CollectStepProposalsWithCostsNodeCollectStepProposalsProposalConnection) __premarshalJSON() (*__premarshalCollectStepProposalsWithCostsNodeCollectStepProposalsProposalConnection, error) {
+	var retval __premarshalCollectStepProposalsWithCostsNodeCollectStepProposalsProposalConnection
+
+	retval.TotalCount = v.ProposalPageWithCosts.TotalCount
+	retval.PageInfo = v.ProposalPageWithCosts.PageInfo
+	retval.Edges = v.ProposalPageWithCosts.Edges
+	return &retval, nil
+}
+
+// CollectStepProposalsWithCostsNodeComment includes the requested fields of the GraphQL type Comment.
+type CollectStepProposalsWithCostsNodeComment struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodeComment.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeComment) GetTypename() *string { return v.Typename }
+
+// CollectStepProposalsWithCostsNodeConsultationStep includes the requested fields of the GraphQL type ConsultationStep.
+type CollectStepProposalsWithCostsNodeConsultationStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodeConsultationStep.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeConsultationStep) GetTypename() *string { return v.Typename }
+
+// CollectStepProposalsWithCostsNodeDebateAnonymousArgument includes the requested fields of the GraphQL type DebateAnonymousArgument.
+type CollectStepProposalsWithCostsNodeDebateAnonymousArgument struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodeDebateAnonymousArgument.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeDebateAnonymousArgument) GetTypename() *string {
+	return v.Typename
+}
+
+// CollectStepProposalsWithCostsNodeDebateArgument includes the requested fields of the GraphQL type DebateArgument.
+type CollectStepProposalsWithCostsNodeDebateArgument struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodeDebateArgument.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeDebateArgument) GetTypename() *string { return v.Typename }
+
+// CollectStepProposalsWithCostsNodeDebateStep includes the requested fields of the GraphQL type DebateStep.
+type CollectStepProposalsWithCostsNodeDebateStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodeDebateStep.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeDebateStep) GetTypename() *string { return v.Typename }
+
+// CollectStepProposalsWithCostsNodeEvent includes the requested fields of the GraphQL type Event.
+type CollectStepProposalsWithCostsNodeEvent struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodeEvent.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeEvent) GetTypename() *string { return v.Typename }
+
+// CollectStepProposalsWithCostsNodeGlobalDistrict includes the requested fields of the GraphQL type GlobalDistrict.
+type CollectStepProposalsWithCostsNodeGlobalDistrict struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodeGlobalDistrict.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeGlobalDistrict) GetTypename() *string { return v.Typename }
+
+// CollectStepProposalsWithCostsNodeMajorityQuestion includes the requested fields of the GraphQL type MajorityQuestion.
+type CollectStepProposalsWithCostsNodeMajorityQuestion struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodeMajorityQuestion.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeMajorityQuestion) GetTypename() *string { return v.Typename }
+
+// CollectStepProposalsWithCostsNodeMediaQuestion includes the requested fields of the GraphQL type MediaQuestion.
+type CollectStepProposalsWithCostsNodeMediaQuestion struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodeMediaQuestion.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeMediaQuestion) GetTypename() *string { return v.Typename }
+
+// CollectStepProposalsWithCostsNodeMultipleChoiceQuestion includes the requested fields of the GraphQL type MultipleChoiceQuestion.
+type CollectStepProposalsWithCostsNodeMultipleChoiceQuestion struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodeMultipleChoiceQuestion.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeMultipleChoiceQuestion) GetTypename() *string {
+	return v.Typename
+}
+
+// CollectStepProposalsWithCostsNodeOpinion includes the requested fields of the GraphQL type Opinion.
+type CollectStepProposalsWithCostsNodeOpinion struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodeOpinion.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeOpinion) GetTypename() *string { return v.Typename }
+
+// CollectStepProposalsWithCostsNodeOtherStep includes the requested fields of the GraphQL type OtherStep.
+type CollectStepProposalsWithCostsNodeOtherStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodeOtherStep.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeOtherStep) GetTypename() *string { return v.Typename }
+
+// CollectStepProposalsWithCostsNodePresentationStep includes the requested fields of the GraphQL type PresentationStep.
+type CollectStepProposalsWithCostsNodePresentationStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodePresentationStep.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodePresentationStep) GetTypename() *string { return v.Typename }
+
+// CollectStepProposalsWithCostsNodeProject includes the requested fields of the GraphQL type Project.
+type CollectStepProposalsWithCostsNodeProject struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodeProject.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeProject) GetTypename() *string { return v.Typename }
+
+// CollectStepProposalsWithCostsNodeProposal includes the requested fields of the GraphQL type Proposal.
+type CollectStepProposalsWithCostsNodeProposal struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodeProposal.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeProposal) GetTypename() *string { return v.Typename }
+
+// CollectStepProposalsWithCostsNodeQuestionnaire includes the requested fields of the GraphQL type Questionnaire.
+type CollectStepProposalsWithCostsNodeQuestionnaire struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodeQuestionnaire.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeQuestionnaire) GetTypename() *string { return v.Typename }
+
+// CollectStepProposalsWithCostsNodeQuestionnaireStep includes the requested fields of the GraphQL type QuestionnaireStep.
+type CollectStepProposalsWithCostsNodeQuestionnaireStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodeQuestionnaireStep.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeQuestionnaireStep) GetTypename() *string { return v.Typename }
+
+// CollectStepProposalsWithCostsNodeRankingStep includes the requested fields of the GraphQL type RankingStep.
+type CollectStepProposalsWithCostsNodeRankingStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodeRankingStep.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeRankingStep) GetTypename() *string { return v.Typename }
+
+// CollectStepProposalsWithCostsNodeReply includes the requested fields of the GraphQL type Reply.
+type CollectStepProposalsWithCostsNodeReply struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodeReply.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeReply) GetTypename() *string { return v.Typename }
+
+// CollectStepProposalsWithCostsNodeSectionQuestion includes the requested fields of the GraphQL type SectionQuestion.
+type CollectStepProposalsWithCostsNodeSectionQuestion struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodeSectionQuestion.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeSectionQuestion) GetTypename() *string { return v.Typename }
+
+// CollectStepProposalsWithCostsNodeSelectionStep includes the requested fields of the GraphQL type SelectionStep.
+type CollectStepProposalsWithCostsNodeSelectionStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodeSelectionStep.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeSelectionStep) GetTypename() *string { return v.Typename }
+
+// CollectStepProposalsWithCostsNodeSimpleQuestion includes the requested fields of the GraphQL type SimpleQuestion.
+type CollectStepProposalsWithCostsNodeSimpleQuestion struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodeSimpleQuestion.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeSimpleQuestion) GetTypename() *string { return v.Typename }
+
+// CollectStepProposalsWithCostsNodeSource includes the requested fields of the GraphQL type Source.
+type CollectStepProposalsWithCostsNodeSource struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodeSource.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeSource) GetTypename() *string { return v.Typename }
+
+// CollectStepProposalsWithCostsNodeUser includes the requested fields of the GraphQL type User.
+type CollectStepProposalsWithCostsNodeUser struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodeUser.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeUser) GetTypename() *string { return v.Typename }
+
+// CollectStepProposalsWithCostsNodeUserType includes the requested fields of the GraphQL type UserType.
+type CollectStepProposalsWithCostsNodeUserType struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodeUserType.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeUserType) GetTypename() *string { return v.Typename }
+
+// CollectStepProposalsWithCostsNodeVersion includes the requested fields of the GraphQL type Version.
+type CollectStepProposalsWithCostsNodeVersion struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodeVersion.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeVersion) GetTypename() *string { return v.Typename }
+
+// CollectStepProposalsWithCostsResponse is returned by CollectStepProposalsWithCosts on success.
+type CollectStepProposalsWithCostsResponse struct {
+	Node *CollectStepProposalsWithCostsNode `json:"-"`
+}
+
+// GetNode returns CollectStepProposalsWithCostsResponse.Node, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsResponse) GetNode() *CollectStepProposalsWithCostsNode {
+	return v.Node
+}
+
+func (v *CollectStepProposalsWithCostsResponse) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*CollectStepProposalsWithCostsResponse
+		Node json.RawMessage `json:"node"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.CollectStepProposalsWithCostsResponse = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Node
+		src := firstPass.Node
+		if len(src) != 0 && string(src) != "null" {
+			*dst = new(CollectStepProposalsWithCostsNode)
+			err = __unmarshalCollectStepProposalsWithCostsNode(
+				src, *dst)
+			if err != nil {
+				return fmt.Errorf(
+					"unable to unmarshal CollectStepProposalsWithCostsResponse.Node: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalCollectStepProposalsWithCostsResponse struct {
+	Node json.RawMessage `json:"node"`
+}
+
+func (v *CollectStepProposalsWithCostsResponse) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *CollectStepProposalsWithCostsResponse) __premarshalJSON() (*__premarshalCollectStepProposalsWithCostsResponse, error) {
+	var retval __premarshalCollectStepProposalsWithCostsResponse
+
+	{
+
+		dst := &retval.Node
+		src := v.Node
+		if src != nil {
+			var err error
+			*dst, err = __marshalCollectStepProposalsWithCostsNode(
+				src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal CollectStepProposalsWithCostsResponse.Node: %w", err)
+			}
+		}
+	}
+	return &retval, nil
+}
+
 // ContributionEdge includes the requested fields of the GraphQL type ContributionEdge.
 type ContributionEdge struct {
 	Node ContributionNode `json:"-"`
@@ -4776,6 +5593,48 @@ type ProjectsResponse struct {
 // GetProjects returns ProjectsResponse.Projects, and is useful for accessing the field via an interface.
 func (v *ProjectsResponse) GetProjects() ProjectsProjectsProjectConnection { return v.Projects }
 
+// ProposalCosts includes the GraphQL fields of Proposal requested by the fragment ProposalCosts.
+type ProposalCosts struct {
+	Analyses   []ProposalCostsAnalysesProposalAnalysis    `json:"analyses"`
+	Assessment *ProposalCostsAssessmentProposalAssessment `json:"assessment"`
+	Decision   *ProposalCostsDecisionProposalDecision     `json:"decision"`
+}
+
+// GetAnalyses returns ProposalCosts.Analyses, and is useful for accessing the field via an interface.
+func (v *ProposalCosts) GetAnalyses() []ProposalCostsAnalysesProposalAnalysis { return v.Analyses }
+
+// GetAssessment returns ProposalCosts.Assessment, and is useful for accessing the field via an interface.
+func (v *ProposalCosts) GetAssessment() *ProposalCostsAssessmentProposalAssessment {
+	return v.Assessment
+}
+
+// GetDecision returns ProposalCosts.Decision, and is useful for accessing the field via an interface.
+func (v *ProposalCosts) GetDecision() *ProposalCostsDecisionProposalDecision { return v.Decision }
+
+// ProposalCostsAnalysesProposalAnalysis includes the requested fields of the GraphQL type ProposalAnalysis.
+type ProposalCostsAnalysesProposalAnalysis struct {
+	EstimatedCost *int `json:"estimatedCost"`
+}
+
+// GetEstimatedCost returns ProposalCostsAnalysesProposalAnalysis.EstimatedCost, and is useful for accessing the field via an interface.
+func (v *ProposalCostsAnalysesProposalAnalysis) GetEstimatedCost() *int { return v.EstimatedCost }
+
+// ProposalCostsAssessmentProposalAssessment includes the requested fields of the GraphQL type ProposalAssessment.
+type ProposalCostsAssessmentProposalAssessment struct {
+	EstimatedCost *int `json:"estimatedCost"`
+}
+
+// GetEstimatedCost returns ProposalCostsAssessmentProposalAssessment.EstimatedCost, and is useful for accessing the field via an interface.
+func (v *ProposalCostsAssessmentProposalAssessment) GetEstimatedCost() *int { return v.EstimatedCost }
+
+// ProposalCostsDecisionProposalDecision includes the requested fields of the GraphQL type ProposalDecision.
+type ProposalCostsDecisionProposalDecision struct {
+	EstimatedCost *int `json:"estimatedCost"`
+}
+
+// GetEstimatedCost returns ProposalCostsDecisionProposalDecision.EstimatedCost, and is useful for accessing the field via an interface.
+func (v *ProposalCostsDecisionProposalDecision) GetEstimatedCost() *int { return v.EstimatedCost }
+
 // ProposalEdge includes the requested fields of the GraphQL type ProposalEdge.
 type ProposalEdge struct {
 	Node ProposalNode `json:"node"`
@@ -5533,6 +6392,34 @@ func (v *ProposalPagePageInfo) GetHasNextPage() bool { return v.HasNextPage }
 
 // GetEndCursor returns ProposalPagePageInfo.EndCursor, and is useful for accessing the field via an interface.
 func (v *ProposalPagePageInfo) GetEndCursor() *string { return v.EndCursor }
+
+// ProposalPageWithCosts includes the GraphQL fields of ProposalConnection requested by the fragment ProposalPageWithCosts.
+type ProposalPageWithCosts struct {
+	TotalCount int                           `json:"totalCount"`
+	PageInfo   ProposalPageWithCostsPageInfo `json:"pageInfo"`
+	Edges      []*ProposalWithCostsEdge      `json:"edges"`
+}
+
+// GetTotalCount returns ProposalPageWithCosts.TotalCount, and is useful for accessing the field via an interface.
+func (v *ProposalPageWithCosts) GetTotalCount() int { return v.TotalCount }
+
+// GetPageInfo returns ProposalPageWithCosts.PageInfo, and is useful for accessing the field via an interface.
+func (v *ProposalPageWithCosts) GetPageInfo() ProposalPageWithCostsPageInfo { return v.PageInfo }
+
+// GetEdges returns ProposalPageWithCosts.Edges, and is useful for accessing the field via an interface.
+func (v *ProposalPageWithCosts) GetEdges() []*ProposalWithCostsEdge { return v.Edges }
+
+// ProposalPageWithCostsPageInfo includes the requested fields of the GraphQL type PageInfo.
+type ProposalPageWithCostsPageInfo struct {
+	HasNextPage bool    `json:"hasNextPage"`
+	EndCursor   *string `json:"endCursor"`
+}
+
+// GetHasNextPage returns ProposalPageWithCostsPageInfo.HasNextPage, and is useful for accessing the field via an interface.
+func (v *ProposalPageWithCostsPageInfo) GetHasNextPage() bool { return v.HasNextPage }
+
+// GetEndCursor returns ProposalPageWithCostsPageInfo.EndCursor, and is useful for accessing the field via an interface.
+func (v *ProposalPageWithCostsPageInfo) GetEndCursor() *string { return v.EndCursor }
 
 type ProposalStepStatusColor string
 
@@ -6314,6 +7201,229 @@ func (v *ProposalVotesResponse) __premarshalJSON() (*__premarshalProposalVotesRe
 			}
 		}
 	}
+	return &retval, nil
+}
+
+// ProposalWithCostsEdge includes the requested fields of the GraphQL type ProposalEdge.
+type ProposalWithCostsEdge struct {
+	Node ProposalWithCostsNode `json:"node"`
+}
+
+// GetNode returns ProposalWithCostsEdge.Node, and is useful for accessing the field via an interface.
+func (v *ProposalWithCostsEdge) GetNode() ProposalWithCostsNode { return v.Node }
+
+// ProposalWithCostsNode includes the requested fields of the GraphQL type Proposal.
+type ProposalWithCostsNode struct {
+	ProposalFields `json:"-"`
+	ProposalCosts  `json:"-"`
+}
+
+// GetId returns ProposalWithCostsNode.Id, and is useful for accessing the field via an interface.
+func (v *ProposalWithCostsNode) GetId() string { return v.ProposalFields.Id }
+
+// GetUrl returns ProposalWithCostsNode.Url, and is useful for accessing the field via an interface.
+func (v *ProposalWithCostsNode) GetUrl() string { return v.ProposalFields.Url }
+
+// GetReference returns ProposalWithCostsNode.Reference, and is useful for accessing the field via an interface.
+func (v *ProposalWithCostsNode) GetReference() string { return v.ProposalFields.Reference }
+
+// GetTitle returns ProposalWithCostsNode.Title, and is useful for accessing the field via an interface.
+func (v *ProposalWithCostsNode) GetTitle() string { return v.ProposalFields.Title }
+
+// GetCreatedAt returns ProposalWithCostsNode.CreatedAt, and is useful for accessing the field via an interface.
+func (v *ProposalWithCostsNode) GetCreatedAt() DateTime { return v.ProposalFields.CreatedAt }
+
+// GetUpdatedAt returns ProposalWithCostsNode.UpdatedAt, and is useful for accessing the field via an interface.
+func (v *ProposalWithCostsNode) GetUpdatedAt() *DateTime { return v.ProposalFields.UpdatedAt }
+
+// GetPublishedAt returns ProposalWithCostsNode.PublishedAt, and is useful for accessing the field via an interface.
+func (v *ProposalWithCostsNode) GetPublishedAt() *DateTime { return v.ProposalFields.PublishedAt }
+
+// GetPublished returns ProposalWithCostsNode.Published, and is useful for accessing the field via an interface.
+func (v *ProposalWithCostsNode) GetPublished() bool { return v.ProposalFields.Published }
+
+// GetDraft returns ProposalWithCostsNode.Draft, and is useful for accessing the field via an interface.
+func (v *ProposalWithCostsNode) GetDraft() bool { return v.ProposalFields.Draft }
+
+// GetTrashed returns ProposalWithCostsNode.Trashed, and is useful for accessing the field via an interface.
+func (v *ProposalWithCostsNode) GetTrashed() bool { return v.ProposalFields.Trashed }
+
+// GetTrashedStatus returns ProposalWithCostsNode.TrashedStatus, and is useful for accessing the field via an interface.
+func (v *ProposalWithCostsNode) GetTrashedStatus() *TrashableStatus {
+	return v.ProposalFields.TrashedStatus
+}
+
+// GetTrashedAt returns ProposalWithCostsNode.TrashedAt, and is useful for accessing the field via an interface.
+func (v *ProposalWithCostsNode) GetTrashedAt() *DateTime { return v.ProposalFields.TrashedAt }
+
+// GetAddress returns ProposalWithCostsNode.Address, and is useful for accessing the field via an interface.
+func (v *ProposalWithCostsNode) GetAddress() *ProposalFieldsAddressGoogleMapsAddress {
+	return v.ProposalFields.Address
+}
+
+// GetCategory returns ProposalWithCostsNode.Category, and is useful for accessing the field via an interface.
+func (v *ProposalWithCostsNode) GetCategory() *ProposalFieldsCategoryProposalCategory {
+	return v.ProposalFields.Category
+}
+
+// GetTheme returns ProposalWithCostsNode.Theme, and is useful for accessing the field via an interface.
+func (v *ProposalWithCostsNode) GetTheme() *ProposalFieldsTheme { return v.ProposalFields.Theme }
+
+// GetSelections returns ProposalWithCostsNode.Selections, and is useful for accessing the field via an interface.
+func (v *ProposalWithCostsNode) GetSelections() []ProposalFieldsSelectionsProposalSelection {
+	return v.ProposalFields.Selections
+}
+
+// GetVotes returns ProposalWithCostsNode.Votes, and is useful for accessing the field via an interface.
+func (v *ProposalWithCostsNode) GetVotes() ProposalFieldsVotesProposalVoteConnection {
+	return v.ProposalFields.Votes
+}
+
+// GetResponses returns ProposalWithCostsNode.Responses, and is useful for accessing the field via an interface.
+func (v *ProposalWithCostsNode) GetResponses() []*ProposalFieldsResponsesResponse {
+	return v.ProposalFields.Responses
+}
+
+// GetAnalyses returns ProposalWithCostsNode.Analyses, and is useful for accessing the field via an interface.
+func (v *ProposalWithCostsNode) GetAnalyses() []ProposalCostsAnalysesProposalAnalysis {
+	return v.ProposalCosts.Analyses
+}
+
+// GetAssessment returns ProposalWithCostsNode.Assessment, and is useful for accessing the field via an interface.
+func (v *ProposalWithCostsNode) GetAssessment() *ProposalCostsAssessmentProposalAssessment {
+	return v.ProposalCosts.Assessment
+}
+
+// GetDecision returns ProposalWithCostsNode.Decision, and is useful for accessing the field via an interface.
+func (v *ProposalWithCostsNode) GetDecision() *ProposalCostsDecisionProposalDecision {
+	return v.ProposalCosts.Decision
+}
+
+func (v *ProposalWithCostsNode) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ProposalWithCostsNode
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ProposalWithCostsNode = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.ProposalFields)
+	if err != nil {
+		return err
+	}
+	err = json.Unmarshal(
+		b, &v.ProposalCosts)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalProposalWithCostsNode struct {
+	Id string `json:"id"`
+
+	Url string `json:"url"`
+
+	Reference string `json:"reference"`
+
+	Title string `json:"title"`
+
+	CreatedAt DateTime `json:"createdAt"`
+
+	UpdatedAt *DateTime `json:"updatedAt"`
+
+	PublishedAt *DateTime `json:"publishedAt"`
+
+	Published bool `json:"published"`
+
+	Draft bool `json:"draft"`
+
+	Trashed bool `json:"trashed"`
+
+	TrashedStatus *TrashableStatus `json:"trashedStatus"`
+
+	TrashedAt *DateTime `json:"trashedAt"`
+
+	Address *ProposalFieldsAddressGoogleMapsAddress `json:"address"`
+
+	Category *ProposalFieldsCategoryProposalCategory `json:"category"`
+
+	Theme *ProposalFieldsTheme `json:"theme"`
+
+	Selections []ProposalFieldsSelectionsProposalSelection `json:"selections"`
+
+	Votes ProposalFieldsVotesProposalVoteConnection `json:"votes"`
+
+	Responses []json.RawMessage `json:"responses"`
+
+	Analyses []ProposalCostsAnalysesProposalAnalysis `json:"analyses"`
+
+	Assessment *ProposalCostsAssessmentProposalAssessment `json:"assessment"`
+
+	Decision *ProposalCostsDecisionProposalDecision `json:"decision"`
+}
+
+func (v *ProposalWithCostsNode) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ProposalWithCostsNode) __premarshalJSON() (*__premarshalProposalWithCostsNode, error) {
+	var retval __premarshalProposalWithCostsNode
+
+	retval.Id = v.ProposalFields.Id
+	retval.Url = v.ProposalFields.Url
+	retval.Reference = v.ProposalFields.Reference
+	retval.Title = v.ProposalFields.Title
+	retval.CreatedAt = v.ProposalFields.CreatedAt
+	retval.UpdatedAt = v.ProposalFields.UpdatedAt
+	retval.PublishedAt = v.ProposalFields.PublishedAt
+	retval.Published = v.ProposalFields.Published
+	retval.Draft = v.ProposalFields.Draft
+	retval.Trashed = v.ProposalFields.Trashed
+	retval.TrashedStatus = v.ProposalFields.TrashedStatus
+	retval.TrashedAt = v.ProposalFields.TrashedAt
+	retval.Address = v.ProposalFields.Address
+	retval.Category = v.ProposalFields.Category
+	retval.Theme = v.ProposalFields.Theme
+	retval.Selections = v.ProposalFields.Selections
+	retval.Votes = v.ProposalFields.Votes
+	{
+
+		dst := &retval.Responses
+		src := v.ProposalFields.Responses
+		*dst = make(
+			[]json.RawMessage,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			if src != nil {
+				var err error
+				*dst, err = __marshalProposalFieldsResponsesResponse(
+					src)
+				if err != nil {
+					return nil, fmt.Errorf(
+						"unable to marshal ProposalWithCostsNode.ProposalFields.Responses: %w", err)
+				}
+			}
+		}
+	}
+	retval.Analyses = v.ProposalCosts.Analyses
+	retval.Assessment = v.ProposalCosts.Assessment
+	retval.Decision = v.ProposalCosts.Decision
 	return &retval, nil
 }
 
@@ -9763,6 +10873,831 @@ func (v *SelectionStepProposalsResponse) __premarshalJSON() (*__premarshalSelect
 	return &retval, nil
 }
 
+// SelectionStepProposalsWithCostsNode includes the requested fields of the GraphQL interface Node.
+//
+// SelectionStepProposalsWithCostsNode is implemented by the following types:
+// SelectionStepProposalsWithCostsNodeArgument
+// SelectionStepProposalsWithCostsNodeCollectStep
+// SelectionStepProposalsWithCostsNodeComment
+// SelectionStepProposalsWithCostsNodeConsultationStep
+// SelectionStepProposalsWithCostsNodeDebateAnonymousArgument
+// SelectionStepProposalsWithCostsNodeDebateArgument
+// SelectionStepProposalsWithCostsNodeDebateStep
+// SelectionStepProposalsWithCostsNodeEvent
+// SelectionStepProposalsWithCostsNodeGlobalDistrict
+// SelectionStepProposalsWithCostsNodeMajorityQuestion
+// SelectionStepProposalsWithCostsNodeMediaQuestion
+// SelectionStepProposalsWithCostsNodeMultipleChoiceQuestion
+// SelectionStepProposalsWithCostsNodeOpinion
+// SelectionStepProposalsWithCostsNodeOtherStep
+// SelectionStepProposalsWithCostsNodePresentationStep
+// SelectionStepProposalsWithCostsNodeProject
+// SelectionStepProposalsWithCostsNodeProposal
+// SelectionStepProposalsWithCostsNodeQuestionnaire
+// SelectionStepProposalsWithCostsNodeQuestionnaireStep
+// SelectionStepProposalsWithCostsNodeRankingStep
+// SelectionStepProposalsWithCostsNodeReply
+// SelectionStepProposalsWithCostsNodeSectionQuestion
+// SelectionStepProposalsWithCostsNodeSelectionStep
+// SelectionStepProposalsWithCostsNodeSimpleQuestion
+// SelectionStepProposalsWithCostsNodeSource
+// SelectionStepProposalsWithCostsNodeUser
+// SelectionStepProposalsWithCostsNodeUserType
+// SelectionStepProposalsWithCostsNodeVersion
+type SelectionStepProposalsWithCostsNode interface {
+	implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() *string
+}
+
+func (v *SelectionStepProposalsWithCostsNodeArgument) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+func (v *SelectionStepProposalsWithCostsNodeCollectStep) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+func (v *SelectionStepProposalsWithCostsNodeComment) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+func (v *SelectionStepProposalsWithCostsNodeConsultationStep) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+func (v *SelectionStepProposalsWithCostsNodeDebateAnonymousArgument) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+func (v *SelectionStepProposalsWithCostsNodeDebateArgument) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+func (v *SelectionStepProposalsWithCostsNodeDebateStep) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+func (v *SelectionStepProposalsWithCostsNodeEvent) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+func (v *SelectionStepProposalsWithCostsNodeGlobalDistrict) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+func (v *SelectionStepProposalsWithCostsNodeMajorityQuestion) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+func (v *SelectionStepProposalsWithCostsNodeMediaQuestion) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+func (v *SelectionStepProposalsWithCostsNodeMultipleChoiceQuestion) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+func (v *SelectionStepProposalsWithCostsNodeOpinion) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+func (v *SelectionStepProposalsWithCostsNodeOtherStep) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+func (v *SelectionStepProposalsWithCostsNodePresentationStep) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+func (v *SelectionStepProposalsWithCostsNodeProject) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+func (v *SelectionStepProposalsWithCostsNodeProposal) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+func (v *SelectionStepProposalsWithCostsNodeQuestionnaire) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+func (v *SelectionStepProposalsWithCostsNodeQuestionnaireStep) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+func (v *SelectionStepProposalsWithCostsNodeRankingStep) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+func (v *SelectionStepProposalsWithCostsNodeReply) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+func (v *SelectionStepProposalsWithCostsNodeSectionQuestion) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+func (v *SelectionStepProposalsWithCostsNodeSelectionStep) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+func (v *SelectionStepProposalsWithCostsNodeSimpleQuestion) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+func (v *SelectionStepProposalsWithCostsNodeSource) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+func (v *SelectionStepProposalsWithCostsNodeUser) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+func (v *SelectionStepProposalsWithCostsNodeUserType) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+func (v *SelectionStepProposalsWithCostsNodeVersion) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+
+func __unmarshalSelectionStepProposalsWithCostsNode(b []byte, v *SelectionStepProposalsWithCostsNode) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "Argument":
+		*v = new(SelectionStepProposalsWithCostsNodeArgument)
+		return json.Unmarshal(b, *v)
+	case "CollectStep":
+		*v = new(SelectionStepProposalsWithCostsNodeCollectStep)
+		return json.Unmarshal(b, *v)
+	case "Comment":
+		*v = new(SelectionStepProposalsWithCostsNodeComment)
+		return json.Unmarshal(b, *v)
+	case "ConsultationStep":
+		*v = new(SelectionStepProposalsWithCostsNodeConsultationStep)
+		return json.Unmarshal(b, *v)
+	case "DebateAnonymousArgument":
+		*v = new(SelectionStepProposalsWithCostsNodeDebateAnonymousArgument)
+		return json.Unmarshal(b, *v)
+	case "DebateArgument":
+		*v = new(SelectionStepProposalsWithCostsNodeDebateArgument)
+		return json.Unmarshal(b, *v)
+	case "DebateStep":
+		*v = new(SelectionStepProposalsWithCostsNodeDebateStep)
+		return json.Unmarshal(b, *v)
+	case "Event":
+		*v = new(SelectionStepProposalsWithCostsNodeEvent)
+		return json.Unmarshal(b, *v)
+	case "GlobalDistrict":
+		*v = new(SelectionStepProposalsWithCostsNodeGlobalDistrict)
+		return json.Unmarshal(b, *v)
+	case "MajorityQuestion":
+		*v = new(SelectionStepProposalsWithCostsNodeMajorityQuestion)
+		return json.Unmarshal(b, *v)
+	case "MediaQuestion":
+		*v = new(SelectionStepProposalsWithCostsNodeMediaQuestion)
+		return json.Unmarshal(b, *v)
+	case "MultipleChoiceQuestion":
+		*v = new(SelectionStepProposalsWithCostsNodeMultipleChoiceQuestion)
+		return json.Unmarshal(b, *v)
+	case "Opinion":
+		*v = new(SelectionStepProposalsWithCostsNodeOpinion)
+		return json.Unmarshal(b, *v)
+	case "OtherStep":
+		*v = new(SelectionStepProposalsWithCostsNodeOtherStep)
+		return json.Unmarshal(b, *v)
+	case "PresentationStep":
+		*v = new(SelectionStepProposalsWithCostsNodePresentationStep)
+		return json.Unmarshal(b, *v)
+	case "Project":
+		*v = new(SelectionStepProposalsWithCostsNodeProject)
+		return json.Unmarshal(b, *v)
+	case "Proposal":
+		*v = new(SelectionStepProposalsWithCostsNodeProposal)
+		return json.Unmarshal(b, *v)
+	case "Questionnaire":
+		*v = new(SelectionStepProposalsWithCostsNodeQuestionnaire)
+		return json.Unmarshal(b, *v)
+	case "QuestionnaireStep":
+		*v = new(SelectionStepProposalsWithCostsNodeQuestionnaireStep)
+		return json.Unmarshal(b, *v)
+	case "RankingStep":
+		*v = new(SelectionStepProposalsWithCostsNodeRankingStep)
+		return json.Unmarshal(b, *v)
+	case "Reply":
+		*v = new(SelectionStepProposalsWithCostsNodeReply)
+		return json.Unmarshal(b, *v)
+	case "SectionQuestion":
+		*v = new(SelectionStepProposalsWithCostsNodeSectionQuestion)
+		return json.Unmarshal(b, *v)
+	case "SelectionStep":
+		*v = new(SelectionStepProposalsWithCostsNodeSelectionStep)
+		return json.Unmarshal(b, *v)
+	case "SimpleQuestion":
+		*v = new(SelectionStepProposalsWithCostsNodeSimpleQuestion)
+		return json.Unmarshal(b, *v)
+	case "Source":
+		*v = new(SelectionStepProposalsWithCostsNodeSource)
+		return json.Unmarshal(b, *v)
+	case "User":
+		*v = new(SelectionStepProposalsWithCostsNodeUser)
+		return json.Unmarshal(b, *v)
+	case "UserType":
+		*v = new(SelectionStepProposalsWithCostsNodeUserType)
+		return json.Unmarshal(b, *v)
+	case "Version":
+		*v = new(SelectionStepProposalsWithCostsNodeVersion)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Node.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for SelectionStepProposalsWithCostsNode: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalSelectionStepProposalsWithCostsNode(v *SelectionStepProposalsWithCostsNode) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *SelectionStepProposalsWithCostsNodeArgument:
+		typename = "Argument"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodeArgument
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsWithCostsNodeCollectStep:
+		typename = "CollectStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodeCollectStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsWithCostsNodeComment:
+		typename = "Comment"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodeComment
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsWithCostsNodeConsultationStep:
+		typename = "ConsultationStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodeConsultationStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsWithCostsNodeDebateAnonymousArgument:
+		typename = "DebateAnonymousArgument"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodeDebateAnonymousArgument
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsWithCostsNodeDebateArgument:
+		typename = "DebateArgument"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodeDebateArgument
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsWithCostsNodeDebateStep:
+		typename = "DebateStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodeDebateStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsWithCostsNodeEvent:
+		typename = "Event"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodeEvent
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsWithCostsNodeGlobalDistrict:
+		typename = "GlobalDistrict"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodeGlobalDistrict
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsWithCostsNodeMajorityQuestion:
+		typename = "MajorityQuestion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodeMajorityQuestion
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsWithCostsNodeMediaQuestion:
+		typename = "MediaQuestion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodeMediaQuestion
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsWithCostsNodeMultipleChoiceQuestion:
+		typename = "MultipleChoiceQuestion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodeMultipleChoiceQuestion
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsWithCostsNodeOpinion:
+		typename = "Opinion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodeOpinion
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsWithCostsNodeOtherStep:
+		typename = "OtherStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodeOtherStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsWithCostsNodePresentationStep:
+		typename = "PresentationStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodePresentationStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsWithCostsNodeProject:
+		typename = "Project"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodeProject
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsWithCostsNodeProposal:
+		typename = "Proposal"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodeProposal
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsWithCostsNodeQuestionnaire:
+		typename = "Questionnaire"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodeQuestionnaire
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsWithCostsNodeQuestionnaireStep:
+		typename = "QuestionnaireStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodeQuestionnaireStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsWithCostsNodeRankingStep:
+		typename = "RankingStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodeRankingStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsWithCostsNodeReply:
+		typename = "Reply"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodeReply
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsWithCostsNodeSectionQuestion:
+		typename = "SectionQuestion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodeSectionQuestion
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsWithCostsNodeSelectionStep:
+		typename = "SelectionStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodeSelectionStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsWithCostsNodeSimpleQuestion:
+		typename = "SimpleQuestion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodeSimpleQuestion
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsWithCostsNodeSource:
+		typename = "Source"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodeSource
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsWithCostsNodeUser:
+		typename = "User"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodeUser
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsWithCostsNodeUserType:
+		typename = "UserType"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodeUserType
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsWithCostsNodeVersion:
+		typename = "Version"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodeVersion
+		}{typename, v}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for SelectionStepProposalsWithCostsNode: "%T"`, v)
+	}
+}
+
+// SelectionStepProposalsWithCostsNodeArgument includes the requested fields of the GraphQL type Argument.
+type SelectionStepProposalsWithCostsNodeArgument struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodeArgument.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeArgument) GetTypename() *string { return v.Typename }
+
+// SelectionStepProposalsWithCostsNodeCollectStep includes the requested fields of the GraphQL type CollectStep.
+type SelectionStepProposalsWithCostsNodeCollectStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodeCollectStep.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeCollectStep) GetTypename() *string { return v.Typename }
+
+// SelectionStepProposalsWithCostsNodeComment includes the requested fields of the GraphQL type Comment.
+type SelectionStepProposalsWithCostsNodeComment struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodeComment.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeComment) GetTypename() *string { return v.Typename }
+
+// SelectionStepProposalsWithCostsNodeConsultationStep includes the requested fields of the GraphQL type ConsultationStep.
+type SelectionStepProposalsWithCostsNodeConsultationStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodeConsultationStep.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeConsultationStep) GetTypename() *string {
+	return v.Typename
+}
+
+// SelectionStepProposalsWithCostsNodeDebateAnonymousArgument includes the requested fields of the GraphQL type DebateAnonymousArgument.
+type SelectionStepProposalsWithCostsNodeDebateAnonymousArgument struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodeDebateAnonymousArgument.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeDebateAnonymousArgument) GetTypename() *string {
+	return v.Typename
+}
+
+// SelectionStepProposalsWithCostsNodeDebateArgument includes the requested fields of the GraphQL type DebateArgument.
+type SelectionStepProposalsWithCostsNodeDebateArgument struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodeDebateArgument.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeDebateArgument) GetTypename() *string { return v.Typename }
+
+// SelectionStepProposalsWithCostsNodeDebateStep includes the requested fields of the GraphQL type DebateStep.
+type SelectionStepProposalsWithCostsNodeDebateStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodeDebateStep.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeDebateStep) GetTypename() *string { return v.Typename }
+
+// SelectionStepProposalsWithCostsNodeEvent includes the requested fields of the GraphQL type Event.
+type SelectionStepProposalsWithCostsNodeEvent struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodeEvent.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeEvent) GetTypename() *string { return v.Typename }
+
+// SelectionStepProposalsWithCostsNodeGlobalDistrict includes the requested fields of the GraphQL type GlobalDistrict.
+type SelectionStepProposalsWithCostsNodeGlobalDistrict struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodeGlobalDistrict.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeGlobalDistrict) GetTypename() *string { return v.Typename }
+
+// SelectionStepProposalsWithCostsNodeMajorityQuestion includes the requested fields of the GraphQL type MajorityQuestion.
+type SelectionStepProposalsWithCostsNodeMajorityQuestion struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodeMajorityQuestion.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeMajorityQuestion) GetTypename() *string {
+	return v.Typename
+}
+
+// SelectionStepProposalsWithCostsNodeMediaQuestion includes the requested fields of the GraphQL type MediaQuestion.
+type SelectionStepProposalsWithCostsNodeMediaQuestion struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodeMediaQuestion.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeMediaQuestion) GetTypename() *string { return v.Typename }
+
+// SelectionStepProposalsWithCostsNodeMultipleChoiceQuestion includes the requested fields of the GraphQL type MultipleChoiceQuestion.
+type SelectionStepProposalsWithCostsNodeMultipleChoiceQuestion struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodeMultipleChoiceQuestion.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeMultipleChoiceQuestion) GetTypename() *string {
+	return v.Typename
+}
+
+// SelectionStepProposalsWithCostsNodeOpinion includes the requested fields of the GraphQL type Opinion.
+type SelectionStepProposalsWithCostsNodeOpinion struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodeOpinion.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeOpinion) GetTypename() *string { return v.Typename }
+
+// SelectionStepProposalsWithCostsNodeOtherStep includes the requested fields of the GraphQL type OtherStep.
+type SelectionStepProposalsWithCostsNodeOtherStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodeOtherStep.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeOtherStep) GetTypename() *string { return v.Typename }
+
+// SelectionStepProposalsWithCostsNodePresentationStep includes the requested fields of the GraphQL type PresentationStep.
+type SelectionStepProposalsWithCostsNodePresentationStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodePresentationStep.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodePresentationStep) GetTypename() *string {
+	return v.Typename
+}
+
+// SelectionStepProposalsWithCostsNodeProject includes the requested fields of the GraphQL type Project.
+type SelectionStepProposalsWithCostsNodeProject struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodeProject.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeProject) GetTypename() *string { return v.Typename }
+
+// SelectionStepProposalsWithCostsNodeProposal includes the requested fields of the GraphQL type Proposal.
+type SelectionStepProposalsWithCostsNodeProposal struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodeProposal.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeProposal) GetTypename() *string { return v.Typename }
+
+// SelectionStepProposalsWithCostsNodeQuestionnaire includes the requested fields of the GraphQL type Questionnaire.
+type SelectionStepProposalsWithCostsNodeQuestionnaire struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodeQuestionnaire.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeQuestionnaire) GetTypename() *string { return v.Typename }
+
+// SelectionStepProposalsWithCostsNodeQuestionnaireStep includes the requested fields of the GraphQL type QuestionnaireStep.
+type SelectionStepProposalsWithCostsNodeQuestionnaireStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodeQuestionnaireStep.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeQuestionnaireStep) GetTypename() *string {
+	return v.Typename
+}
+
+// SelectionStepProposalsWithCostsNodeRankingStep includes the requested fields of the GraphQL type RankingStep.
+type SelectionStepProposalsWithCostsNodeRankingStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodeRankingStep.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeRankingStep) GetTypename() *string { return v.Typename }
+
+// SelectionStepProposalsWithCostsNodeReply includes the requested fields of the GraphQL type Reply.
+type SelectionStepProposalsWithCostsNodeReply struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodeReply.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeReply) GetTypename() *string { return v.Typename }
+
+// SelectionStepProposalsWithCostsNodeSectionQuestion includes the requested fields of the GraphQL type SectionQuestion.
+type SelectionStepProposalsWithCostsNodeSectionQuestion struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodeSectionQuestion.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeSectionQuestion) GetTypename() *string { return v.Typename }
+
+// SelectionStepProposalsWithCostsNodeSelectionStep includes the requested fields of the GraphQL type SelectionStep.
+type SelectionStepProposalsWithCostsNodeSelectionStep struct {
+	Typename  *string                                                                     `json:"__typename"`
+	Proposals SelectionStepProposalsWithCostsNodeSelectionStepProposalsProposalConnection `json:"proposals"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodeSelectionStep.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeSelectionStep) GetTypename() *string { return v.Typename }
+
+// GetProposals returns SelectionStepProposalsWithCostsNodeSelectionStep.Proposals, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeSelectionStep) GetProposals() SelectionStepProposalsWithCostsNodeSelectionStepProposalsProposalConnection {
+	return v.Proposals
+}
+
+// SelectionStepProposalsWithCostsNodeSelectionStepProposalsProposalConnection includes the requested fields of the GraphQL type ProposalConnection.
+type SelectionStepProposalsWithCostsNodeSelectionStepProposalsProposalConnection struct {
+	ProposalPageWithCosts `json:"-"`
+}
+
+// GetTotalCount returns SelectionStepProposalsWithCostsNodeSelectionStepProposalsProposalConnection.TotalCount, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeSelectionStepProposalsProposalConnection) GetTotalCount() int {
+	return v.ProposalPageWithCosts.TotalCount
+}
+
+// GetPageInfo returns SelectionStepProposalsWithCostsNodeSelectionStepProposalsProposalConnection.PageInfo, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeSelectionStepProposalsProposalConnection) GetPageInfo() ProposalPageWithCostsPageInfo {
+	return v.ProposalPageWithCosts.PageInfo
+}
+
+// GetEdges returns SelectionStepProposalsWithCostsNodeSelectionStepProposalsProposalConnection.Edges, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeSelectionStepProposalsProposalConnection) GetEdges() []*ProposalWithCostsEdge {
+	return v.ProposalPageWithCosts.Edges
+}
+
+func (v *SelectionStepProposalsWithCostsNodeSelectionStepProposalsProposalConnection) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*SelectionStepProposalsWithCostsNodeSelectionStepProposalsProposalConnection
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.SelectionStepProposalsWithCostsNodeSelectionStepProposalsProposalConnection = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.ProposalPageWithCosts)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalSelectionStepProposalsWithCostsNodeSelectionStepProposalsProposalConnection struct {
+	TotalCount int `json:"totalCount"`
+
+	PageInfo ProposalPageWithCostsPageInfo `json:"pageInfo"`
+
+	Edges []*ProposalWithCostsEdge `json:"edges"`
+}
+
+func (v *SelectionStepProposalsWithCostsNodeSelectionStepProposalsProposalConnection) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *SelectionStepProposalsWithCostsNodeSelectionStepProposalsProposalConnection) __premarshalJSON() (*__premarshalSelectionStepProposalsWithCostsNodeSelectionStepProposalsProposalConnection, error) {
+	var retval __premarshalSelectionStepProposalsWithCostsNodeSelectionStepProposalsProposalConnection
+
+	retval.TotalCount = v.ProposalPageWithCosts.TotalCount
+	retval.PageInfo = v.ProposalPageWithCosts.PageInfo
+	retval.Edges = v.ProposalPageWithCosts.Edges
+	return &retval, nil
+}
+
+// SelectionStepProposalsWithCostsNodeSimpleQuestion includes the requested fields of the GraphQL type SimpleQuestion.
+type SelectionStepProposalsWithCostsNodeSimpleQuestion struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodeSimpleQuestion.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeSimpleQuestion) GetTypename() *string { return v.Typename }
+
+// SelectionStepProposalsWithCostsNodeSource includes the requested fields of the GraphQL type Source.
+type SelectionStepProposalsWithCostsNodeSource struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodeSource.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeSource) GetTypename() *string { return v.Typename }
+
+// SelectionStepProposalsWithCostsNodeUser includes the requested fields of the GraphQL type User.
+type SelectionStepProposalsWithCostsNodeUser struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodeUser.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeUser) GetTypename() *string { return v.Typename }
+
+// SelectionStepProposalsWithCostsNodeUserType includes the requested fields of the GraphQL type UserType.
+type SelectionStepProposalsWithCostsNodeUserType struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodeUserType.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeUserType) GetTypename() *string { return v.Typename }
+
+// SelectionStepProposalsWithCostsNodeVersion includes the requested fields of the GraphQL type Version.
+type SelectionStepProposalsWithCostsNodeVersion struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodeVersion.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeVersion) GetTypename() *string { return v.Typename }
+
+// SelectionStepProposalsWithCostsResponse is returned by SelectionStepProposalsWithCosts on success.
+type SelectionStepProposalsWithCostsResponse struct {
+	Node *SelectionStepProposalsWithCostsNode `json:"-"`
+}
+
+// GetNode returns SelectionStepProposalsWithCostsResponse.Node, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsResponse) GetNode() *SelectionStepProposalsWithCostsNode {
+	return v.Node
+}
+
+func (v *SelectionStepProposalsWithCostsResponse) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*SelectionStepProposalsWithCostsResponse
+		Node json.RawMessage `json:"node"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.SelectionStepProposalsWithCostsResponse = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Node
+		src := firstPass.Node
+		if len(src) != 0 && string(src) != "null" {
+			*dst = new(SelectionStepProposalsWithCostsNode)
+			err = __unmarshalSelectionStepProposalsWithCostsNode(
+				src, *dst)
+			if err != nil {
+				return fmt.Errorf(
+					"unable to unmarshal SelectionStepProposalsWithCostsResponse.Node: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalSelectionStepProposalsWithCostsResponse struct {
+	Node json.RawMessage `json:"node"`
+}
+
+func (v *SelectionStepProposalsWithCostsResponse) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *SelectionStepProposalsWithCostsResponse) __premarshalJSON() (*__premarshalSelectionStepProposalsWithCostsResponse, error) {
+	var retval __premarshalSelectionStepProposalsWithCostsResponse
+
+	{
+
+		dst := &retval.Node
+		src := v.Node
+		if src != nil {
+			var err error
+			*dst, err = __marshalSelectionStepProposalsWithCostsNode(
+				src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal SelectionStepProposalsWithCostsResponse.Node: %w", err)
+			}
+		}
+	}
+	return &retval, nil
+}
+
 // StepFields includes the GraphQL fields of Step requested by the fragment StepFields.
 //
 // StepFields is implemented by the following types:
@@ -10358,6 +12293,26 @@ func (v *__CollectStepProposalsInput) GetAfter() *string { return v.After }
 // GetTrashed returns __CollectStepProposalsInput.Trashed, and is useful for accessing the field via an interface.
 func (v *__CollectStepProposalsInput) GetTrashed() ProposalTrashedStatus { return v.Trashed }
 
+// __CollectStepProposalsWithCostsInput is used internally by genqlient
+type __CollectStepProposalsWithCostsInput struct {
+	Step    string                `json:"step"`
+	First   int                   `json:"first"`
+	After   *string               `json:"after"`
+	Trashed ProposalTrashedStatus `json:"trashed"`
+}
+
+// GetStep returns __CollectStepProposalsWithCostsInput.Step, and is useful for accessing the field via an interface.
+func (v *__CollectStepProposalsWithCostsInput) GetStep() string { return v.Step }
+
+// GetFirst returns __CollectStepProposalsWithCostsInput.First, and is useful for accessing the field via an interface.
+func (v *__CollectStepProposalsWithCostsInput) GetFirst() int { return v.First }
+
+// GetAfter returns __CollectStepProposalsWithCostsInput.After, and is useful for accessing the field via an interface.
+func (v *__CollectStepProposalsWithCostsInput) GetAfter() *string { return v.After }
+
+// GetTrashed returns __CollectStepProposalsWithCostsInput.Trashed, and is useful for accessing the field via an interface.
+func (v *__CollectStepProposalsWithCostsInput) GetTrashed() ProposalTrashedStatus { return v.Trashed }
+
 // __DistrictsInput is used internally by genqlient
 type __DistrictsInput struct {
 	First int     `json:"first"`
@@ -10485,6 +12440,26 @@ func (v *__SelectionStepProposalsInput) GetAfter() *string { return v.After }
 
 // GetTrashed returns __SelectionStepProposalsInput.Trashed, and is useful for accessing the field via an interface.
 func (v *__SelectionStepProposalsInput) GetTrashed() ProposalTrashedStatus { return v.Trashed }
+
+// __SelectionStepProposalsWithCostsInput is used internally by genqlient
+type __SelectionStepProposalsWithCostsInput struct {
+	Step    string                `json:"step"`
+	First   int                   `json:"first"`
+	After   *string               `json:"after"`
+	Trashed ProposalTrashedStatus `json:"trashed"`
+}
+
+// GetStep returns __SelectionStepProposalsWithCostsInput.Step, and is useful for accessing the field via an interface.
+func (v *__SelectionStepProposalsWithCostsInput) GetStep() string { return v.Step }
+
+// GetFirst returns __SelectionStepProposalsWithCostsInput.First, and is useful for accessing the field via an interface.
+func (v *__SelectionStepProposalsWithCostsInput) GetFirst() int { return v.First }
+
+// GetAfter returns __SelectionStepProposalsWithCostsInput.After, and is useful for accessing the field via an interface.
+func (v *__SelectionStepProposalsWithCostsInput) GetAfter() *string { return v.After }
+
+// GetTrashed returns __SelectionStepProposalsWithCostsInput.Trashed, and is useful for accessing the field via an interface.
+func (v *__SelectionStepProposalsWithCostsInput) GetTrashed() ProposalTrashedStatus { return v.Trashed }
 
 // __UsersInput is used internally by genqlient
 type __UsersInput struct {
@@ -10647,6 +12622,132 @@ func CollectStepProposals(
 	}
 
 	data_ = &CollectStepProposalsResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by CollectStepProposalsWithCosts.
+const CollectStepProposalsWithCosts_Operation = `
+query CollectStepProposalsWithCosts ($step: ID!, $first: Int!, $after: String, $trashed: ProposalTrashedStatus!) {
+	node(id: $step) {
+		__typename
+		... on CollectStep {
+			proposals(first: $first, after: $after, trashedStatus: $trashed, orderBy: [{field:CREATED_AT,direction:ASC}]) {
+				... ProposalPageWithCosts
+			}
+		}
+	}
+}
+fragment ProposalPageWithCosts on ProposalConnection {
+	totalCount
+	pageInfo {
+		hasNextPage
+		endCursor
+	}
+	edges {
+		node {
+			... ProposalFields
+			... ProposalCosts
+		}
+	}
+}
+fragment ProposalFields on Proposal {
+	id
+	url
+	reference
+	title
+	createdAt
+	updatedAt
+	publishedAt
+	published
+	draft
+	trashed
+	trashedStatus
+	trashedAt
+	address {
+		formatted
+		lat
+		lng
+	}
+	category {
+		name
+	}
+	theme {
+		id
+		title
+	}
+	selections {
+		step {
+			id
+		}
+		status {
+			id
+			name
+			color
+		}
+	}
+	votes(first: 0) {
+		totalCount
+	}
+	responses {
+		__typename
+		... ResponseFields
+	}
+}
+fragment ProposalCosts on Proposal {
+	analyses {
+		estimatedCost
+	}
+	assessment {
+		estimatedCost
+	}
+	decision {
+		estimatedCost
+	}
+}
+fragment ResponseFields on Response {
+	__typename
+	question {
+		__typename
+		id
+		title
+	}
+	... on ValueResponse {
+		value
+		formattedValue
+	}
+}
+`
+
+// Same listings with the cost fields that only an authorised token can read
+// (API.md §6); used when the source has a token.
+func CollectStepProposalsWithCosts(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	step string,
+	first int,
+	after *string,
+	trashed ProposalTrashedStatus,
+) (data_ *CollectStepProposalsWithCostsResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "CollectStepProposalsWithCosts",
+		Query:  CollectStepProposalsWithCosts_Operation,
+		Variables: &__CollectStepProposalsWithCostsInput{
+			Step:    step,
+			First:   first,
+			After:   after,
+			Trashed: trashed,
+		},
+	}
+
+	data_ = &CollectStepProposalsWithCostsResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(
@@ -11316,6 +13417,130 @@ func SelectionStepProposals(
 	}
 
 	data_ = &SelectionStepProposalsResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by SelectionStepProposalsWithCosts.
+const SelectionStepProposalsWithCosts_Operation = `
+query SelectionStepProposalsWithCosts ($step: ID!, $first: Int!, $after: String, $trashed: ProposalTrashedStatus!) {
+	node(id: $step) {
+		__typename
+		... on SelectionStep {
+			proposals(first: $first, after: $after, trashedStatus: $trashed, orderBy: [{field:CREATED_AT,direction:ASC}]) {
+				... ProposalPageWithCosts
+			}
+		}
+	}
+}
+fragment ProposalPageWithCosts on ProposalConnection {
+	totalCount
+	pageInfo {
+		hasNextPage
+		endCursor
+	}
+	edges {
+		node {
+			... ProposalFields
+			... ProposalCosts
+		}
+	}
+}
+fragment ProposalFields on Proposal {
+	id
+	url
+	reference
+	title
+	createdAt
+	updatedAt
+	publishedAt
+	published
+	draft
+	trashed
+	trashedStatus
+	trashedAt
+	address {
+		formatted
+		lat
+		lng
+	}
+	category {
+		name
+	}
+	theme {
+		id
+		title
+	}
+	selections {
+		step {
+			id
+		}
+		status {
+			id
+			name
+			color
+		}
+	}
+	votes(first: 0) {
+		totalCount
+	}
+	responses {
+		__typename
+		... ResponseFields
+	}
+}
+fragment ProposalCosts on Proposal {
+	analyses {
+		estimatedCost
+	}
+	assessment {
+		estimatedCost
+	}
+	decision {
+		estimatedCost
+	}
+}
+fragment ResponseFields on Response {
+	__typename
+	question {
+		__typename
+		id
+		title
+	}
+	... on ValueResponse {
+		value
+		formattedValue
+	}
+}
+`
+
+func SelectionStepProposalsWithCosts(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	step string,
+	first int,
+	after *string,
+	trashed ProposalTrashedStatus,
+) (data_ *SelectionStepProposalsWithCostsResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "SelectionStepProposalsWithCosts",
+		Query:  SelectionStepProposalsWithCosts_Operation,
+		Variables: &__SelectionStepProposalsWithCostsInput{
+			Step:    step,
+			First:   first,
+			After:   after,
+			Trashed: trashed,
+		},
+	}
+
+	data_ = &SelectionStepProposalsWithCostsResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

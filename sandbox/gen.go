@@ -653,6 +653,14 @@ func (g *gen) votes(pr *Proposal, n int, voted bool, voteStart, voteEnd time.Tim
 			ts[i] = vs + g.r.Int64N(ve-vs)
 		}
 	}
+	for i, t := range ts {
+		// few votes at night: move most 0h–7h (Paris) votes to the daytime
+		if (t+3600)%86400 < 7*3600 && g.chance(0.8) {
+			if t2 := t + 9*3600; t2 < ve || !voted {
+				ts[i] = t2
+			}
+		}
+	}
 	slices.Sort(ts)
 	pr.Votes = make([]Vote, n)
 	for i, t := range ts {

@@ -22,8 +22,9 @@ type fakeAPI struct {
 	mu      sync.Mutex
 	firsts  []int
 	headers []http.Header
-	users   func(n int, first int, w http.ResponseWriter)
-	calls   int
+	users    func(n int, first int, w http.ResponseWriter)
+	projects func(locale string) string
+	calls    int
 }
 
 const emptyConn = `{"totalCount":0,"pageInfo":{"hasNextPage":false,"endCursor":null},"edges":[]}`
@@ -43,7 +44,15 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Unlock()
 	switch req.OperationName {
 	case "Projects":
+		if f.projects != nil {
+			io.WriteString(w, f.projects(r.Header.Get("Accept-Language")))
+			return
+		}
 		fmt.Fprintf(w, `{"data":{"projects":%s}}`, emptyConn)
+	case "ProjectEvents":
+		fmt.Fprintf(w, `{"data":{"events":%s}}`, emptyConn)
+	case "ProjectContributions":
+		fmt.Fprintf(w, `{"data":{"node":{"__typename":"Project","contributions":%s}}}`, emptyConn)
 	case "Events":
 		fmt.Fprintf(w, `{"data":{"events":%s}}`, emptyConn)
 	case "Districts":
@@ -185,5 +194,46 @@ func TestBadInputFailsClearly(t *testing.T) {
 				t.Errorf("a failed run is reported complete")
 			}
 		})
+	}
+}
+
+func projectJSON(id string) string {
+	return fmt.Sprintf(`{"node":{"id":%q,"title":"T","url":"https://x/p","publishedAt":"2024-01-01 00:00:00","type":null,"themes":[],"authors":[],
+"districts":null,"contributions":{"totalCount":0},"votes":{"totalCount":0},"contributors":{"totalCount":0},
+"steps":[{"__typename":"PresentationStep","id":"pstep1","title":"Présentation","url":"https://x/s","state":"CLOSED","timeRange":{"startAt":null,"endAt":null}}]}}`, id)
+}
+
+func TestLocalesCrawledAndDeduplicated(t *testing.T) {
+	f := &fakeAPI{
+		users: func(n, first int, w http.ResponseWriter) { io.WriteString(w, userPage(nil, "")) },
+		projects: func(locale string) string {
+			edges := []string{projectJSON("shared"), projectJSON("only-" + locale)}
+			return fmt.Sprintf(`{"data":{"projects":{"totalCount":2,"pageInfo":{"hasNextPage":false,"endCursor":"x"},"edges":[%s]}}}`, strings.Join(edges, ","))
+		},
+	}
+	ts := httptest.NewServer(f)
+	defer ts.Close()
+	db := openDB(t, filepath.Join(t.TempDir(), "fake.duckdb"))
+	src := ingest.Source{Name: "multi", Endpoint: ts.URL + "/graphql", Locales: []string{"fr-FR", "en-GB"}}
+	if _, err := ingest.Ingest(context.Background(), db, []ingest.Source{src}, ingest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var ids string
+	if err := db.QueryRow(`SELECT string_agg(id, ',' ORDER BY id) FROM raw.projects`).Scan(&ids); err != nil {
+		t.Fatal(err)
+	}
+	if ids != "only-en-GB,only-fr-FR,shared" {
+		t.Errorf("projects %s", ids)
+	}
+	var steps, typename string
+	if err := db.QueryRow(`SELECT string_agg(id || '/' || project_id, ','), any_value(payload->>'__typename') FROM raw.steps`).Scan(&steps, &typename); err != nil {
+		t.Fatal(err)
+	}
+	if typename != "PresentationStep" {
+		t.Errorf("unknown step type not kept: %s %s", steps, typename)
+	}
+	var locales string
+	if err := db.QueryRow(`SELECT array_to_string(locales, ',') FROM raw.sources`).Scan(&locales); err != nil || locales != "fr-FR,en-GB" {
+		t.Errorf("raw.sources.locales = %q, %v", locales, err)
 	}
 }

@@ -503,3 +503,24 @@ func checkVariables(op *ast.OperationDefinition, vars map[string]any) []gqlError
 	}
 	return errs
 }
+
+// ListenAndServe serves the sandbox on addr until ctx is cancelled, then
+// shuts down gracefully.
+func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
+	hs := &http.Server{Addr: addr, Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.ListenAndServe() }()
+	s.log.Info("sandbox listening", "addr", addr, "scale", s.opts.Scale.String(), "seed", s.opts.Seed,
+		"instances", s.opts.Instances, "records", s.world.Records())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("sandbox: listen %s: %w", addr, err)
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := hs.Shutdown(sctx); err != nil {
+			return fmt.Errorf("sandbox: shutdown: %w", err)
+		}
+		return nil
+	}
+}

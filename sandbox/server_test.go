@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"net/http"
 	"regexp"
@@ -317,5 +318,25 @@ func TestVariableErrors(t *testing.T) {
 				t.Errorf("shape %v", m)
 			}
 		})
+	}
+}
+
+func TestListenAndServe(t *testing.T) {
+	s, err := New(Options{Seed: 1, Instances: []string{"tarn"}, Latency: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.ListenAndServe(ctx, "127.0.0.1:0") }()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Options{Instances: []string{"a/b"}}); err == nil {
+		t.Error("bad instance name accepted")
+	}
+	if _, err := New(Options{FailRate: 2}); err == nil {
+		t.Error("fail rate 2 accepted")
 	}
 }

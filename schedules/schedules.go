@@ -23,6 +23,10 @@
 //     are marked "interrupted".
 //   - Stop stops the cron, cancels the running jobs' contexts and waits for
 //     them up to the caller's context; the runs are recorded as "interrupted".
+//
+// Daylight saving time in Europe/Paris: a spec at a local time between 02:00
+// and 03:00 is skipped on the last Sunday of March and runs twice on the last
+// Sunday of October; prefer other hours or CRON_TZ=UTC.
 package schedules
 
 import (
@@ -323,7 +327,7 @@ func (s *Scheduler) begin(st *jobState, trigger string) (*activeRun, error) {
 		s.mu.Unlock()
 		now := s.now()
 		r := Run{Job: st.job.Name, Trigger: trigger, Status: StatusSkipped, QueuedAt: now, FinishedAt: &now,
-			Error: "previous run still running"}
+			Error: "previous run still running or queued"}
 		s.history.insert(context.Background(), &r, s.log)
 		st.count(func(js *JobStats) { js.Skips++; js.Runs[StatusSkipped]++ })
 		s.log.Warn("job skipped: still running", "job", st.job.Name, "trigger", trigger)

@@ -11,6 +11,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -27,6 +28,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/capstat/capstat/internal/server"
@@ -48,6 +50,7 @@ type config struct {
 	downloadSize int
 	accessLog    bool
 	rate         float64
+	cacheTTL     time.Duration
 }
 
 func run() error {
@@ -58,6 +61,7 @@ func run() error {
 	flag.IntVar(&c.cpuWorkers, "cpu-workers", 1, "goroutines burning CPU in the fake pipeline job (0: no job)")
 	flag.IntVar(&c.downloadSize, "download-bytes", 1<<20, "size of the generated CSV download")
 	flag.Float64Var(&c.rate, "rate", 0, "open-loop request rate per phase in req/s (0: as fast as possible)")
+	flag.DurationVar(&c.cacheTTL, "file-cache-ttl", 0, "server FileCacheTTL (0: default 1s, negative: no cache)")
 	flag.BoolVar(&c.accessLog, "access-log", true, "write the JSON access log (to a temporary file)")
 	serveFor := flag.Duration("serve-for", 0, "only serve (for an external load generator such as wrk) for this long, capped at 30s")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
@@ -132,6 +136,8 @@ func run() error {
 		Logger:    logger,
 		AccessLog: accessLog,
 		RateLimit: server.RateLimit{RPS: -1},
+
+		FileCacheTTL: c.cacheTTL,
 	})
 	if err != nil {
 		return err
@@ -160,7 +166,10 @@ func run() error {
 			return err
 		}
 		cancel()
-		return <-errc
+		if err := <-errc; err != nil {
+			return err
+		}
+		return reportCPU(filepath.Join(tmp, "access.log"), c.cpuWorkers)
 	}
 	fmt.Printf("GOMAXPROCS=%d NumCPU=%d concurrency=%d phase=%s cpu-workers=%d access-log=%v rate=%g\n",
 		runtime.GOMAXPROCS(0), runtime.NumCPU(), c.concurrency, c.duration, c.cpuWorkers, c.accessLog, c.rate)
@@ -333,4 +342,27 @@ func writeFixture(dir string, size int) error {
 		}
 	}
 	return os.Symlink(filepath.Join("releases", id), filepath.Join(dir, "latest"))
+}
+
+// reportCPU prints the process CPU time and, with the access log on, the
+// CPU cost per request served (meaningful with -cpu-workers 0).
+func reportCPU(accessLog string, cpuWorkers int) error {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return err
+	}
+	user := time.Duration(ru.Utime.Nano())
+	sys := time.Duration(ru.Stime.Nano())
+	fmt.Printf("server process CPU: user %s, system %s\n", user.Round(time.Millisecond), sys.Round(time.Millisecond))
+	b, err := os.ReadFile(accessLog)
+	if err != nil {
+		return nil // access log off
+	}
+	n := bytes.Count(b, []byte("\n"))
+	fmt.Printf("requests served: %d", n)
+	if n > 0 && cpuWorkers == 0 {
+		fmt.Printf(", CPU per request: %.1f µs", float64((user+sys).Microseconds())/float64(n))
+	}
+	fmt.Println()
+	return nil
 }

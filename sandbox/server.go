@@ -89,6 +89,9 @@ func New(opts Options) (*Server, error) {
 	if opts.Scale < Tiny || opts.Scale > Large {
 		return nil, fmt.Errorf("sandbox: unknown scale %d", opts.Scale)
 	}
+	if opts.FailRate < 0 || opts.FailRate > 1 {
+		return nil, fmt.Errorf("sandbox: fail rate %v outside [0,1]", opts.FailRate)
+	}
 	return NewFromWorld(GenerateInstances(opts.Seed, opts.Scale, opts.Instances), opts)
 }
 

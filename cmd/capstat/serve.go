@@ -81,10 +81,10 @@ func serve(ctx context.Context, g *globals, c *config.Config) error {
 	qh := &queryHandler{out: c.Out, limits: queryLimits(c), log: log}
 	defer qh.close()
 	afterPublish := func(ctx context.Context) error {
-		if err := p.Dashboards(ctx); err != nil {
+		if err := qh.reopen(ctx); err != nil {
 			return err
 		}
-		return qh.reopen(ctx)
+		return p.Dashboards(ctx)
 	}
 	jobs := []schedules.Job{
 		{Name: jobPipeline, Spec: "@manual", Run: func(ctx context.Context) error {

@@ -74,6 +74,9 @@ func TestServeDaemon(t *testing.T) {
 	d, done := start("serve1.log")
 	waitFor(t, 20*time.Second, "/healthz", func() bool { return status("/healthz") == http.StatusOK })
 	waitFor(t, 3*time.Minute, "the first release (/readyz 200)", func() bool { return status("/readyz") == http.StatusOK })
+	waitFor(t, time.Minute, "the first site and query engine", func() bool {
+		return status("/") == http.StatusOK && status("/api/queries") == http.StatusOK
+	})
 	waitFor(t, 2*time.Minute, "two scheduled runs and a skipped overlap", func() bool {
 		scheduled, skipped := 0, 0
 		for _, r := range jobs().Runs {
@@ -147,27 +150,29 @@ func TestServeDaemon(t *testing.T) {
 	// The next start serves the existing release at once and carries on.
 	d2, done2 := start("serve2.log")
 	waitFor(t, 20*time.Second, "/readyz after restart", func() bool { return status("/readyz") == http.StatusOK })
-	var firstRuns int64
+	// Runs of the first process are still in the history, the one cut by
+	// SIGTERM is recorded as interrupted, and new scheduled runs succeed.
+	var lastBefore int64
+	for _, r := range jobs().Runs {
+		lastBefore = max(lastBefore, r.ID)
+	}
+	var seen jobsBody
 	waitFor(t, 2*time.Minute, "a successful scheduled run after restart", func() bool {
-		runs := jobs().Runs
-		var interrupted bool
-		for _, r := range runs {
-			if r.Status == "interrupted" {
-				interrupted = true
-			}
-			if r.ID > firstRuns && firstRuns > 0 && r.Trigger == "schedule" && r.Status == "succeeded" {
-				return interrupted
-			}
-		}
-		if firstRuns == 0 {
-			for _, r := range runs {
-				if r.ID > firstRuns {
-					firstRuns = r.ID
-				}
+		seen = jobs()
+		for _, r := range seen.Runs {
+			if r.ID > lastBefore && r.Trigger == "schedule" && r.Status == "succeeded" {
+				return true
 			}
 		}
 		return false
 	})
+	interrupted := false
+	for _, r := range seen.Runs {
+		interrupted = interrupted || r.Status == "interrupted"
+	}
+	if !interrupted {
+		t.Errorf("no run recorded as interrupted by SIGTERM: %+v", seen.Runs)
+	}
 	d2.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-done2:

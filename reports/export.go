@@ -33,7 +33,7 @@ func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, no
 		return nil, fmt.Errorf("working database: %w", err)
 	}
 	defer conn.Close()
-	restore, err := useUTC(ctx, conn)
+	restore, err := sessionSettings(ctx, conn)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +45,7 @@ func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, no
 			return nil, fmt.Errorf("detach %s: %w", a, err)
 		}
 	}
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf("ATTACH %s AS %s", lit(snapshot), newAlias)); err != nil {
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("ATTACH %s AS %s (READ_WRITE)", lit(snapshot), newAlias)); err != nil {
 		return nil, fmt.Errorf("create snapshot: %w", err)
 	}
 	attached := true
@@ -73,12 +73,19 @@ func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, no
 			return nil, fmt.Errorf("dataset %s: %w", d.Name, err)
 		}
 		rows[d.Name] = n
-		if err := exportFiles(ctx, conn, d, dir, id, o.Licence, partitioned[d.Name] && n > 0, n); err != nil {
+		tMat := time.Since(t0)
+		tPq, tCSV, err := exportFiles(ctx, conn, d, dir, id, o.Licence, partitioned[d.Name] && n > 0, n)
+		if err != nil {
 			return nil, fmt.Errorf("dataset %s: %w", d.Name, err)
 		}
-		o.Logger.DebugContext(ctx, "publish: dataset written", "dataset", d.Name, "rows", n, "elapsed", time.Since(t0))
+		o.Logger.DebugContext(ctx, "publish: dataset written", "dataset", d.Name, "rows", n,
+			"snapshot", tMat, "parquet", tPq, "csv", tCSV)
 	}
 
+	phase := func(name string, since time.Time) {
+		o.Logger.DebugContext(ctx, "publish: phase done", "phase", name, "elapsed", time.Since(since))
+	}
+	tPhase := time.Now()
 	prevID := ""
 	if prev != nil {
 		prevID = prev.ID
@@ -91,9 +98,13 @@ func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, no
 		return nil, fmt.Errorf("detach snapshot: %w", err)
 	}
 	attached = false
+	phase("changes", tPhase)
+	tPhase = time.Now()
 	if err := finishSnapshot(ctx, snapshot, o.Catalog, id, now, prevID); err != nil {
 		return nil, err
 	}
+	phase("snapshot views", tPhase)
+	tPhase = time.Now()
 
 	m := &Manifest{ReleaseID: id, CreatedAt: now, PreviousReleaseID: prevID, Licence: o.Licence, Datasets: rows}
 	if err := listDataFiles(ctx, conn, dir, o.Catalog, m); err != nil {
@@ -102,25 +113,41 @@ func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, no
 	if err := writeMetadata(dir, o, m, changes, partitioned); err != nil {
 		return nil, err
 	}
+	phase("manifest", tPhase)
+	tPhase = time.Now()
 	if err := verifyRelease(ctx, conn, dir, m); err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
+	phase("verify", tPhase)
 	return &Release{ID: id, Dir: dir, CreatedAt: now, Manifest: *m, Changes: *changes}, nil
 }
 
-// useUTC sets the session time zone to UTC (CSV timestamps, date_trunc)
-// and returns a function restoring the caller's setting.
-func useUTC(ctx context.Context, conn *sql.Conn) (func(), error) {
-	var tz string
-	if err := conn.QueryRowContext(ctx, "SELECT current_setting('TimeZone')").Scan(&tz); err != nil {
-		return nil, fmt.Errorf("read time zone: %w", err)
+// sessionSettings applies the settings a release needs on the working
+// connection and returns a function restoring the caller's values:
+// TimeZone UTC (CSV timestamps, date_trunc) and no insertion-order
+// preservation (row order carries no meaning in a release, and DuckDB
+// writes faster without it).
+func sessionSettings(ctx context.Context, conn *sql.Conn) (func(), error) {
+	settings := [][2]string{{"TimeZone", "'UTC'"}, {"preserve_insertion_order", "false"}}
+	var olds []string
+	restore := func() {
+		for i, old := range olds {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("SET %s = %s", settings[i][0], old))
+		}
 	}
-	if _, err := conn.ExecContext(ctx, "SET TimeZone = 'UTC'"); err != nil {
-		return nil, fmt.Errorf("set time zone: %w", err)
+	for _, kv := range settings {
+		var old string
+		if err := conn.QueryRowContext(ctx, "SELECT current_setting("+lit(kv[0])+")::VARCHAR").Scan(&old); err != nil {
+			restore()
+			return nil, fmt.Errorf("read setting %s: %w", kv[0], err)
+		}
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("SET %s = %s", kv[0], kv[1])); err != nil {
+			restore()
+			return nil, fmt.Errorf("set %s: %w", kv[0], err)
+		}
+		olds = append(olds, lit(old))
 	}
-	return func() {
-		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SET TimeZone = "+lit(tz))
-	}, nil
+	return restore, nil
 }
 
 // materialise copies the working table of d into the snapshot with the
@@ -165,32 +192,42 @@ func materialise(ctx context.Context, conn *sql.Conn, d *catalog.Dataset, p Priv
 		target, projection(d, p), tableRef(d.Table))); err != nil {
 		return 0, fmt.Errorf("copy %s into the snapshot: %w", d.Table, err)
 	}
-	var n int64
-	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM "+target).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count rows: %w", err)
-	}
-	if len(d.PrimaryKey) > 0 {
-		keys := identList(d.PrimaryKey)
-		var nulls []string
-		for _, k := range d.PrimaryKey {
-			nulls = append(nulls, ident(k)+" IS NULL")
+	if len(d.PrimaryKey) == 0 {
+		var n int64
+		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM "+target).Scan(&n); err != nil {
+			return 0, fmt.Errorf("count rows: %w", err)
 		}
-		var dups, nullKeys int64
+		return n, nil
+	}
+	// One scan counts the rows, the NULL keys and the distinct key hashes;
+	// only when the hashes collide does the exact (slower) check run.
+	keys := identList(d.PrimaryKey)
+	var nulls []string
+	for _, k := range d.PrimaryKey {
+		nulls = append(nulls, ident(k)+" IS NULL")
+	}
+	var n, distinct, nullKeys int64
+	if err := conn.QueryRowContext(ctx, fmt.Sprintf(
+		"SELECT count(*), count(DISTINCT hash(%s)), count(*) FILTER (WHERE %s) FROM %s",
+		keys, strings.Join(nulls, " OR "), target)).Scan(&n, &distinct, &nullKeys); err != nil {
+		return 0, fmt.Errorf("check primary key: %w", err)
+	}
+	var dups int64
+	if distinct != n {
 		if err := conn.QueryRowContext(ctx, fmt.Sprintf(
-			"SELECT (SELECT count(*) FROM (SELECT 1 FROM %s GROUP BY %s HAVING count(*) > 1)), (SELECT count(*) FROM %s WHERE %s)",
-			target, keys, target, strings.Join(nulls, " OR "))).Scan(&dups, &nullKeys); err != nil {
+			"SELECT count(*) FROM (SELECT 1 FROM %s GROUP BY %s HAVING count(*) > 1)", target, keys)).Scan(&dups); err != nil {
 			return 0, fmt.Errorf("check primary key: %w", err)
 		}
-		if dups > 0 || nullKeys > 0 {
-			return 0, fmt.Errorf("primary key (%s) of %s is violated: %d duplicated keys, %d rows with a NULL key",
-				strings.Join(d.PrimaryKey, ", "), d.Table, dups, nullKeys)
-		}
+	}
+	if dups > 0 || nullKeys > 0 {
+		return 0, fmt.Errorf("primary key (%s) of %s is violated: %d duplicated keys, %d rows with a NULL key",
+			strings.Join(d.PrimaryKey, ", "), d.Table, dups, nullKeys)
 	}
 	return n, nil
 }
 
 // exportFiles writes the Parquet and CSV files of d from the snapshot.
-func exportFiles(ctx context.Context, conn *sql.Conn, d *catalog.Dataset, dir, id, licence string, partition bool, want int64) error {
+func exportFiles(ctx context.Context, conn *sql.Conn, d *catalog.Dataset, dir, id, licence string, partition bool, want int64) (tParquet, tCSV time.Duration, err error) {
 	src := newAlias + ".data." + ident(d.Name)
 	skip := ""
 	if partition {
@@ -198,7 +235,7 @@ func exportFiles(ctx context.Context, conn *sql.Conn, d *catalog.Dataset, dir, i
 	}
 	kv, err := parquetKV(d, id, licence, skip)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	out := filepath.Join(dir, "data", d.Name)
 	opts := fmt.Sprintf("FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE %d, KV_METADATA %s", rowGroup, kvSQL(kv))
@@ -206,18 +243,21 @@ func exportFiles(ctx context.Context, conn *sql.Conn, d *catalog.Dataset, dir, i
 		opts += ", PARTITION_BY (source), FILENAME_PATTERN 'part-{i}'"
 	} else {
 		if err := os.MkdirAll(out, 0o755); err != nil {
-			return fmt.Errorf("create %s: %w", out, err)
+			return 0, 0, fmt.Errorf("create %s: %w", out, err)
 		}
 		out = filepath.Join(out, d.Name+".parquet")
 	}
+	t0 := time.Now()
 	if err := copyTo(ctx, conn, src, out, opts, want); err != nil {
-		return fmt.Errorf("write Parquet: %w", err)
+		return 0, 0, fmt.Errorf("write Parquet: %w", err)
 	}
+	tParquet = time.Since(t0)
+	t0 = time.Now()
 	csvOpts := `FORMAT csv, HEADER true, DELIMITER ',', QUOTE '"', ESCAPE '"', NEW_LINE '\r\n', TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%SZ', DATEFORMAT '%Y-%m-%d'`
 	if err := copyTo(ctx, conn, src, filepath.Join(dir, "csv", d.Name+".csv"), csvOpts, want); err != nil {
-		return fmt.Errorf("write CSV: %w", err)
+		return 0, 0, fmt.Errorf("write CSV: %w", err)
 	}
-	return nil
+	return tParquet, time.Since(t0), nil
 }
 
 func copyTo(ctx context.Context, conn *sql.Conn, src, path, opts string, want int64) error {

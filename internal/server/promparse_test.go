@@ -1,7 +1,9 @@
 package server
 
 import (
+	"bufio"
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
@@ -262,4 +264,31 @@ func TestParsePromRejects(t *testing.T) {
 	if len(s) != 5 {
 		t.Errorf("samples = %v", s)
 	}
+}
+
+// Whatever names and label values the pipeline reports, the exposition
+// stays parseable and the value round-trips.
+func FuzzMetricsExposition(f *testing.F) {
+	f.Add("capstat_ingest_records_total", "source", `pa"ris\n`, 3.5)
+	f.Add("9bad-name", "le", "", -1.0)
+	f.Add("", "a:b", "\x00\n\\", 1e308)
+	f.Fuzz(func(t *testing.T, name, label, value string, v float64) {
+		m := NewMetrics()
+		m.Add(name, map[string]string{label: value}, v)
+		m.Set(name+"_g", map[string]string{label: value}, v)
+		var sb strings.Builder
+		e := &expo{w: bufio.NewWriter(&sb)}
+		m.write(e)
+		e.w.Flush()
+		samples, err := parseProm(sb.String())
+		if err != nil {
+			t.Fatalf("%v\n%s", err, sb.String())
+		}
+		want := map[string]string{sanitizeLabelName(label): value}
+		key := sanitizeName(name+"_g") + canonicalLabels(want)
+		got, ok := samples[key]
+		if !ok || (got != v && !(math.IsNaN(got) && math.IsNaN(v))) {
+			t.Fatalf("gauge %s = %v (present %v), want %v\n%s", key, got, ok, v, sb.String())
+		}
+	})
 }

@@ -63,6 +63,7 @@ func BenchmarkPublish(b *testing.B) {
 
 	var floorTotal, pubTotal time.Duration
 	var floorBytes, pubBytes, parquetBytes int64
+	var st Stats
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		floorDir := filepath.Join(dir, fmt.Sprintf("floor-%d", i))
@@ -87,6 +88,12 @@ func BenchmarkPublish(b *testing.B) {
 			b.Fatal(err)
 		}
 		pubTotal += time.Since(t2)
+		st.Snapshot += rel.Stats.Snapshot
+		st.Parquet += rel.Stats.Parquet
+		st.CSV += rel.Stats.CSV
+		st.Changes += rel.Stats.Changes
+		st.Metadata += rel.Stats.Metadata
+		st.Verify += rel.Stats.Verify
 		pubBytes = dirBytes(b, rel.Dir, "")
 		parquetBytes = dirBytes(b, rel.Dir, ".parquet")
 		os.RemoveAll(floorDir)
@@ -96,6 +103,11 @@ func BenchmarkPublish(b *testing.B) {
 	b.ReportMetric(floorTotal.Seconds()/n, "floor-s")
 	b.ReportMetric(pubTotal.Seconds()/n, "publish-s")
 	b.ReportMetric(pubTotal.Seconds()/floorTotal.Seconds(), "ratio")
+	b.ReportMetric(st.Parquet.Seconds()/floorTotal.Seconds(), "parquet-ratio")
+	b.ReportMetric(st.Snapshot.Seconds()/n, "snapshot-s")
+	b.ReportMetric(st.Parquet.Seconds()/n, "parquet-s")
+	b.ReportMetric(st.CSV.Seconds()/n, "csv-s")
+	b.ReportMetric((st.Changes+st.Metadata+st.Verify).Seconds()/n, "meta+verify-s")
 	b.ReportMetric(float64(floorBytes), "floor-bytes")
 	b.ReportMetric(float64(parquetBytes), "parquet-bytes")
 	b.ReportMetric(float64(pubBytes), "release-bytes")

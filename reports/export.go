@@ -65,6 +65,7 @@ func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, no
 		partitioned[p] = true
 	}
 	rows := map[string]int64{}
+	var st Stats
 	for i := range o.Catalog.Datasets {
 		d := &o.Catalog.Datasets[i]
 		t0 := time.Now()
@@ -78,12 +79,18 @@ func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, no
 		if err != nil {
 			return nil, fmt.Errorf("dataset %s: %w", d.Name, err)
 		}
+		st.Snapshot += tMat
+		st.Parquet += tPq
+		st.CSV += tCSV
+		st.Rows += n
 		o.Logger.DebugContext(ctx, "publish: dataset written", "dataset", d.Name, "rows", n,
 			"snapshot", tMat, "parquet", tPq, "csv", tCSV)
 	}
 
-	phase := func(name string, since time.Time) {
-		o.Logger.DebugContext(ctx, "publish: phase done", "phase", name, "elapsed", time.Since(since))
+	phase := func(name string, since time.Time) time.Duration {
+		d := time.Since(since)
+		o.Logger.DebugContext(ctx, "publish: phase done", "phase", name, "elapsed", d)
+		return d
 	}
 	tPhase := time.Now()
 	prevID := ""
@@ -98,12 +105,12 @@ func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, no
 		return nil, fmt.Errorf("detach snapshot: %w", err)
 	}
 	attached = false
-	phase("changes", tPhase)
+	st.Changes = phase("changes", tPhase)
 	tPhase = time.Now()
 	if err := finishSnapshot(ctx, snapshot, o.Catalog, id, now, prevID); err != nil {
 		return nil, err
 	}
-	phase("snapshot views", tPhase)
+	st.Metadata = phase("snapshot views", tPhase)
 	tPhase = time.Now()
 
 	m := &Manifest{ReleaseID: id, CreatedAt: now, PreviousReleaseID: prevID, Licence: o.Licence, Datasets: rows}
@@ -113,13 +120,16 @@ func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, no
 	if err := writeMetadata(dir, o, m, changes, partitioned); err != nil {
 		return nil, err
 	}
-	phase("manifest", tPhase)
+	st.Metadata += phase("manifest", tPhase)
 	tPhase = time.Now()
 	if err := verifyRelease(ctx, conn, dir, m); err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
-	phase("verify", tPhase)
-	return &Release{ID: id, Dir: dir, CreatedAt: now, Manifest: *m, Changes: *changes}, nil
+	st.Verify = phase("verify", tPhase)
+	for _, f := range m.Files {
+		st.Bytes += f.Bytes
+	}
+	return &Release{ID: id, Dir: dir, CreatedAt: now, Manifest: *m, Changes: *changes, Stats: st}, nil
 }
 
 // sessionSettings applies the settings a release needs on the working

@@ -17,6 +17,21 @@ type Release struct {
 	CreatedAt time.Time
 	Manifest  Manifest
 	Changes   Changes
+	// Stats is filled by Publish (zero for a release loaded by Current).
+	Stats Stats
+}
+
+// Stats says where the time of a Publish went.
+type Stats struct {
+	Snapshot time.Duration // working tables → snapshot tables (privacy, casts, key checks)
+	Parquet  time.Duration // COPY … (FORMAT parquet)
+	CSV      time.Duration // COPY … (FORMAT csv)
+	Changes  time.Duration // diff against the previous release
+	Metadata time.Duration // snapshot views, checksums, datapackage, README, manifest
+	Verify   time.Duration // re-read checksums, row counts, snapshot
+	Total    time.Duration
+	Bytes    int64 // size of the release
+	Rows     int64 // rows over all datasets
 }
 
 // Publish writes a release of every catalogue dataset read from the working
@@ -76,6 +91,7 @@ func Publish(ctx context.Context, working *sql.DB, opts Options) (*Release, erro
 	if err := switchLatest(o.OutDir, id); err != nil {
 		return nil, fmt.Errorf("publish release %s: %w", id, err)
 	}
+	rel.Stats.Total = time.Since(start)
 	rel.Dir, err = filepath.Abs(final)
 	if err != nil {
 		return nil, fmt.Errorf("publish release %s: %w", id, err)

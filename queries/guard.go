@@ -81,6 +81,9 @@ func (s *snapshot) check(ctx context.Context, c *sql.Conn, sqlText string) error
 		if !ok {
 			return fmt.Errorf("unexpected driver statement %T", st)
 		}
+		if ds.NumInput() > 0 {
+			return errorf(CodeRefused, "les paramètres ($1, ?, $nom) ne sont pas acceptés en SQL libre : écrivez les valeurs")
+		}
 		stype, err = ds.StatementType()
 		return err
 	})

@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"encoding/json"
+	"html/template"
 	"fmt"
 	"math"
 	"strconv"
@@ -64,6 +65,9 @@ type chart struct {
 	Tall       bool
 	Table      dataTable
 	Option     json.RawMessage // ECharts option (go-echarts)
+	// TableHTML is Table rendered once by the "table" template (html/template
+	// escapes it), shared by the page and the chart's embed page.
+	TableHTML template.HTML
 }
 
 // optionJSON turns a go-echarts chart into the JSON option site.js passes
@@ -235,7 +239,9 @@ func pointsScatter(points []proposal) (json.RawMessage, error) {
 	return optionJSON(sc)
 }
 
-// groupedBars is a vertical bar chart with several series per category.
+// groupedBars is a vertical bar chart with several series per category;
+// the second series, when there is one, gets its own axis on the right
+// (its unit differs).
 func groupedBars(labels []string, series []struct {
 	Name   string
 	Values []float64
@@ -245,13 +251,16 @@ func groupedBars(labels []string, series []struct {
 		charts.WithXAxisOpts(opts.XAxis{Type: "category"}),
 		charts.WithYAxisOpts(opts.YAxis{Type: "value"}),
 	)...)
+	if len(series) > 1 {
+		bar.ExtendYAxis(opts.YAxis{Type: "value", Position: "right"})
+	}
 	bar.SetXAxis(labels)
-	for _, s := range series {
+	for i, s := range series {
 		data := make([]opts.BarData, len(s.Values))
-		for i, v := range s.Values {
-			data[i] = opts.BarData{Value: round(v, 2)}
+		for j, v := range s.Values {
+			data[j] = opts.BarData{Value: round(v, 2)}
 		}
-		bar.AddSeries(s.Name, data)
+		bar.AddSeries(s.Name, data, charts.WithBarChartOpts(opts.BarChart{YAxisIndex: min(i, 1)}))
 	}
 	return optionJSON(bar)
 }

@@ -127,8 +127,11 @@ func (b *builder) metricChart(id string, m metricDef, latest []edition, highligh
 
 // --- collectivity --------------------------------------------------------------
 
+var kindNames = map[string]string{"departement": "département", "region": "région", "commune": "commune", "other": "autre"}
+
 type collectivityBody struct {
 	C        collectivity
+	Kind     string
 	Latest   *edition
 	Previous *edition
 	KPIs     dataTable
@@ -142,7 +145,10 @@ func (b *builder) collectivityPage(col collectivity) *page {
 	root := rootOf(pg.Path)
 	pg.Crumbs = []link{{Href: root + "index.html", Text: "Accueil"}}
 	eds := b.rel.editionsOf(col.Code)
-	body := collectivityBody{C: col}
+	body := collectivityBody{C: col, Kind: col.Kind}
+	if k, ok := kindNames[col.Kind]; ok {
+		body.Kind = k
+	}
 	if n := len(eds); n > 0 {
 		body.Latest = &eds[n-1]
 		if n > 1 {
@@ -223,7 +229,7 @@ func (b *builder) collectivityPage(col collectivity) *page {
 
 func (b *builder) editionsChart(id string, col collectivity, eds []edition) (chart, error) {
 	votes, props := homeMetrics[2], homeMetrics[1]
-	c := chart{ID: id, Title: "Participation par édition",
+	c := chart{ID: id, Title: "Participation par édition (votes à gauche, propositions à droite)",
 		Definition: definition(b.cat, "budget_comparison", votes.Col) + " " + definition(b.cat, "budget_comparison", props.Col)}
 	c.Table = dataTable{Caption: "Participation par édition : " + col.Name,
 		Head: []string{"Édition", votes.Label, props.Label, "Votes", "Propositions"}}

@@ -302,6 +302,13 @@ type renderedPage struct {
 
 func (b *builder) renderPage(pg *page) (renderedPage, error) {
 	var r renderedPage
+	for i := range pg.Charts {
+		var tb bytes.Buffer
+		if err := b.tpl[pg.Kind].ExecuteTemplate(&tb, "table", pg.Charts[i].Table); err != nil {
+			return r, fmt.Errorf("execute table template: %w", err)
+		}
+		pg.Charts[i].TableHTML = template.HTML(tb.String()) // produced and escaped by html/template
+	}
 	v := b.view(pg)
 	if len(pg.Charts) > 0 {
 		js := strings.TrimSuffix(pg.Path, ".html") + ".charts.js"

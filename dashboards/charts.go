@@ -2,8 +2,8 @@ package dashboards
 
 import (
 	"encoding/json"
-	"html/template"
 	"fmt"
+	"html/template"
 	"math"
 	"strconv"
 	"time"

@@ -19,9 +19,9 @@ import (
 // fakeAPI answers every list with an empty connection, except the
 // operation scripted by users.
 type fakeAPI struct {
-	mu      sync.Mutex
-	firsts  []int
-	headers []http.Header
+	mu       sync.Mutex
+	firsts   []int
+	headers  []http.Header
 	users    func(n int, first int, w http.ResponseWriter)
 	projects func(locale string) string
 	calls    int

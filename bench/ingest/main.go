@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -126,10 +127,12 @@ func crawl(args []string) error {
 		requests += s.Requests
 		retries += s.Retries
 	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	fmt.Print(rep)
-	fmt.Printf("records %d, requests %d, retries %d, %s: %.0f records/s, %.1f requests/s, peak RSS %.1f MB\n",
-		records, requests, retries, d.Round(time.Millisecond), float64(records)/d.Seconds(), float64(requests)/d.Seconds(), float64(ru.Maxrss)/1024)
+	fmt.Printf("records %d, requests %d, retries %d, %s: %.0f records/s, %.1f requests/s, peak RSS %.1f MB (Go runtime holds %.1f MB)\n",
+		records, requests, retries, d.Round(time.Millisecond), float64(records)/d.Seconds(), float64(requests)/d.Seconds(), float64(ru.Maxrss)/1024, float64(ms.Sys)/(1<<20))
 	return nil
 }

@@ -14,4 +14,4 @@ SRV=$!
 trap 'kill $SRV 2>/dev/null || true' EXIT
 until grep -q serving /tmp/ingestbench-serve.log 2>/dev/null; do sleep 0.5; done
 cat /tmp/ingestbench-serve.log
-/tmp/ingestbench crawl -url http://127.0.0.1:$PORT -instances "$INSTANCES" -concurrency "$CONC" -db /tmp/ingestbench.duckdb 2>/dev/null
+/tmp/ingestbench crawl -url http://127.0.0.1:$PORT -instances "$INSTANCES" -concurrency "$CONC" -db /tmp/ingestbench-$PORT.duckdb -duckdb-memory-limit "${MEMLIMIT:-128MB}" 2>/dev/null

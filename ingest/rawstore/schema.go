@@ -144,7 +144,7 @@ func mergeSQL(s tableSpec) (string, string) {
 			ctxNew[i] = "o." + c.name
 		}
 	}
-	hash := hashExpr("CAST(CAST(s.payload AS JSON) AS VARCHAR)", ctxNew)
+	hash := hashExpr("s.payload", ctxNew)
 	from := fmt.Sprintf("stage_%s s LEFT JOIN raw.%s o ON o.source = s.source AND o.id = s.id", s.name, s.name)
 	count := fmt.Sprintf("SELECT count(*) FROM %s WHERE o.id IS NULL OR o.deleted_run IS NOT NULL OR o.content_hash <> %s", from, hash)
 

@@ -10,7 +10,7 @@ import (
 	"github.com/capstat/capstat/internal/duckdbx"
 )
 
-func openStore(t *testing.T) (*Store, *sql.DB) {
+func openStore(t testing.TB) (*Store, *sql.DB) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := duckdbx.Open(ctx, filepath.Join(t.TempDir(), "test.duckdb"))

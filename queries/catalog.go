@@ -277,3 +277,20 @@ func (q *Query) Bind(params map[string]string) (map[string]any, error) {
 	}
 	return out, nil
 }
+
+// ParseParamArgs turns command-line arguments "name=value" (as given to
+// `capstat query NAME k=v …`) into Run's parameter map.
+func ParseParamArgs(args []string) (map[string]string, error) {
+	out := make(map[string]string, len(args))
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok || k == "" {
+			return nil, errorf(CodeInvalidParameter, "paramètre %q : forme attendue nom=valeur", a)
+		}
+		if _, dup := out[k]; dup {
+			return nil, errorf(CodeInvalidParameter, "paramètre %q donné deux fois", k)
+		}
+		out[k] = v
+	}
+	return out, nil
+}

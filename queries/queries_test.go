@@ -664,3 +664,44 @@ func TestDataFreshness(t *testing.T) {
 	assertResult(t, got, []string{"source", "release_id", "release_created_at", "projects", "last_project_published_at", "last_step_start_at", "last_step_end_at",
 		"open_steps", "last_proposal_at", "last_vote_at", "last_activity_at"}, want)
 }
+
+// checkedQueries are the catalogue queries whose results a test above
+// compares with an independent Go computation. A new catalogue entry must
+// get such a test.
+var checkedQueries = []string{
+	"participation_weekly_project", "participation_weekly_collectivity", "participation_daily_range",
+	"collectivity_ranking", "top_proposals", "votes_by_hour", "winning_categories",
+	"participation_vs_population", "edition_change", "events_per_project", "contribution_mix", "data_freshness",
+}
+
+func TestEveryQueryIsChecked(t *testing.T) {
+	c, err := LoadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := map[string]bool{}
+	for _, n := range checkedQueries {
+		checked[n] = true
+	}
+	for _, q := range c.Queries() {
+		if !checked[q.Name] {
+			t.Errorf("catalogue query %s has no independent check", q.Name)
+		}
+		delete(checked, q.Name)
+	}
+	for n := range checked {
+		t.Errorf("checked query %s is not in the catalogue", n)
+	}
+}
+
+func TestParseParamArgs(t *testing.T) {
+	got, err := ParseParamArgs([]string{"project=a=b", "limit=3", "empty="})
+	if err != nil || got["project"] != "a=b" || got["limit"] != "3" || got["empty"] != "" {
+		t.Fatalf("%v %v", got, err)
+	}
+	for _, bad := range [][]string{{"noequals"}, {"=v"}, {"a=1", "a=2"}} {
+		if _, err := ParseParamArgs(bad); AsError(err).Code != CodeInvalidParameter {
+			t.Errorf("%v: err = %v", bad, err)
+		}
+	}
+}

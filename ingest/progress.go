@@ -30,6 +30,9 @@ type progress struct {
 	done    chan struct{}
 }
 
+// maxTerminalRows is the number of rows shown before finished ones are hidden.
+const maxTerminalRows = 24
+
 type counter struct {
 	fetched, total, resumed int64
 }
@@ -129,8 +132,15 @@ func (p *progress) show() {
 		fmt.Fprintf(&b, "\x1b[%dA", p.lines)
 	}
 	lines := 0
+	// Many sources × entities do not fit a terminal: hide finished rows.
+	compact := len(keys) > maxTerminalRows
+	hidden := 0
 	for _, k := range keys {
 		c := p.m[k]
+		if compact && c.total > 0 && c.fetched >= c.total {
+			hidden++
+			continue
+		}
 		rate := 0.0
 		if elapsed > 0 {
 			rate = float64(c.fetched-c.resumed) / elapsed
@@ -145,6 +155,14 @@ func (p *progress) show() {
 		fmt.Fprintf(&b, "\x1b[2K%-14s %-15s %9d / %-9d %6s %8.0f/s %s\n", k[0], k[1], c.fetched, c.total, pct, rate, eta)
 		lines++
 	}
-	p.lines = lines
+	if compact {
+		fmt.Fprintf(&b, "\x1b[2K%d finished source × entity rows hidden\n", hidden)
+		lines++
+	}
+	// Clear rows left over from a taller previous frame.
+	for i := lines; i < p.lines; i++ {
+		b.WriteString("\x1b[2K\n")
+	}
+	p.lines = max(lines, p.lines)
 	_, _ = io.WriteString(p.out, b.String())
 }

@@ -44,3 +44,23 @@ func TestProgressLogsWhenNotATerminal(t *testing.T) {
 		t.Errorf("log lines: %s", logs.String())
 	}
 }
+
+func TestProgressHidesFinishedRowsWhenTall(t *testing.T) {
+	var out bytes.Buffer
+	p := newProgress(&out, slog.New(slog.DiscardHandler))
+	p.terminal = true
+	for i := range 30 {
+		src := string(rune('a' + i))
+		p.addTotal(src, "votes", 10)
+		if i < 25 {
+			p.add(src, "votes", 10)
+		}
+	}
+	p.show()
+	if got := strings.Count(out.String(), "votes"); got != 5 {
+		t.Errorf("%d rows shown, want the 5 unfinished:\n%s", got, out.String())
+	}
+	if !strings.Contains(out.String(), "25 finished") {
+		t.Errorf("no hidden-rows line:\n%s", out.String())
+	}
+}

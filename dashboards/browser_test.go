@@ -148,7 +148,7 @@ func checkClean(t *testing.T, name string, probe *pageProbe, host string) {
 			t.Errorf("%s: bad request URL %q", name, r)
 			continue
 		}
-		if u.Scheme == "data" {
+		if u.Scheme == "data" || (host == "" && u.Scheme == "file") {
 			continue
 		}
 		if u.Host != host {
@@ -259,8 +259,11 @@ func TestBrowserSite(t *testing.T) {
 		if strings.HasPrefix(p, "embed/") {
 			id := strings.TrimSuffix(strings.TrimPrefix(p, "embed/"), ".html")
 			kind := id[strings.LastIndex(id, "_")+1:]
-			if strings.HasPrefix(id, "c_") {
-				kind = "c_" + id[strings.Index(id, "_rank")+1:]
+			switch {
+			case strings.HasPrefix(id, "home_"):
+				kind = id
+			case strings.Contains(id, "_rank_"):
+				kind = id[strings.Index(id, "_rank_"):]
 			}
 			if kinds[kind] {
 				continue
@@ -364,6 +367,14 @@ func TestBrowserSite(t *testing.T) {
 			t.Errorf("a tooltip created %d img elements", imgs)
 		}
 		checkClean(t, "hostile page", probe, host)
+	})
+
+	t.Run("works opened as files", func(t *testing.T) {
+		for _, p := range []string{"index.html", "collectivites/40/index.html", "embed/home_votes_per_1k.html"} {
+			ctx, probe := openPage(t, bctx, "file://"+filepath.ToSlash(filepath.Join(site.Dir, p)))
+			checkCharts(t, ctx, p, chartsOf[p])
+			checkClean(t, "file://"+p, probe, "")
+		}
 	})
 
 	t.Run("screenshots", func(t *testing.T) {

@@ -3,6 +3,7 @@ package dashboards
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -94,9 +95,82 @@ func writeFixtureRelease(tb testing.TB, dir string, size fixtureSize) *fixtureRe
 	if err := os.MkdirAll(filepath.Join(relDir, "csv"), 0o755); err != nil {
 		tb.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(42, uint64(size.Collectivities)))
 	out := &fixtureRelease{Root: dir, Latest: filepath.Join(dir, "latest")}
+	tabs, editions := fixtureTables(size)
+	out.Editions = editions
+	budget := tabs["budget_comparison"]
 
+	dbPath := filepath.Join(relDir, "capstat.duckdb")
+	db, err := duckdbx.Open(ctx, dbPath)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	mustExec := func(q string, args ...any) {
+		tb.Helper()
+		if _, err := db.ExecContext(ctx, q, args...); err != nil {
+			tb.Fatalf("%s: %v", q[:min(len(q), 200)], err)
+		}
+	}
+	// The snapshot layout: tables data.<dataset> behind views main.<dataset>.
+	loadFixtureTables(tb, db, cat, tabs, func(d catalog.Dataset) string { return fmt.Sprintf("data.%q", d.Name) })
+	for _, d := range cat.Datasets {
+		mustExec(fmt.Sprintf(`CREATE VIEW main.%q AS SELECT * FROM data.%q`, d.Name, d.Name))
+	}
+	mustExec(`CREATE TABLE data.release_info AS SELECT ?::VARCHAR AS release_id, ?::TIMESTAMPTZ AS created_at, ?::VARCHAR AS previous_release_id`,
+		fixtureID, fixtureCreated, fixturePrevID)
+	mustExec(`CREATE VIEW main.release_info AS SELECT * FROM data.release_info`)
+	mustExec(fmt.Sprintf(`COPY (SELECT * FROM data.budget_comparison) TO '%s' (HEADER)`, filepath.Join(relDir, "csv", "budget_comparison.csv")))
+	if err := db.Close(); err != nil {
+		tb.Fatal(err)
+	}
+
+	writeFile := func(name string, data []byte) {
+		tb.Helper()
+		if err := os.WriteFile(filepath.Join(relDir, name), data, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	writeJSON := func(name string, v any) {
+		tb.Helper()
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		writeFile(name, b)
+	}
+	writeFile("README.md", []byte("# Budgets participatifs\n\nJeu de test.\n"))
+	writeJSON("changes.json", map[string]any{"release_id": fixtureID, "previous_release_id": fixturePrevID,
+		"datasets": map[string]any{"proposals": map[string]int{"added": 2, "updated": 5, "removed": 0},
+			"proposal_votes": map[string]int{"added": 1234, "updated": 0, "removed": 0}}})
+	writeJSON("datapackage.json", map[string]any{"name": "capstat", "title": "Budgets participatifs",
+		"licenses": []map[string]string{{"name": "etalab-2.0", "title": "Licence Ouverte / Open Licence 2.0", "path": "https://www.etalab.gouv.fr/licence-ouverte-open-licence"}},
+		"sources":  []map[string]string{{"title": "Plateformes Cap Collectif"}}})
+	var files []map[string]any
+	for _, name := range []string{"capstat.duckdb", "csv/budget_comparison.csv", "README.md", "changes.json", "datapackage.json"} {
+		data, err := os.ReadFile(filepath.Join(relDir, name))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		sum := sha256.Sum256(data)
+		f := map[string]any{"path": name, "bytes": len(data), "sha256": hex.EncodeToString(sum[:]), "format": strings.TrimPrefix(filepath.Ext(name), ".")}
+		if name == "csv/budget_comparison.csv" {
+			f["dataset"], f["rows"] = "budget_comparison", len(budget.rows)
+		}
+		files = append(files, f)
+	}
+	writeJSON("manifest.json", map[string]any{"release_id": fixtureID, "created_at": fixtureCreated,
+		"previous_release_id": fixturePrevID, "files": files})
+	if err := os.Symlink(filepath.Join("releases", fixtureID), out.Latest); err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+// fixtureTables generates the rows of every dataset the site reads
+// (deterministic for a size) and the editions they describe.
+func fixtureTables(size fixtureSize) (map[string]*table, []fixtureEdition) {
+	rng := rand.New(rand.NewPCG(42, uint64(size.Collectivities)))
+	var editions []fixtureEdition
 	tabs := map[string]*table{}
 	newTable := func(name string, cols ...string) *table {
 		t := &table{name: name, cols: cols}
@@ -282,7 +356,7 @@ func writeFixtureRelease(tb testing.TB, dir string, size fixtureSize) *fixtureRe
 			fe.VotesPer1k = float64(votesSum) * 1_000 / pop
 			fe.WinnerRate = float64(winners) / float64(nonTrashed)
 			fe.EurPerInhabitant = float64(envelope) / pop
-			out.Editions = append(out.Editions, fe)
+			editions = append(editions, fe)
 			budget.add(c.Source, c.Code, c.Name, c.Kind, c.Population, 2023, pid, title, edition, "bp", false, envelope,
 				nonTrashed, fe.ProposalsPer10k, votesSum, fe.VotesPer1k, participants, "authors", fe.ParticipationRate,
 				winners, fe.WinnerRate, costTotal, costKnown, float64(costTotal)/float64(envelope), fe.EurPerInhabitant, 0.3, "all")
@@ -290,7 +364,7 @@ func writeFixtureRelease(tb testing.TB, dir string, size fixtureSize) *fixtureRe
 	}
 	ranking := newTable("collectivity_ranking", "collectivity_code", "collectivity_name", "source", "project_id", "edition",
 		"metric", "value", "rank", "peers", "benchmark", "comparable")
-	latest := latestFixtureEditions(out.Editions)
+	latest := latestFixtureEditions(editions)
 	for _, m := range []string{"participation_rate", "proposals_per_10k", "votes_per_1k", "winner_rate", "eur_per_inhabitant"} {
 		vals := make([]float64, len(latest))
 		for i, e := range latest {
@@ -313,33 +387,38 @@ func writeFixtureRelease(tb testing.TB, dir string, size fixtureSize) *fixtureRe
 		}
 	}
 
-	dbPath := filepath.Join(relDir, "capstat.duckdb")
-	db, err := duckdbx.Open(ctx, dbPath)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	mustExec := func(q string, args ...any) {
-		tb.Helper()
-		if _, err := db.ExecContext(ctx, q, args...); err != nil {
-			tb.Fatalf("%s: %v", q[:min(len(q), 200)], err)
-		}
-	}
-	mustExec(`CREATE SCHEMA data`)
+	return tabs, editions
+}
+
+// loadFixtureTables creates one table per catalogue dataset (named by
+// name) with the catalogue's columns and inserts the generated rows.
+func loadFixtureTables(tb testing.TB, db *sql.DB, cat *catalog.Catalog, tabs map[string]*table, name func(catalog.Dataset) string) {
+	tb.Helper()
+	ctx := context.Background()
 	for _, d := range cat.Datasets {
 		var defs []string
 		for _, col := range d.Columns {
 			defs = append(defs, fmt.Sprintf("%q %s", col.Name, col.Type))
 		}
-		mustExec(fmt.Sprintf(`CREATE TABLE data.%q (%s)`, d.Name, strings.Join(defs, ", ")))
-		mustExec(fmt.Sprintf(`CREATE VIEW main.%q AS SELECT * FROM data.%q`, d.Name, d.Name))
+		schema, _, _ := strings.Cut(name(d), ".")
+		if _, err := db.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS `+schema); err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE %s (%s)`, name(d), strings.Join(defs, ", "))); err != nil {
+			tb.Fatalf("create %s: %v", name(d), err)
+		}
 		t := tabs[d.Name]
 		if t == nil {
 			continue
 		}
+		quoted := make([]string, len(t.cols))
+		for i, c := range t.cols {
+			quoted[i] = fmt.Sprintf("%q", c)
+		}
+		ph := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(t.cols)), ", ") + ")"
 		const batch = 500
 		for start := 0; start < len(t.rows); start += batch {
 			end := min(start+batch, len(t.rows))
-			ph := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(t.cols)), ", ") + ")"
 			var args []any
 			var values []string
 			for _, row := range t.rows[start:end] {
@@ -349,61 +428,12 @@ func writeFixtureRelease(tb testing.TB, dir string, size fixtureSize) *fixtureRe
 				values = append(values, ph)
 				args = append(args, row...)
 			}
-			quoted := make([]string, len(t.cols))
-			for i, c := range t.cols {
-				quoted[i] = fmt.Sprintf("%q", c)
+			q := fmt.Sprintf(`INSERT INTO %s (%s) VALUES %s`, name(d), strings.Join(quoted, ", "), strings.Join(values, ", "))
+			if _, err := db.ExecContext(ctx, q, args...); err != nil {
+				tb.Fatalf("insert into %s: %v", name(d), err)
 			}
-			mustExec(fmt.Sprintf(`INSERT INTO data.%q (%s) VALUES %s`, t.name, strings.Join(quoted, ", "), strings.Join(values, ", ")), args...)
 		}
 	}
-	mustExec(`CREATE TABLE data.release_info AS SELECT ?::VARCHAR AS release_id, ?::TIMESTAMPTZ AS created_at, ?::VARCHAR AS previous_release_id`,
-		fixtureID, fixtureCreated, fixturePrevID)
-	mustExec(`CREATE VIEW main.release_info AS SELECT * FROM data.release_info`)
-	mustExec(fmt.Sprintf(`COPY (SELECT * FROM data.budget_comparison) TO '%s' (HEADER)`, filepath.Join(relDir, "csv", "budget_comparison.csv")))
-	if err := db.Close(); err != nil {
-		tb.Fatal(err)
-	}
-
-	writeFile := func(name string, data []byte) {
-		tb.Helper()
-		if err := os.WriteFile(filepath.Join(relDir, name), data, 0o644); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	writeJSON := func(name string, v any) {
-		tb.Helper()
-		b, err := json.MarshalIndent(v, "", "  ")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		writeFile(name, b)
-	}
-	writeFile("README.md", []byte("# Budgets participatifs\n\nJeu de test.\n"))
-	writeJSON("changes.json", map[string]any{"release_id": fixtureID, "previous_release_id": fixturePrevID,
-		"datasets": map[string]any{"proposals": map[string]int{"added": 2, "updated": 5, "removed": 0},
-			"proposal_votes": map[string]int{"added": 1234, "updated": 0, "removed": 0}}})
-	writeJSON("datapackage.json", map[string]any{"name": "capstat", "title": "Budgets participatifs",
-		"licenses": []map[string]string{{"name": "etalab-2.0", "title": "Licence Ouverte / Open Licence 2.0", "path": "https://www.etalab.gouv.fr/licence-ouverte-open-licence"}},
-		"sources":  []map[string]string{{"title": "Plateformes Cap Collectif"}}})
-	var files []map[string]any
-	for _, name := range []string{"capstat.duckdb", "csv/budget_comparison.csv", "README.md", "changes.json", "datapackage.json"} {
-		data, err := os.ReadFile(filepath.Join(relDir, name))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		sum := sha256.Sum256(data)
-		f := map[string]any{"path": name, "bytes": len(data), "sha256": hex.EncodeToString(sum[:]), "format": strings.TrimPrefix(filepath.Ext(name), ".")}
-		if name == "csv/budget_comparison.csv" {
-			f["dataset"], f["rows"] = "budget_comparison", len(budget.rows)
-		}
-		files = append(files, f)
-	}
-	writeJSON("manifest.json", map[string]any{"release_id": fixtureID, "created_at": fixtureCreated,
-		"previous_release_id": fixturePrevID, "files": files})
-	if err := os.Symlink(filepath.Join("releases", fixtureID), out.Latest); err != nil {
-		tb.Fatal(err)
-	}
-	return out
 }
 
 func projectID(source string, year int) string {

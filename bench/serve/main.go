@@ -200,6 +200,10 @@ func run() error {
 	hmu.Lock()
 	fmt.Printf("cpu job: %d sha256 blocks hashed while serving\n", hashes)
 	hmu.Unlock()
+	if run, wait, ok := schedWait(); ok {
+		fmt.Printf("process threads (server + client): %s on a CPU, %s runnable but waiting for one\n",
+			run.Round(time.Millisecond), wait.Round(time.Millisecond))
+	}
 	if failed {
 		return errors.New("requests failed")
 	}
@@ -354,6 +358,10 @@ func reportCPU(accessLog string, cpuWorkers int) error {
 	user := time.Duration(ru.Utime.Nano())
 	sys := time.Duration(ru.Stime.Nano())
 	fmt.Printf("server process CPU: user %s, system %s\n", user.Round(time.Millisecond), sys.Round(time.Millisecond))
+	if run, wait, ok := schedWait(); ok {
+		fmt.Printf("server threads: %s on a CPU, %s runnable but waiting for one (machine contention)\n",
+			run.Round(time.Millisecond), wait.Round(time.Millisecond))
+	}
 	b, err := os.ReadFile(accessLog)
 	if err != nil {
 		return nil // access log off
@@ -365,4 +373,24 @@ func reportCPU(accessLog string, cpuWorkers int) error {
 	}
 	fmt.Println()
 	return nil
+}
+
+// schedWait sums /proc/self/task/*/schedstat: time on a CPU and time spent
+// runnable in a run queue (Linux only).
+func schedWait() (run, wait time.Duration, ok bool) {
+	paths, _ := filepath.Glob("/proc/self/task/*/schedstat")
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		var r, w int64
+		if _, err := fmt.Sscan(string(b), &r, &w); err != nil {
+			continue
+		}
+		run += time.Duration(r)
+		wait += time.Duration(w)
+		ok = true
+	}
+	return run, wait, ok
 }

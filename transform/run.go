@@ -85,7 +85,7 @@ var ErrDataTests = errors.New("data tests failed")
 // seedNames are the tables and macros Run creates before the models.
 var seedNames = []string{
 	"staging.seed_collectivities", "staging.seed_collectivity_slugs", "staging.seed_defaults",
-	"staging.seed_sources", "staging.seed_projects", "staging.local_ts", "staging.utc_ts",
+	"staging.seed_sources", "staging.seed_projects", "staging.local_ts", "staging.utc_ts", "staging.local_day",
 }
 
 // Run builds every model and runs the data tests in one transaction on
@@ -233,11 +233,6 @@ func createSeeds(ctx context.Context, conn *sql.Conn, opts Options) error {
 		"CREATE SCHEMA IF NOT EXISTS metrics",
 		// Wall-clock strings of the instance ("YYYY-MM-DD HH:MM:SS").
 		`CREATE OR REPLACE MACRO staging.local_ts(s) AS try_strptime(CAST(s AS VARCHAR), ['%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%d'])`,
-		// Wall-clock string of time zone tz → UTC instant (ICU). In the
-		// spring-forward gap the offset in force before the change is used
-		// (02:30 Paris on 2023-03-26 → 01:30Z); in the repeated autumn hour,
-		// the second occurrence (standard time: 02:30 on 2023-10-29 → 01:30Z).
-		`CREATE OR REPLACE MACRO staging.utc_ts(s, tz) AS timezone(tz, staging.local_ts(s))`,
 		`CREATE OR REPLACE TABLE staging.seed_collectivities (code VARCHAR PRIMARY KEY, name VARCHAR, kind VARCHAR, region_code VARCHAR, population BIGINT, population_year INTEGER)`,
 		`CREATE OR REPLACE TABLE staging.seed_collectivity_slugs (slug VARCHAR PRIMARY KEY, code VARCHAR)`,
 		`CREATE OR REPLACE TABLE staging.seed_defaults (winner_statuses VARCHAR[])`,
@@ -248,6 +243,9 @@ func createSeeds(ctx context.Context, conn *sql.Conn, opts Options) error {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("seed %q: %w", firstLine(q), err)
 		}
+	}
+	if err := createTimeMacros(ctx, conn); err != nil {
+		return err
 	}
 	ref, err := ReferenceCollectivities()
 	if err != nil {
@@ -280,6 +278,55 @@ func createSeeds(ctx context.Context, conn *sql.Conn, opts Options) error {
 				s.Name, p.ProjectID, p.Edition, p.EnvelopeEUR, p.ExerciseModel, jsonList(p.WinnerStatuses)); err != nil {
 				return fmt.Errorf("seed project %s/%s: %w", s.Name, p.ProjectID, err)
 			}
+		}
+	}
+	return nil
+}
+
+// createTimeMacros creates staging.utc_ts(s, tz), the UTC instant of the
+// wall-clock string s of time zone tz, and staging.local_day(ts, tz), the
+// local calendar day of instant ts. Both go through ICU; a time zone given
+// as a constant is about ten times faster than one read from a column, so
+// the macros branch on the sources' zones (known before the models run)
+// with a constant per branch.
+//
+// DST (ICU rules): in the spring-forward gap the offset in force before the
+// change is used (02:30 Paris on 2023-03-26 → 01:30Z); in the repeated
+// autumn hour, the second occurrence (standard time: 02:30 on 2023-10-29 →
+// 01:30Z).
+func createTimeMacros(ctx context.Context, conn *sql.Conn) error {
+	rows, err := conn.QueryContext(ctx, `SELECT DISTINCT COALESCE(NULLIF(trim(timezone), ''), 'Europe/Paris') FROM raw.sources
+		UNION SELECT 'Europe/Paris' ORDER BY 1`)
+	if err != nil {
+		return fmt.Errorf("source time zones: %w", err)
+	}
+	var zones []string
+	for rows.Next() {
+		var z string
+		if err := rows.Scan(&z); err != nil {
+			rows.Close()
+			return fmt.Errorf("source time zones: %w", err)
+		}
+		zones = append(zones, z)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("source time zones: %w", err)
+	}
+	var utc, day strings.Builder
+	for _, z := range zones {
+		lit := "'" + strings.ReplaceAll(z, "'", "''") + "'"
+		fmt.Fprintf(&utc, " WHEN %s THEN timezone(%s, staging.local_ts(s))", lit, lit)
+		fmt.Fprintf(&day, " WHEN %s THEN CAST(timezone(%s, ts) AS DATE)", lit, lit)
+	}
+	for _, q := range []string{
+		// Wall-clock strings of the instance ("YYYY-MM-DD HH:MM:SS").
+		`CREATE OR REPLACE MACRO staging.local_ts(s) AS try_strptime(CAST(s AS VARCHAR), ['%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%d'])`,
+		"CREATE OR REPLACE MACRO staging.utc_ts(s, tz) AS CASE tz" + utc.String() + " ELSE timezone(tz, staging.local_ts(s)) END",
+		"CREATE OR REPLACE MACRO staging.local_day(ts, tz) AS CASE tz" + day.String() + " ELSE CAST(timezone(tz, ts) AS DATE) END",
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("time macros: %w", err)
 		}
 	}
 	return nil

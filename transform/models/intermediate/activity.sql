@@ -13,25 +13,38 @@ WITH st AS (
     SELECT source, project_id, step_id, phase, start_at, end_at, position
     FROM core.steps
     WHERE start_at IS NOT NULL OR end_at IS NOT NULL OR phase = 'vote'
-), votes AS (
-    SELECT v.source, v.project_id, st.step_id, v.created_at AS ts
+), vote_steps AS (
+    -- inner join + filter (a hash join); a LEFT JOIN with these range
+    -- conditions would fall back to a nested-loop join
+    SELECT
+        v.source,
+        v.vote_id,
+        arg_min(st.step_id, (CASE st.phase WHEN 'vote' THEN 0 WHEN 'deposit' THEN 1 ELSE 2 END) * 1000000 - st.position) AS step_id
     FROM core.proposal_votes v
-    LEFT JOIN st ON st.source = v.source AND st.project_id = v.project_id
-        AND (st.start_at IS NULL OR v.created_at >= st.start_at)
-        AND (st.end_at IS NULL OR v.created_at <= st.end_at)
-    QUALIFY row_number() OVER (
-        PARTITION BY v.source, v.vote_id
-        ORDER BY CASE st.phase WHEN 'vote' THEN 0 WHEN 'deposit' THEN 1 ELSE 2 END, st.position DESC NULLS LAST) = 1
-), contribs AS (
-    SELECT c.source, c.project_id, st.step_id, c.created_at AS ts
+    JOIN st ON st.source = v.source AND st.project_id = v.project_id
+    WHERE (st.start_at IS NULL OR v.created_at >= st.start_at)
+      AND (st.end_at IS NULL OR v.created_at <= st.end_at)
+    GROUP BY v.source, v.vote_id
+), votes AS (
+    SELECT v.source, v.project_id, vs.step_id, v.created_at AS ts
+    FROM core.proposal_votes v
+    LEFT JOIN vote_steps vs USING (source, vote_id)
+), contrib_steps AS (
+    SELECT
+        c.source,
+        c.contribution_id,
+        arg_min(st.step_id, (CASE st.phase WHEN 'consultation' THEN 0 ELSE 1 END) * 1000000 - st.position) AS step_id
     FROM core.contributions c
-    LEFT JOIN st ON st.source = c.source AND st.project_id = c.project_id
-        AND (st.start_at IS NULL OR c.created_at >= st.start_at)
-        AND (st.end_at IS NULL OR c.created_at <= st.end_at)
+    JOIN st ON st.source = c.source AND st.project_id = c.project_id
     WHERE c.contribution_type <> 'reply'
-    QUALIFY row_number() OVER (
-        PARTITION BY c.source, c.contribution_id
-        ORDER BY CASE st.phase WHEN 'consultation' THEN 0 ELSE 1 END, st.position DESC NULLS LAST) = 1
+      AND (st.start_at IS NULL OR c.created_at >= st.start_at)
+      AND (st.end_at IS NULL OR c.created_at <= st.end_at)
+    GROUP BY c.source, c.contribution_id
+), contribs AS (
+    SELECT c.source, c.project_id, cs.step_id, c.created_at AS ts
+    FROM core.contributions c
+    LEFT JOIN contrib_steps cs USING (source, contribution_id)
+    WHERE c.contribution_type <> 'reply'
 ), events AS (
     SELECT source, project_id, COALESCE(collect_step_id, '') AS step_id, 'proposal' AS kind,
            COALESCE(published_at, created_at) AS ts, author_key
@@ -51,7 +64,7 @@ SELECT
     e.step_id,
     e.kind,
     e.ts,
-    CAST(timezone(s.timezone, e.ts) AS DATE) AS day,
+    staging.local_day(e.ts, s.timezone) AS day,
     e.author_key
 FROM events e
 JOIN staging.sources s USING (source)

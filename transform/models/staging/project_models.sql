@@ -35,7 +35,7 @@ WITH st AS (
             WHEN st.has_consultation AND st.consultation_only THEN 'orientations'
             ELSE 'other'
         END AS inferred_model,
-        CAST(year(timezone(s.timezone, COALESCE(st.first_start, p.published_at))) AS VARCHAR) AS inferred_edition
+        CAST(year(staging.local_day(COALESCE(st.first_start, p.published_at), s.timezone)) AS VARCHAR) AS inferred_edition
     FROM staging.projects p
     JOIN staging.sources s USING (source)
     LEFT JOIN st USING (source, project_id)

@@ -163,20 +163,25 @@ type phaseArea struct {
 	Start, End string // category labels (YYYY-MM-DD) present on the axis
 }
 
-// timeLines is a line chart over days with phases shaded.
+// timeLines is a line chart over days with phases shaded. The first series
+// (votes) uses the left axis; the others (proposals, contributions, far
+// fewer) use the right one so they stay readable.
 func timeLines(days []string, series []seriesDef, areas []phaseArea, area bool) (json.RawMessage, error) {
 	line := charts.NewLine()
 	line.SetGlobalOptions(append(globalOpts(true),
 		charts.WithXAxisOpts(opts.XAxis{Type: "category"}),
-		charts.WithYAxisOpts(opts.YAxis{Type: "value"}),
+		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: series[0].Name}),
 	)...)
+	if len(series) > 1 {
+		line.ExtendYAxis(opts.YAxis{Type: "value", Position: "right", Name: "Autres"})
+	}
 	line.SetXAxis(days)
 	for i, s := range series {
 		data := make([]opts.LineData, len(s.Values))
 		for j, v := range s.Values {
 			data[j] = opts.LineData{Value: v}
 		}
-		so := []charts.SeriesOpts{charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(len(days) < 40)})}
+		so := []charts.SeriesOpts{charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(len(days) < 40), YAxisIndex: min(i, 1)})}
 		if area {
 			so = append(so, charts.WithAreaStyleOpts(opts.AreaStyle{Opacity: opts.Float(0.15)}))
 		}

@@ -16,6 +16,7 @@ func projectPath(p *project) string          { return "projets/" + p.Slug + "/in
 type homeBody struct {
 	Count int
 	Table dataTable
+	All   []link // every collectivity page, editions or not
 }
 
 func (b *builder) homePage() *page {
@@ -43,6 +44,10 @@ func (b *builder) homePage() *page {
 		bench = append(bench, numCell(v, ok, m.Format))
 	}
 	body.Table.Rows = append(body.Table.Rows, bench)
+	for _, c := range b.rel.Collectivities {
+		body.All = append(body.All, link{Href: collectivityPath(c), Text: c.Name})
+	}
+	sort.SliceStable(body.All, func(i, j int) bool { return body.All[i].Text < body.All[j].Text })
 	pg.Body = body
 
 	for _, m := range homeMetrics {
@@ -343,7 +348,32 @@ func (b *builder) projectPage(p *project) *page {
 	return pg
 }
 
-func (b *builder) dayLabel(t time.Time) string { return t.Format(time.DateOnly) }
+// dayLabel is a day on a chart axis, French numeric style (DATE values
+// are calendar days, read as UTC midnight).
+func dayLabel(t time.Time) string { return t.Format("02/01/2006") }
+
+// displayDays turns sorted ISO days into axis labels, and phase areas
+// found on ISO days into the same labels.
+func displayDays(iso []string, areas []phaseArea) ([]string, []phaseArea) {
+	labels := make([]string, len(iso))
+	for i, d := range iso {
+		t, err := time.Parse(time.DateOnly, d)
+		if err != nil {
+			labels[i] = d
+			continue
+		}
+		labels[i] = dayLabel(t)
+	}
+	index := map[string]string{}
+	for i, d := range iso {
+		index[d] = labels[i]
+	}
+	out := make([]phaseArea, len(areas))
+	for i, a := range areas {
+		out[i] = phaseArea{Name: a.Name, Start: index[a.Start], End: index[a.End]}
+	}
+	return labels, out
+}
 
 // phaseAreas returns the deposit and vote phases clipped to the chart's days.
 func (b *builder) phaseAreas(p *project, days []string) []phaseArea {
@@ -394,7 +424,7 @@ func minStr(a, b string) string {
 }
 
 func (b *builder) timelineChart(id string, p *project) (chart, error) {
-	c := chart{ID: id, Title: "Activité jour par jour", Tall: true,
+	c := chart{ID: id, Title: "Activité jour par jour (votes à gauche, propositions et contributions à droite)", Tall: true,
 		Definition: definition(b.cat, "participation_daily", "votes") + " " + definition(b.cat, "participation_daily", "proposals")}
 	c.Table = dataTable{Caption: "Activité jour par jour : " + p.Title,
 		Head: []string{"Jour", "Propositions", "Votes", "Contributions"}}
@@ -402,7 +432,7 @@ func (b *builder) timelineChart(id string, p *project) (chart, error) {
 	var props, votes, contr []int64
 	best := p.Days[0]
 	for i, d := range p.Days {
-		days[i] = b.dayLabel(d.Day)
+		days[i] = d.Day.Format(time.DateOnly)
 		props = append(props, d.Proposals)
 		votes = append(votes, d.Votes)
 		contr = append(contr, d.Contributions)
@@ -424,13 +454,14 @@ func (b *builder) timelineChart(id string, p *project) (chart, error) {
 	if len(areas) > 0 {
 		c.Summary = strings.TrimSuffix(c.Summary, ".") + ". Les zones grisées marquent les phases de dépôt et de vote."
 	}
-	opt, err := timeLines(days, []seriesDef{{"Votes", votes}, {"Propositions", props}, {"Contributions", contr}}, areas, false)
+	labels, shaded := displayDays(days, areas)
+	opt, err := timeLines(labels, []seriesDef{{"Votes", votes}, {"Propositions", props}, {"Contributions", contr}}, shaded, false)
 	c.Option = opt
 	return c, err
 }
 
 func (b *builder) cumulativeChart(id string, p *project) (chart, error) {
-	c := chart{ID: id, Title: "Participation cumulée",
+	c := chart{ID: id, Title: "Participation cumulée (votes à gauche, propositions et contributions à droite)",
 		Definition: definition(b.cat, "participation_daily", "cumulative_votes") + " " + definition(b.cat, "participation_daily", "cumulative_proposals")}
 	c.Table = dataTable{Caption: "Participation cumulée : " + p.Title,
 		Head: []string{"Jour", "Propositions (cumul)", "Votes (cumul)", "Contributions (cumul)"}}
@@ -439,7 +470,7 @@ func (b *builder) cumulativeChart(id string, p *project) (chart, error) {
 	last := p.Days[len(p.Days)-1]
 	half := time.Time{}
 	for i, d := range p.Days {
-		days[i] = b.dayLabel(d.Day)
+		days[i] = d.Day.Format(time.DateOnly)
 		props = append(props, d.CumProposals)
 		votes = append(votes, d.CumVotes)
 		contr = append(contr, d.CumContr)
@@ -455,8 +486,8 @@ func (b *builder) cumulativeChart(id string, p *project) (chart, error) {
 		c.Summary += "; la moitié des votes était atteinte le " + frDate(half, time.UTC)
 	}
 	c.Summary = strings.Replace(c.Summary, "; ", " ; ", 1) + "."
-	opt, err := timeLines(days, []seriesDef{{"Votes", votes}, {"Propositions", props}, {"Contributions", contr}},
-		b.phaseAreas(p, days), true)
+	labels, shaded := displayDays(days, b.phaseAreas(p, days))
+	opt, err := timeLines(labels, []seriesDef{{"Votes", votes}, {"Propositions", props}, {"Contributions", contr}}, shaded, true)
 	c.Option = opt
 	return c, err
 }

@@ -25,7 +25,8 @@ func newSandboxCmd(g *globals) *cobra.Command {
 		instances                       []string
 		seed                            int64
 		failRate                        float64
-		latency, timeoutAfter           time.Duration
+		latency, timeoutAfter, nodeCost time.Duration
+		introspection                   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "sandbox",
@@ -42,7 +43,7 @@ Same seed and scale, same bytes. Used by 'make demo' and the tests.`,
 			srv, err := sandbox.New(sandbox.Options{
 				Seed: seed, Scale: sc, Instances: instances, Token: token,
 				FailRate: failRate, Latency: latency, TimeoutAfter: timeoutAfter,
-				Logger: g.logger,
+				NodeCost: nodeCost, Introspection: introspection, Logger: g.logger,
 			})
 			if err != nil {
 				return err
@@ -70,6 +71,8 @@ Same seed and scale, same bytes. Used by 'make demo' and the tests.`,
 	f.Float64Var(&failRate, "fail-rate", 0, "fraction of requests answered 502/503/429")
 	f.DurationVar(&latency, "latency", 0, "latency added to every request")
 	f.DurationVar(&timeoutAfter, "timeout-after", 0, "answer an HTML 502 when a request's simulated cost exceeds this")
+	f.DurationVar(&nodeCost, "node-cost", 0, "simulated server time per returned object, for --timeout-after (default 20ms)")
+	f.BoolVar(&introspection, "introspection", false, "allow __schema/__type (the graphql_introspection feature flag)")
 	f.StringVar(&writeConfig, "write-config", "", "write a capstat.yaml matching the sandbox's instances and budgets to this path")
 	return cmd
 }

@@ -503,6 +503,30 @@ func (s *snapshot) copyParquet(ctx context.Context, q *Query, args []any, w io.W
 	return nil
 }
 
+// queryLimited runs a checked ad-hoc statement. A plain query is run as
+// its checked syntax tree, rendered back to SQL by DuckDB, under
+// "LIMIT limit+1": DuckDB materialises whole results, so this keeps a
+// "SELECT * FROM proposal_votes" from building millions of rows to answer
+// a thousand. Columns with duplicate names get DuckDB's suffixes (a, a_1).
+// If the rendered query does not bind, the original text runs unwrapped.
+func (s *snapshot) queryLimited(ctx context.Context, c *sql.Conn, sqlText, tree string, limit int) (*sql.Rows, error) {
+	if tree != "" && limit > 0 {
+		var inner string
+		if err := c.QueryRowContext(ctx, "SELECT json_deserialize_sql($1::JSON)", tree).Scan(&inner); err == nil {
+			wrapped := fmt.Sprintf("SELECT * FROM (\n%s\n) AS capstat_result LIMIT %d", inner, limit+1)
+			rows, err := c.QueryContext(ctx, wrapped)
+			if err == nil {
+				return rows, nil
+			}
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			slog.Debug("queries: limited form of an ad-hoc query failed, running it as written", "err", err)
+		}
+	}
+	return c.QueryContext(ctx, sqlText)
+}
+
 // Run runs the canned query name with params (query-string values, typed
 // and validated against the catalogue) and writes the result to w. CSV and
 // Parquet stream the full result; JSON and table stop at Limits.MaxRows and
@@ -580,18 +604,19 @@ func (e *Engine) SQL(ctx context.Context, sqlText string, w io.Writer, format Fo
 		return s.classify(ctx, err)
 	}
 	defer put()
-	if err := s.check(ctx, c, sqlText); err != nil {
+	tree, err := s.check(ctx, c, sqlText)
+	if err != nil {
 		return err
 	}
-	rows, err := c.QueryContext(ctx, sqlText)
-	if err != nil {
-		return s.classify(ctx, err)
-	}
-	defer rows.Close()
 	limit := e.limits.MaxRows
 	if format == FormatCSV {
 		limit = e.limits.MaxExportRows
 	}
+	rows, err := s.queryLimited(ctx, c, sqlText, tree, limit)
+	if err != nil {
+		return s.classify(ctx, err)
+	}
+	defer rows.Close()
 	if err := writeRows(rows, w, format, limit, format == FormatCSV); err != nil {
 		return s.classify(ctx, err)
 	}

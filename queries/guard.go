@@ -59,15 +59,19 @@ func functionDenied(name string) bool {
 // (Prepare without a context refuses several statements without running
 // any), and json_serialize_sql gives the syntax tree, whose function calls
 // and table references are then checked.
-func (s *snapshot) check(ctx context.Context, c *sql.Conn, sqlText string) error {
+//
+// For a plain query (not EXPLAIN, DESCRIBE, SHOW or SUMMARIZE) it returns
+// the syntax tree as JSON (wrapJSON), so that the caller can run the checked tree
+// itself under a row limit (see queryLimited); otherwise wrapJSON is "".
+func (s *snapshot) check(ctx context.Context, c *sql.Conn, sqlText string) (wrapJSON string, err error) {
 	if !utf8.ValidString(sqlText) {
-		return errorf(CodeRefused, "la requête n'est pas du texte UTF-8 valide")
+		return "", errorf(CodeRefused, "la requête n'est pas du texte UTF-8 valide")
 	}
 	if strings.ContainsRune(sqlText, 0) {
-		return errorf(CodeRefused, "caractère nul interdit dans la requête")
+		return "", errorf(CodeRefused, "caractère nul interdit dans la requête")
 	}
 	var stype duckdb.StmtType
-	err := c.Raw(func(dc any) error {
+	err = c.Raw(func(dc any) error {
 		conn, ok := dc.(*duckdb.Conn)
 		if !ok {
 			return fmt.Errorf("unexpected driver connection %T", dc)
@@ -89,9 +93,9 @@ func (s *snapshot) check(ctx context.Context, c *sql.Conn, sqlText string) error
 	})
 	if err != nil {
 		if strings.Contains(err.Error(), "multi-statement") {
-			return errorf(CodeRefused, "une seule instruction SQL par requête")
+			return "", errorf(CodeRefused, "une seule instruction SQL par requête")
 		}
-		return s.classify(ctx, err)
+		return "", s.classify(ctx, err)
 	}
 	inner := sqlText
 	switch stype {
@@ -99,14 +103,14 @@ func (s *snapshot) check(ctx context.Context, c *sql.Conn, sqlText string) error
 	case duckdb.STATEMENT_TYPE_EXPLAIN:
 		var ok bool
 		if inner, ok = stripExplain(sqlText); !ok {
-			return errorf(CodeRefused, "forme d'EXPLAIN non prise en charge")
+			return "", errorf(CodeRefused, "forme d'EXPLAIN non prise en charge")
 		}
 	default:
-		return errorf(CodeRefused, "instruction %s interdite : seules SELECT, WITH, DESCRIBE, SHOW et EXPLAIN sont acceptées", stmtTypeName(stype))
+		return "", errorf(CodeRefused, "instruction %s interdite : seules SELECT, WITH, DESCRIBE, SHOW et EXPLAIN sont acceptées", stmtTypeName(stype))
 	}
 	var js string
 	if err := c.QueryRowContext(ctx, "SELECT json_serialize_sql($1::VARCHAR)::VARCHAR", inner).Scan(&js); err != nil {
-		return s.classify(ctx, err)
+		return "", s.classify(ctx, err)
 	}
 	var tree struct {
 		Error        bool   `json:"error"`
@@ -114,39 +118,59 @@ func (s *snapshot) check(ctx context.Context, c *sql.Conn, sqlText string) error
 		Statements   []any  `json:"statements"`
 	}
 	if err := json.Unmarshal([]byte(js), &tree); err != nil {
-		return fmt.Errorf("check sql: decode syntax tree: %w", err)
+		return "", fmt.Errorf("check sql: decode syntax tree: %w", err)
 	}
 	if tree.Error {
-		return errorf(CodeRefused, "instruction non prise en charge : seules SELECT, WITH, DESCRIBE, SHOW et EXPLAIN sont acceptées")
+		return "", errorf(CodeRefused, "instruction non prise en charge : seules SELECT, WITH, DESCRIBE, SHOW et EXPLAIN sont acceptées")
 	}
 	if len(tree.Statements) != 1 {
-		return errorf(CodeRefused, "une seule instruction SQL par requête")
+		return "", errorf(CodeRefused, "une seule instruction SQL par requête")
 	}
 	w := &treeWalker{ctes: map[string]bool{}}
 	w.collectCTEs(tree.Statements[0])
 	w.walk(tree.Statements[0])
 	for _, f := range w.tableFunctions {
 		if !allowedTableFunctions[strings.ToLower(f)] {
-			return errorf(CodeRefused, "fonction de table %s interdite (autorisées : %s)", f, strings.Join(sortedKeys(allowedTableFunctions), ", "))
+			return "", errorf(CodeRefused, "fonction de table %s interdite (autorisées : %s)", f, strings.Join(sortedKeys(allowedTableFunctions), ", "))
 		}
 	}
 	for _, f := range w.functions {
 		if functionDenied(f) {
-			return errorf(CodeRefused, "fonction %s interdite", f)
+			return "", errorf(CodeRefused, "fonction %s interdite", f)
 		}
 	}
 	for _, t := range w.tables {
 		if !s.tableAllowed(t, w.ctes) {
-			return errorf(CodeRefused, "table %q inconnue ou interdite ; tables disponibles : %s", t.String(), strings.Join(sortedKeys(s.tables), ", "))
+			return "", errorf(CodeRefused, "table %q inconnue ou interdite ; tables disponibles : %s", t.String(), strings.Join(sortedKeys(s.tables), ", "))
 		}
 	}
 	for _, name := range w.shows {
 		n := strings.ToLower(strings.Trim(name, `"`))
 		if n != "" && n != "tables" && !s.tables[n] {
-			return errorf(CodeRefused, "SHOW %s interdit", name)
+			return "", errorf(CodeRefused, "SHOW %s interdit", name)
 		}
 	}
-	return nil
+	return wrappableTree(stype, tree.Statements[0], js), nil
+}
+
+// wrappableTree returns js when the statement is a plain query that can be
+// wrapped as a subquery, else "".
+func wrappableTree(stype duckdb.StmtType, stmt any, js string) string {
+	if stype != duckdb.STATEMENT_TYPE_SELECT {
+		return ""
+	}
+	m, _ := stmt.(map[string]any)
+	node, _ := m["node"].(map[string]any)
+	switch node["type"] {
+	case "SELECT_NODE":
+		if from, ok := node["from_table"].(map[string]any); ok && from["type"] == "SHOW_REF" {
+			return ""
+		}
+		return js
+	case "SET_OPERATION_NODE", "RECURSIVE_CTE_NODE", "CTE_NODE":
+		return js
+	}
+	return ""
 }
 
 type tableRef struct{ catalog, schema, name string }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -277,6 +278,34 @@ func TestAllowedAdHoc(t *testing.T) {
 	if r := decodeResult(t, body); status != 200 || r.Truncated || len(r.Rows) != 5 {
 		t.Errorf("exactly the limit must not be flagged truncated: %+v", r)
 	}
+	// Plain queries run under LIMIT row_limit+1: a result that would need
+	// 100 GB if materialised whole still answers, in order.
+	status, body = postSQL(t, srv, `SELECT repeat('x', 1000000) AS big FROM range(100000)`, "json")
+	if r := decodeResult(t, body); status != 200 || !r.Truncated || len(r.Rows) != 5 {
+		t.Errorf("limited big result: %d %.200s", status, body)
+	}
+	status, body = postSQL(t, srv, `SELECT 1 AS a, 2 AS a`, "json")
+	if r := decodeResult(t, body); status != 200 || r.Columns[1].Name != "a_1" {
+		t.Errorf("wrapped query columns: %s", body)
+	}
+	props := append([]row(nil), fx["proposals"]...)
+	sort.Slice(props, func(i, j int) bool {
+		if i64(props[i], "votes_count") != i64(props[j], "votes_count") {
+			return i64(props[i], "votes_count") > i64(props[j], "votes_count")
+		}
+		return s(props[i], "proposal_id") < s(props[j], "proposal_id")
+	})
+	status, body = postSQL(t, srv, `-- top
+		SELECT proposal_id FROM proposals ORDER BY votes_count DESC, proposal_id; -- done`, "json")
+	r = decodeResult(t, body)
+	if status != 200 || len(r.Rows) != 5 {
+		t.Fatalf("ordered: %d %s", status, body)
+	}
+	for i := range 5 {
+		if r.Rows[i][0] != s(props[i], "proposal_id") {
+			t.Errorf("ordered row %d = %v, want %s", i, r.Rows[i][0], s(props[i], "proposal_id"))
+		}
+	}
 	// Extractions are in Paris time (winter: UTC+1, summer: UTC+2).
 	status, body = postSQL(t, srv, `SELECT hour(TIMESTAMPTZ '2024-03-15 12:00:00+00') AS winter, hour(TIMESTAMPTZ '2024-07-15 12:00:00+00') AS summer, (TIMESTAMPTZ '2024-03-15 23:30:00+00')::DATE AS day`, "json")
 	if r := decodeResult(t, body); status != 200 || !cellEqual(r.Rows[0][0], 13) || !cellEqual(r.Rows[0][1], 14) || !cellEqual(r.Rows[0][2], "2024-03-16") {
@@ -287,7 +316,6 @@ func TestAllowedAdHoc(t *testing.T) {
 	if status != 200 || bytes.Contains(body, []byte("<img")) || decodeResult(t, body).Rows[0][0] != hostileTitle {
 		t.Errorf("hostile title: %s", body)
 	}
-	_ = fx
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

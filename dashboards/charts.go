@@ -63,6 +63,7 @@ type chart struct {
 	Summary    string // one sentence computed from the data
 	Definition string // from the catalogue
 	Tall       bool
+	APIHref    string // the same data from the query API (served by the daemon)
 	Table      dataTable
 	Option     json.RawMessage // ECharts option (go-echarts)
 	// TableHTML is Table rendered once by the "table" template (html/template

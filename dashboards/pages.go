@@ -87,7 +87,8 @@ func (b *builder) metricChart(id string, m metricDef, latest []edition, highligh
 	sort.SliceStable(items, func(i, j int) bool { return items[i].v > items[j].v })
 	bench, hasBench := b.rel.benchmark(m.Col)
 
-	c := chart{ID: id, Title: m.Label + " (dernière édition)", Definition: definition(b.cat, "budget_comparison", m.Col)}
+	c := chart{ID: id, Title: m.Label + " (dernière édition)", Definition: definition(b.cat, "budget_comparison", m.Col),
+		APIHref: apiHref("collectivity_ranking", "metric", m.Col, "limit", "1000")}
 	c.Table = dataTable{Caption: m.Label + " par collectivité (dernière édition)",
 		Head: []string{"Collectivité", "Édition", m.Label, "Rang"}}
 	bars := make([]barItem, len(items))
@@ -235,6 +236,7 @@ func (b *builder) collectivityPage(col collectivity) *page {
 func (b *builder) editionsChart(id string, col collectivity, eds []edition) (chart, error) {
 	votes, props := homeMetrics[2], homeMetrics[1]
 	c := chart{ID: id, Title: "Participation par édition (votes à gauche, propositions à droite)",
+		APIHref: apiHref("edition_change", "collectivity", col.Code),
 		Definition: definition(b.cat, "budget_comparison", votes.Col) + " " + definition(b.cat, "budget_comparison", props.Col)}
 	c.Table = dataTable{Caption: "Participation par édition : " + col.Name,
 		Head: []string{"Édition", votes.Label, props.Label, "Votes", "Propositions"}}
@@ -268,6 +270,7 @@ func (b *builder) editionsChart(id string, col collectivity, eds []edition) (cha
 
 type projectBody struct {
 	P            *project
+	TopAPIHref   string
 	Collectivity link
 	Steps        dataTable
 	Top          dataTable
@@ -286,7 +289,7 @@ func (b *builder) projectPage(p *project) *page {
 		FeedTitle: "Actualité de la participation : " + p.Title}
 	root := rootOf(pg.Path)
 	pg.Crumbs = []link{{Href: root + "index.html", Text: "Accueil"}}
-	body := projectBody{P: p}
+	body := projectBody{P: p, TopAPIHref: apiHref("top_proposals", "project", p.ID, "source", p.Source, "limit", "100")}
 	if col, ok := b.rel.collectivity(p.CollectivityCode); ok {
 		body.Collectivity = link{Href: root + collectivityPath(col), Text: col.Name}
 		pg.Crumbs = append(pg.Crumbs, body.Collectivity)
@@ -425,6 +428,7 @@ func minStr(a, b string) string {
 
 func (b *builder) timelineChart(id string, p *project) (chart, error) {
 	c := chart{ID: id, Title: "Activité jour par jour (votes à gauche, propositions et contributions à droite)", Tall: true,
+		APIHref: apiHref("participation_daily_range", "project", p.ID, "source", p.Source),
 		Definition: definition(b.cat, "participation_daily", "votes") + " " + definition(b.cat, "participation_daily", "proposals")}
 	c.Table = dataTable{Caption: "Activité jour par jour : " + p.Title,
 		Head: []string{"Jour", "Propositions", "Votes", "Contributions"}}
@@ -508,6 +512,7 @@ func (b *builder) categoryChart(id string, p *project, dim string) (chart, bool,
 		noun, article, title = "Thème", "Le thème", "Thèmes"
 	}
 	c := chart{ID: id, Title: title + " : part des propositions et des votes",
+		APIHref: apiHref("winning_categories", "project", p.ID, "source", p.Source),
 		Definition: definition(b.cat, "budget_categories", "proposals_share") + " " + definition(b.cat, "budget_categories", "votes_share")}
 	c.Table = dataTable{Caption: title + " : " + p.Title,
 		Head: []string{noun, "Propositions", "Part des propositions", "Votes", "Part des votes", "Lauréats"}}
@@ -625,7 +630,7 @@ func (b *builder) aboutPage() *page {
 		if t == "" {
 			t = q.Name
 		}
-		body.Queries = append(body.Queries, link{Href: "/api/queries/" + q.Name + "?_format=csv", Text: t})
+		body.Queries = append(body.Queries, link{Href: apiHref(q.Name), Text: t})
 	}
 	pg.Body = body
 	return pg

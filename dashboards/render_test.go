@@ -32,7 +32,7 @@ func renderFixture(tb testing.TB, maxAge time.Duration) (*fixtureRelease, *Site)
 		SiteDir:    filepath.Join(dir, "site"),
 		MaxAge:     maxAge,
 		Now:        func() time.Time { return fixtureCreated.Add(36 * time.Hour) },
-		Queries:    []QueryLink{{Name: "budget_comparison", Title: "Comparaison des budgets"}},
+		Queries:    []QueryLink{{Name: "participation_vs_population", Title: "Participation rapportée à la population"}},
 	})
 	if err != nil {
 		tb.Fatal(err)

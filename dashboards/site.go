@@ -12,6 +12,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -410,6 +411,17 @@ func parseTemplates() (map[string]*template.Template, error) {
 		out[kind] = t
 	}
 	return out, nil
+}
+
+// apiHref links to a canned query of the query API as CSV; names and
+// parameters are checked against the queries catalogue in the tests.
+func apiHref(name string, params ...string) string {
+	v := url.Values{}
+	for i := 0; i+1 < len(params); i += 2 {
+		v.Set(params[i], params[i+1])
+	}
+	v.Set("_format", "csv")
+	return "/api/queries/" + name + "?" + v.Encode()
 }
 
 // slugify keeps [a-z0-9-] of s (lowercased); other runs become one "-".

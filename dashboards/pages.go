@@ -236,7 +236,7 @@ func (b *builder) collectivityPage(col collectivity) *page {
 func (b *builder) editionsChart(id string, col collectivity, eds []edition) (chart, error) {
 	votes, props := homeMetrics[2], homeMetrics[1]
 	c := chart{ID: id, Title: "Participation par édition (votes à gauche, propositions à droite)",
-		APIHref: apiHref("edition_change", "collectivity", col.Code),
+		APIHref:    apiHref("edition_change", "collectivity", col.Code),
 		Definition: definition(b.cat, "budget_comparison", votes.Col) + " " + definition(b.cat, "budget_comparison", props.Col)}
 	c.Table = dataTable{Caption: "Participation par édition : " + col.Name,
 		Head: []string{"Édition", votes.Label, props.Label, "Votes", "Propositions"}}
@@ -428,7 +428,7 @@ func minStr(a, b string) string {
 
 func (b *builder) timelineChart(id string, p *project) (chart, error) {
 	c := chart{ID: id, Title: "Activité jour par jour (votes à gauche, propositions et contributions à droite)", Tall: true,
-		APIHref: apiHref("participation_daily_range", "project", p.ID, "source", p.Source),
+		APIHref:    apiHref("participation_daily_range", "project", p.ID, "source", p.Source),
 		Definition: definition(b.cat, "participation_daily", "votes") + " " + definition(b.cat, "participation_daily", "proposals")}
 	c.Table = dataTable{Caption: "Activité jour par jour : " + p.Title,
 		Head: []string{"Jour", "Propositions", "Votes", "Contributions"}}
@@ -512,7 +512,7 @@ func (b *builder) categoryChart(id string, p *project, dim string) (chart, bool,
 		noun, article, title = "Thème", "Le thème", "Thèmes"
 	}
 	c := chart{ID: id, Title: title + " : part des propositions et des votes",
-		APIHref: apiHref("winning_categories", "project", p.ID, "source", p.Source),
+		APIHref:    apiHref("winning_categories", "project", p.ID, "source", p.Source),
 		Definition: definition(b.cat, "budget_categories", "proposals_share") + " " + definition(b.cat, "budget_categories", "votes_share")}
 	c.Table = dataTable{Caption: title + " : " + p.Title,
 		Head: []string{noun, "Propositions", "Part des propositions", "Votes", "Part des votes", "Lauréats"}}

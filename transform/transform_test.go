@@ -232,7 +232,7 @@ func TestCoreTables(t *testing.T) {
 	}{
 		{"alive projects", `SELECT string_agg(project_id, ',' ORDER BY project_id) FROM core.projects`, "P1,P10,P20"},
 		{"deleted proposal dropped", `SELECT count(*) FROM core.proposals WHERE source = 'landes'`, "5"},
-		{"published alive votes", `SELECT count(*) FROM core.proposal_votes WHERE source = 'landes'`, "9"},
+		{"published alive votes", `SELECT count(*) FROM core.proposal_votes WHERE source = 'landes'`, "10"},
 		{"phases", `SELECT string_agg(step_id || '=' || phase, ',' ORDER BY source, position) FROM core.steps`,
 			"S1=deposit,S2=vote,S3=selection,pstep1=other,S10=consultation,S11=questionnaire,S20=deposit,S21=vote"},
 		{"unknown step type kept", `SELECT step_type FROM core.steps WHERE step_id = 'pstep1'`, "PresentationStep"},
@@ -246,6 +246,9 @@ func TestCoreTables(t *testing.T) {
 		// 02:30 happens twice on 2023-10-29 in Paris: ICU takes the second
 		// occurrence (standard time, +01:00).
 		{"DST fall-back ambiguous 02:30", `SELECT strftime(created_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M') FROM core.proposal_votes WHERE vote_id = '103'`, "2023-10-29 01:30"},
+		{"vote in the DST gap (per-hour conversion)", `SELECT strftime(created_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M') FROM core.proposal_votes WHERE vote_id = '402'`, "2023-03-26 01:30"},
+		{"votes around the DST change", `SELECT string_agg(vote_id || '=' || strftime(created_at AT TIME ZONE 'UTC', '%m-%d %H:%M'), ',' ORDER BY vote_id) FROM core.proposal_votes WHERE vote_id IN ('102', '202', '203', '302')`,
+			"102=10-28 10:00,202=10-26 07:00,203=10-31 22:00,302=03-20 09:00"},
 		{"costs", `SELECT string_agg(proposal_id || '=' || COALESCE(CAST(estimated_cost_eur AS VARCHAR), 'NULL') || '/' || COALESCE(cost_source, 'NULL'), ',' ORDER BY proposal_id) FROM core.proposals WHERE source = 'landes'`,
 			"PR1=250000/form,PR2=12000/api,PR3=NULL/NULL,PR4=NULL/NULL,PR5=NULL/NULL"},
 		{"winners", `SELECT string_agg(proposal_id || '=' || COALESCE(selection_status, 'NULL') || '/' || winner, ',' ORDER BY proposal_id) FROM core.proposals`,
@@ -283,6 +286,7 @@ func TestParticipation(t *testing.T) {
 	}{
 		{"proposal on the DST day, local date", `SELECT proposals || '/' || contributors FROM metrics.participation_daily WHERE step_id = 'S1' AND day = DATE '2023-03-26'`, "1/1"},
 		{"vote during the collect step", `SELECT votes FROM metrics.participation_daily WHERE step_id = 'S1' AND day = DATE '2023-03-20'`, "1"},
+		{"vote in the DST gap, local day", `SELECT votes || '/' || proposals FROM metrics.participation_daily WHERE step_id = 'S1' AND day = DATE '2023-03-26'`, "1/1"},
 		{"S1 cumulative proposals", `SELECT max(cumulative_proposals) FROM metrics.participation_daily WHERE step_id = 'S1'`, "5"},
 		{"vote step days", `SELECT string_agg(strftime(day, '%m-%d') || ':' || votes || ':' || cumulative_votes, ',' ORDER BY day) FROM metrics.participation_daily WHERE step_id = 'S2'`,
 			"10-02:1:1,10-03:1:2,10-05:1:3,10-10:1:4,10-26:1:5,10-28:1:6,10-29:1:7,10-31:1:8"},
@@ -292,7 +296,7 @@ func TestParticipation(t *testing.T) {
 		{"weekly", `SELECT string_agg(strftime(week, '%m-%d') || ':' || votes || ':' || cumulative_votes, ',' ORDER BY week) FROM metrics.participation_weekly WHERE step_id = 'S2'`,
 			"10-02:3:3,10-09:1:4,10-23:3:7,10-30:1:8"},
 		{"phase summary", `SELECT string_agg(step_id || ':' || phase || ':' || proposals || ':' || votes || ':' || COALESCE(CAST(votes_last_7_days AS VARCHAR), 'NULL') || ':' || COALESCE(CAST(votes_last_7_days_share AS VARCHAR), 'NULL'), ',' ORDER BY s.position) FROM metrics.phase_summary JOIN core.steps s USING (source, step_id, phase) WHERE source = 'landes'`,
-			"S1:deposit:5:1:0:0.0,S2:vote:3:8:4:0.5,S3:selection:2:0:0:NULL,pstep1:other:0:0:NULL:NULL"},
+			"S1:deposit:5:2:1:0.5,S2:vote:3:8:4:0.5,S3:selection:2:0:0:NULL,pstep1:other:0:0:NULL:NULL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -54,6 +54,7 @@ INSERT INTO raw.proposal_votes VALUES
   ('landes', '303', 'PR3', '{"id":"303","createdAt":"2023-10-04 08:00:00","published":false,"anonymous":false}', 'h', 1, 1, NULL),
   ('landes', '304', 'PR3', '{"id":"304","createdAt":"2023-10-04 09:00:00","published":true,"anonymous":false}', 'h', 1, 1, 2),
   ('landes', '401', 'PR4', '{"id":"401","createdAt":"2023-10-03 08:00:00","published":true,"anonymous":false}', 'h', 1, 1, NULL),
+  ('landes', '402', 'PR4', '{"id":"402","createdAt":"2023-03-26 02:30:00","published":true,"anonymous":false}', 'h', 1, 1, NULL),
   ('landes', '601', 'PR6', '{"id":"601","createdAt":"2023-10-03 08:00:00","published":true,"anonymous":false}', 'h', 1, 1, NULL);
 
 INSERT INTO raw.users VALUES

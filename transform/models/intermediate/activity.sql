@@ -8,7 +8,9 @@
 -- kind contribution: step = the containing consultation step, else any
 --   containing dated step; '' when none.
 -- kind reply: step = the questionnaire step of the reply.
--- author_key is known for proposals and replies only.
+-- author_key is known for proposals and replies only. day is the date of
+-- the instance's wall-clock time (staging *_local columns), so no time-zone
+-- conversion is needed here.
 WITH st AS (
     SELECT source, project_id, step_id, phase, start_at, end_at, position
     FROM core.steps
@@ -20,52 +22,42 @@ WITH st AS (
         v.source,
         v.vote_id,
         arg_min(st.step_id, (CASE st.phase WHEN 'vote' THEN 0 WHEN 'deposit' THEN 1 ELSE 2 END) * 1000000 - st.position) AS step_id
-    FROM core.proposal_votes v
+    FROM staging.proposal_votes v
     JOIN st ON st.source = v.source AND st.project_id = v.project_id
-    WHERE (st.start_at IS NULL OR v.created_at >= st.start_at)
+    WHERE v.published
+      AND (st.start_at IS NULL OR v.created_at >= st.start_at)
       AND (st.end_at IS NULL OR v.created_at <= st.end_at)
     GROUP BY v.source, v.vote_id
-), votes AS (
-    SELECT v.source, v.project_id, vs.step_id, v.created_at AS ts
-    FROM core.proposal_votes v
-    LEFT JOIN vote_steps vs USING (source, vote_id)
 ), contrib_steps AS (
     SELECT
         c.source,
         c.contribution_id,
         arg_min(st.step_id, (CASE st.phase WHEN 'consultation' THEN 0 ELSE 1 END) * 1000000 - st.position) AS step_id
-    FROM core.contributions c
+    FROM staging.contributions c
     JOIN st ON st.source = c.source AND st.project_id = c.project_id
-    WHERE c.contribution_type <> 'reply'
-      AND (st.start_at IS NULL OR c.created_at >= st.start_at)
+    WHERE (st.start_at IS NULL OR c.created_at >= st.start_at)
       AND (st.end_at IS NULL OR c.created_at <= st.end_at)
     GROUP BY c.source, c.contribution_id
-), contribs AS (
-    SELECT c.source, c.project_id, cs.step_id, c.created_at AS ts
-    FROM core.contributions c
-    LEFT JOIN contrib_steps cs USING (source, contribution_id)
-    WHERE c.contribution_type <> 'reply'
-), events AS (
-    SELECT source, project_id, COALESCE(collect_step_id, '') AS step_id, 'proposal' AS kind,
-           COALESCE(published_at, created_at) AS ts, author_key
-    FROM core.proposals
-    UNION ALL
-    SELECT source, project_id, COALESCE(step_id, ''), 'vote', ts, NULL FROM votes
-    UNION ALL
-    SELECT source, project_id, COALESCE(step_id, ''), 'contribution', ts, NULL FROM contribs
-    UNION ALL
-    SELECT source, project_id, COALESCE(step_id, ''), 'reply', created_at, author_key
-    FROM core.contributions
-    WHERE contribution_type = 'reply'
 )
-SELECT
-    e.source,
-    e.project_id,
-    e.step_id,
-    e.kind,
-    e.ts,
-    staging.local_day(e.ts, s.timezone) AS day,
-    e.author_key
-FROM events e
-JOIN staging.sources s USING (source)
-WHERE e.ts IS NOT NULL
+SELECT p.source, p.project_id, COALESCE(p.collect_step_id, '') AS step_id, 'proposal' AS kind,
+       COALESCE(p.published_at, p.created_at) AS ts,
+       CAST(CASE WHEN p.published_at IS NOT NULL THEN sp.published_local ELSE sp.created_local END AS DATE) AS day,
+       p.author_key
+FROM core.proposals p
+JOIN staging.proposals sp USING (source, proposal_id)
+WHERE COALESCE(p.published_at, p.created_at) IS NOT NULL
+UNION ALL
+SELECT v.source, v.project_id, COALESCE(vs.step_id, ''), 'vote', v.created_at, CAST(v.created_local AS DATE), NULL
+FROM staging.proposal_votes v
+LEFT JOIN vote_steps vs USING (source, vote_id)
+WHERE v.published AND v.created_at IS NOT NULL
+UNION ALL
+SELECT c.source, c.project_id, COALESCE(cs.step_id, ''), 'contribution', c.created_at, CAST(c.created_local AS DATE), NULL
+FROM staging.contributions c
+LEFT JOIN contrib_steps cs USING (source, contribution_id)
+WHERE c.created_at IS NOT NULL
+UNION ALL
+SELECT c.source, c.project_id, COALESCE(c.step_id, ''), 'reply', c.created_at, CAST(r.created_local AS DATE), c.author_key
+FROM core.contributions c
+JOIN staging.replies r ON r.source = c.source AND r.reply_id = c.contribution_id
+WHERE c.contribution_type = 'reply' AND c.created_at IS NOT NULL

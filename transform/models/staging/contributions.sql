@@ -9,6 +9,7 @@ SELECT
     c.project_id,
     COALESCE(c.payload->>'$.parent.id', c.payload->>'$.related.id') AS parent_id,
     staging.utc_ts(c.payload->>'$.createdAt', s.timezone) AS created_at,
+    staging.local_ts(c.payload->>'$.createdAt') AS created_local,
     staging.utc_ts(c.payload->>'$.publishedAt', s.timezone) AS published_at,
     COALESCE(TRY_CAST(c.payload->>'$.trashed' AS BOOLEAN), false) AS trashed,
     c.payload->>'$.type' AS argument_type

@@ -8,6 +8,7 @@ SELECT
     r.questionnaire_id,
     r.author_id,
     staging.utc_ts(r.payload->>'$.createdAt', s.timezone) AS created_at,
+    staging.local_ts(r.payload->>'$.createdAt') AS created_local,
     staging.utc_ts(r.payload->>'$.publishedAt', s.timezone) AS published_at,
     COALESCE(TRY_CAST(r.payload->>'$.published' AS BOOLEAN), true) AS published,
     COALESCE(TRY_CAST(r.payload->>'$.draft' AS BOOLEAN), false) AS draft

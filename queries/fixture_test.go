@@ -275,6 +275,9 @@ func TestMain(m *testing.M) {
 	writeSnapshot(tb, sharedFixture.path, sharedFixture.fx)
 	code := m.Run()
 	os.RemoveAll(dir)
+	if largeOnce.path != "" {
+		os.RemoveAll(filepath.Dir(largeOnce.path))
+	}
 	os.Exit(code)
 }
 

@@ -38,13 +38,13 @@ func newReleaseID(t time.Time, releasesDir string) string {
 func parseReleaseID(id string) (time.Time, int, bool) {
 	base, suffix, hasSuffix := strings.Cut(id, "-")
 	t, err := time.Parse(idLayout, base)
-	if err != nil {
+	if err != nil || t.Format(idLayout) != base {
 		return time.Time{}, 0, false
 	}
 	n := 1
 	if hasSuffix {
 		n, err = strconv.Atoi(suffix)
-		if err != nil || n < 2 {
+		if err != nil || n < 2 || strconv.Itoa(n) != suffix {
 			return time.Time{}, 0, false
 		}
 	}

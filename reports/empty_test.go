@@ -5,8 +5,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 	"testing"
+	"time"
 )
 
 // An empty working table (a source without votes yet) still yields a

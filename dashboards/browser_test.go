@@ -289,7 +289,7 @@ func TestBrowserSite(t *testing.T) {
 			t.Fatalf("%d rows, want %d collectivities + the national median", len(rows), len(latest))
 		}
 		for _, e := range latest {
-			want := []string{e.Name, e.Edition, frInt(e.Population), frPct(e.ParticipationRate, 2), frRate(e.ProposalsPer10k),
+			want := []string{e.Name, e.Edition, frInt(e.Population), frPctAuto(e.ParticipationRate), frRate(e.ProposalsPer10k),
 				frRate(e.VotesPer1k), frPct(e.WinnerRate, 1), frDec(e.EurPerInhabitant, 2) + nnbsp + "€"}
 			found := false
 			for _, r := range rows {
@@ -429,4 +429,60 @@ func TestBrowserProbeCatchesViolations(t *testing.T) {
 	if err := ctx.Err(); errors.Is(err, context.DeadlineExceeded) {
 		t.Fatal(err)
 	}
+}
+
+// TestBrowserRelease renders the release named by CAPSTAT_RELEASE_DIR (for
+// example public/latest after `make demo`) and checks every main page and
+// one embed per chart kind in the browser: no console error, no request to
+// another host, every chart drawn.
+func TestBrowserRelease(t *testing.T) {
+	relDir := os.Getenv("CAPSTAT_RELEASE_DIR")
+	if relDir == "" {
+		t.Skip("set CAPSTAT_RELEASE_DIR to check a real release in the browser")
+	}
+	requireECharts(t)
+	bctx := browser(t)
+	site, err := Render(context.Background(), Options{ReleaseDir: relDir, SiteDir: filepath.Join(t.TempDir(), "site")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(withCSP(http.FileServer(http.Dir(site.Dir))))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	kinds := map[string]bool{}
+	for _, p := range site.Pages {
+		if strings.HasPrefix(p, "embed/") {
+			id := strings.TrimSuffix(strings.TrimPrefix(p, "embed/"), ".html")
+			kind := id[strings.LastIndex(id, "_")+1:]
+			if kinds[kind] {
+				continue
+			}
+			kinds[kind] = true
+		}
+		want := 0
+		if data, err := os.ReadFile(filepath.Join(site.Dir, strings.TrimSuffix(p, ".html")+".charts.js")); err == nil {
+			want = strings.Count(string(data), "window.CAPSTAT_CHARTS[")
+		} else if strings.HasPrefix(p, "embed/") {
+			want = 1
+		}
+		t.Run(p, func(t *testing.T) {
+			ctx, probe := openPage(t, bctx, srv.URL+"/"+p)
+			checkCharts(t, ctx, p, want)
+			checkClean(t, p, probe, host)
+		})
+	}
+	if dir := os.Getenv("CAPSTAT_ARTIFACTS"); dir != "" {
+		ctx, _ := openPage(t, bctx, srv.URL+"/index.html")
+		checkCharts(t, ctx, "index.html", strings.Count(mustRead(t, filepath.Join(site.Dir, "index.charts.js")), "window.CAPSTAT_CHARTS["))
+		screenshot(t, ctx, "release-home.png")
+	}
+}
+
+func mustRead(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -128,13 +128,13 @@ func metricBars(items []barItem, axisName string, scale float64, benchmark float
 		if it.Highlight {
 			colour = colourHighlight
 		}
-		data[i] = opts.BarData{Name: it.Label, Value: round(it.Value*scale, 2), ItemStyle: &opts.ItemStyle{Color: colour}}
+		data[i] = opts.BarData{Name: it.Label, Value: roundSig(it.Value*scale, 4), ItemStyle: &opts.ItemStyle{Color: colour}}
 	}
 	bar.SetXAxis(labels)
 	seriesOpts := []charts.SeriesOpts{}
 	if hasBenchmark {
 		seriesOpts = append(seriesOpts,
-			charts.WithMarkLineNameYAxisItemOpts(opts.MarkLineNameYAxisItem{Name: "Médiane nationale", YAxis: round(benchmark*scale, 2)}),
+			charts.WithMarkLineNameYAxisItemOpts(opts.MarkLineNameYAxisItem{Name: "Médiane nationale", YAxis: roundSig(benchmark*scale, 4)}),
 			charts.WithMarkLineStyleOpts(opts.MarkLineStyle{
 				Symbol:    []string{"none", "none"},
 				LineStyle: &opts.LineStyle{Color: colourBenchmark, Type: "dashed", Width: 2},
@@ -264,7 +264,7 @@ func groupedBars(labels []string, series []struct {
 	for i, s := range series {
 		data := make([]opts.BarData, len(s.Values))
 		for j, v := range s.Values {
-			data[j] = opts.BarData{Value: round(v, 2)}
+			data[j] = opts.BarData{Value: roundSig(v, 4)}
 		}
 		bar.AddSeries(s.Name, data, charts.WithBarChartOpts(opts.BarChart{YAxisIndex: min(i, 1)}))
 	}

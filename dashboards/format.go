@@ -122,3 +122,27 @@ func frRate(v float64) string {
 	}
 	return frDec(v, 1)
 }
+
+// frPctAuto formats a small ratio with enough decimals to stay readable:
+// 12,3 %, 0,23 %, 0,004 %.
+func frPctAuto(ratio float64) string {
+	p := math.Abs(ratio * 100)
+	switch {
+	case p == 0 || p >= 10:
+		return frPct(ratio, 1)
+	case p >= 0.1:
+		return frPct(ratio, 2)
+	}
+	return frPct(ratio, 3)
+}
+
+// roundSig rounds v to n significant digits (chart data stays small and
+// free of float noise without flattening tiny rates to zero).
+func roundSig(v float64, n int) float64 {
+	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return v
+	}
+	d := n - 1 - int(math.Floor(math.Log10(math.Abs(v))))
+	p := math.Pow(10, float64(d))
+	return math.Round(v*p) / p
+}

@@ -32,6 +32,15 @@ func TestFrenchFormats(t *testing.T) {
 		{"date crosses midnight in Paris", frDate(time.Date(2026, 12, 31, 23, 30, 0, 0, time.UTC), paris), "1 janv. 2027"},
 		{"date zero", frDate(time.Time{}, paris), "–"},
 		{"datetime", frDateTime(time.Date(2026, 7, 1, 6, 5, 0, 0, time.UTC), paris), "1 juil. 2026 à 8 h 05"},
+		{"pct auto large", frPctAuto(0.1234), nb("12,3 %")},
+		{"pct auto small", frPctAuto(0.0023), nb("0,23 %")},
+		{"pct auto tiny", frPctAuto(0.00004), nb("0,004 %")},
+		{"pct auto zero", frPctAuto(0), nb("0,0 %")},
+		{"count singular", frCount(1, "vote", "votes"), "1 vote"},
+		{"count zero", frCount(0, "vote", "votes"), "0 vote"},
+		{"count plural", frCount(2000, "vote", "votes"), nb("2 000") + " votes"},
+		{"rate small", frRate(0.172), "0,17"},
+		{"rate", frRate(6.92), "6,9"},
 		{"bytes", frBytes(1034102), nb("1,0 Mo")},
 		{"bytes small", frBytes(512), nb("512 octets")},
 		{"signed plus", frSigned(1.5, func(f float64) string { return frDec(f, 1) }), "+1,5"},
@@ -44,5 +53,15 @@ func TestFrenchFormats(t *testing.T) {
 				t.Errorf("got %q, want %q", tt.got, tt.want)
 			}
 		})
+	}
+}
+
+func TestRoundSig(t *testing.T) {
+	for _, tt := range []struct{ in, want float64 }{
+		{0.000041234, 0.00004123}, {6.91827, 6.918}, {1234567, 1235000}, {0, 0}, {-0.012345, -0.01235},
+	} {
+		if got := roundSig(tt.in, 4); math.Abs(got-tt.want) > 1e-12*math.Max(1, math.Abs(tt.want)) {
+			t.Errorf("roundSig(%v, 4) = %v, want %v", tt.in, got, tt.want)
+		}
 	}
 }

@@ -1,6 +1,8 @@
 package dashboards
 
 import (
+	"strings"
+
 	"github.com/capstat/capstat/internal/catalog"
 )
 
@@ -20,8 +22,8 @@ type metricDef struct {
 var homeMetrics = []metricDef{
 	{
 		Col: "participation_rate", Label: "Taux de participation", AxisName: "%", Scale: 100,
-		Format: func(v float64) string { return frPct(v, 2) },
-		Delta:  func(v float64) string { return frDec(v*100, 2) + nnbsp + "pt" },
+		Format: frPctAuto,
+		Delta:  func(v float64) string { return strings.TrimSuffix(frPctAuto(v), nnbsp+"%") + nnbsp + "pt" },
 		Phrase: func(v string) string { return "un taux de participation de " + v },
 	},
 	{

@@ -117,6 +117,8 @@ func (b *builder) metricChart(id string, m metricDef, latest []edition, highligh
 		if c.Summary == "" {
 			c.Summary = fmt.Sprintf("Cet indicateur n'est pas disponible pour cette collectivité ; %d collectivités le publient.", len(items))
 		}
+	case items[0].v == items[len(items)-1].v:
+		c.Summary = fmt.Sprintf("Les %d collectivités comparées ont la même valeur : %s.", len(items), m.Format(items[0].v))
 	case len(items) == 1:
 		c.Summary = fmt.Sprintf("%s : %s%s.", items[0].e.CollectivityName, m.Phrase(m.Format(items[0].v)), benchText)
 	default:

@@ -475,6 +475,19 @@ func TestBrowserRelease(t *testing.T) {
 		ctx, _ := openPage(t, bctx, srv.URL+"/index.html")
 		checkCharts(t, ctx, "index.html", strings.Count(mustRead(t, filepath.Join(site.Dir, "index.charts.js")), "window.CAPSTAT_CHARTS["))
 		screenshot(t, ctx, "release-home.png")
+		best, bestSize := "", 0
+		for _, p := range site.Pages {
+			if strings.HasPrefix(p, "projets/") {
+				if n := len(mustRead(t, filepath.Join(site.Dir, p))); n > bestSize {
+					best, bestSize = p, n
+				}
+			}
+		}
+		if best != "" {
+			ctx, _ := openPage(t, bctx, srv.URL+"/"+best)
+			checkCharts(t, ctx, best, strings.Count(mustRead(t, filepath.Join(site.Dir, strings.TrimSuffix(best, ".html")+".charts.js")), "window.CAPSTAT_CHARTS["))
+			screenshot(t, ctx, "release-project.png")
+		}
 	}
 }
 

@@ -322,13 +322,12 @@ func (b *builder) projectPage(p *project) *page {
 		}
 		body.Top.Rows = append(body.Top.Rows, []cell{intCell(int64(i + 1)), title, intCell(x.Votes), textCell(status), textCell(x.Category)})
 	}
-	var tp, tv, tc int64
+	var tv, tc int64
 	if n := len(p.Days); n > 0 {
-		tp, tv, tc = p.Days[n-1].CumProposals, p.Days[n-1].CumVotes, p.Days[n-1].CumContr
+		tv, tc = p.Days[n-1].CumVotes, p.Days[n-1].CumContr
 	}
 	body.Totals.Proposals, body.Totals.Votes, body.Totals.Contributions = frInt(p.Proposals), frInt(tv), frInt(tc)
 	body.Totals.Winners = frInt(p.Winners)
-	_ = tp
 	pg.Body = body
 
 	id := "p_" + jsID(p.Slug)

@@ -83,7 +83,7 @@ func Render(ctx context.Context, o Options) (*Site, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	start := o.Now()
+	start := time.Now()
 	echartsJS, err := fs.ReadFile(assetsFS, "assets/vendor/echarts.min.js")
 	if err != nil {
 		return nil, fmt.Errorf("dashboards: echarts.min.js is not embedded (run `sh dashboards/assets/fetch.sh` before building): %w", err)
@@ -136,7 +136,7 @@ func Render(ctx context.Context, o Options) (*Site, error) {
 	}
 	o.Logger.InfoContext(ctx, "dashboards rendered", "site", o.SiteDir, "release", rel.ID,
 		"pages", len(b.site.Pages), "charts", len(b.site.Charts), "bytes", b.site.Bytes,
-		"stale", b.site.Stale, "elapsed", o.Now().Sub(start).String())
+		"stale", b.site.Stale, "elapsed", time.Since(start).String())
 	return b.site, nil
 }
 

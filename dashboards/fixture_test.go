@@ -370,6 +370,9 @@ func fixtureTables(size fixtureSize) (map[string]*table, []fixtureEdition) {
 		for i, e := range latest {
 			vals[i] = e.metric(m)
 		}
+		if len(vals) == 0 {
+			continue
+		}
 		sorted := append([]float64(nil), vals...)
 		sort.Float64s(sorted)
 		median := sorted[len(sorted)/2]

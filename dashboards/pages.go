@@ -56,7 +56,9 @@ func (b *builder) homePage() *page {
 			pg.err = err
 			return pg
 		}
-		pg.Charts = append(pg.Charts, c)
+		if len(c.Table.Rows) > 0 { // an empty chart says nothing
+			pg.Charts = append(pg.Charts, c)
+		}
 	}
 	return pg
 }

@@ -349,3 +349,27 @@ func FuzzSlugify(f *testing.F) {
 		}
 	})
 }
+
+// TestRenderEmptyRelease: a release with no collectivity and no project
+// (a first run on a new platform) still gives a working site.
+func TestRenderEmptyRelease(t *testing.T) {
+	requireECharts(t)
+	dir := t.TempDir()
+	fx := writeFixtureRelease(t, dir, fixtureSize{})
+	site, err := Render(context.Background(), Options{ReleaseDir: fx.Latest, SiteDir: filepath.Join(dir, "site"),
+		Now: func() time.Time { return fixtureCreated }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	home, err := os.ReadFile(filepath.Join(site.Dir, "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(home), "Aucune collectivité n") || !strings.Contains(string(home), "encore publié") || strings.Contains(string(home), "data-chart=") {
+		t.Logf("%s", home)
+		t.Error("empty home page does not say that nothing is published yet")
+	}
+	if len(site.Feeds) != 1 {
+		t.Errorf("feeds %v, want only the site feed", site.Feeds)
+	}
+}

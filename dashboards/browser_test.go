@@ -113,7 +113,8 @@ func openPage(t *testing.T, browserCtx context.Context, u string) (context.Conte
 	}); err != nil {
 		t.Fatalf("listen %s: %v", u, err)
 	}
-	tctx, tcancel := context.WithTimeout(ctx, 30*time.Second)
+	// Generous deadlines: the build box is shared and can be very loaded.
+	tctx, tcancel := context.WithTimeout(ctx, 120*time.Second)
 	t.Cleanup(tcancel)
 	if err := chromedp.Do(tctx, chromedp.Navigate(u), chromedp.WaitReady("body")); err != nil {
 		t.Fatalf("open %s: %v", u, err)
@@ -193,7 +194,7 @@ func checkCharts(t *testing.T, ctx context.Context, name string, want int) []cha
 	// site.js marks each chart once drawn; wait for all of them.
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](
 		`document.querySelectorAll('[data-chart]').length === document.querySelectorAll('[data-chart-ready]').length`,
-		chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		chromedp.WithPollingTimeout(60*time.Second))); err != nil {
 		t.Fatalf("%s: charts not drawn: %v", name, err)
 	}
 	states, err := chromedp.Run(ctx, chromedp.Evaluate[[]chartState](chartsProbeJS))

@@ -16,7 +16,7 @@ import (
 // the previous release: rows are matched on the primary key and compared on
 // a hash of the columns both releases have. The previous release is read
 // from its snapshot, or from its Parquet files when the snapshot is absent.
-func computeChanges(ctx context.Context, conn *sql.Conn, cat *catalog.Catalog, id string, prev *Release, rows map[string]int64) (*Changes, error) {
+func computeChanges(ctx context.Context, conn *sql.Conn, al aliases, cat *catalog.Catalog, id string, prev *Release, rows map[string]int64) (*Changes, error) {
 	ch := &Changes{ReleaseID: id, Datasets: map[string]DatasetChanges{}}
 	if prev == nil {
 		for _, d := range cat.Datasets {
@@ -28,15 +28,15 @@ func computeChanges(ctx context.Context, conn *sql.Conn, cat *catalog.Catalog, i
 	snap := filepath.Join(prev.Dir, snapshotFile)
 	haveSnap := false
 	if _, err := os.Stat(snap); err == nil {
-		if _, err := conn.ExecContext(ctx, fmt.Sprintf("ATTACH %s AS %s (READ_ONLY)", lit(snap), prevAlias)); err != nil {
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("ATTACH %s AS %s (READ_ONLY)", lit(snap), al.prev)); err != nil {
 			return nil, fmt.Errorf("changes: open previous snapshot: %w", err)
 		}
 		haveSnap = true
-		defer conn.ExecContext(context.WithoutCancel(ctx), "DETACH DATABASE IF EXISTS "+prevAlias) //nolint:errcheck
+		defer conn.ExecContext(context.WithoutCancel(ctx), "DETACH DATABASE IF EXISTS "+al.prev) //nolint:errcheck
 	}
 	for i := range cat.Datasets {
 		d := &cat.Datasets[i]
-		src, err := previousRelation(ctx, conn, d.Name, prev.Dir, haveSnap)
+		src, err := previousRelation(ctx, conn, al.prev, d.Name, prev.Dir, haveSnap)
 		if err != nil {
 			return nil, fmt.Errorf("changes of %s: %w", d.Name, err)
 		}
@@ -44,7 +44,7 @@ func computeChanges(ctx context.Context, conn *sql.Conn, cat *catalog.Catalog, i
 			ch.Datasets[d.Name] = DatasetChanges{Added: rows[d.Name]}
 			continue
 		}
-		dc, err := diffDataset(ctx, conn, d, src)
+		dc, err := diffDataset(ctx, conn, al.cur+".data."+ident(d.Name), d, src)
 		if err != nil {
 			return nil, fmt.Errorf("changes of %s: %w", d.Name, err)
 		}
@@ -60,7 +60,7 @@ func computeChanges(ctx context.Context, conn *sql.Conn, cat *catalog.Catalog, i
 
 // previousRelation returns a SQL relation reading dataset name from the
 // previous release, or "" when that release does not have it.
-func previousRelation(ctx context.Context, conn *sql.Conn, name, prevDir string, haveSnap bool) (string, error) {
+func previousRelation(ctx context.Context, conn *sql.Conn, prevAlias, name, prevDir string, haveSnap bool) (string, error) {
 	if haveSnap {
 		var n int
 		if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables()
@@ -80,7 +80,7 @@ func previousRelation(ctx context.Context, conn *sql.Conn, name, prevDir string,
 		lit(filepath.Join(dir, "**", "*.parquet"))), nil
 }
 
-func diffDataset(ctx context.Context, conn *sql.Conn, d *catalog.Dataset, prevRel string) (DatasetChanges, error) {
+func diffDataset(ctx context.Context, conn *sql.Conn, curRel string, d *catalog.Dataset, prevRel string) (DatasetChanges, error) {
 	prevCols, err := relationColumns(ctx, conn, prevRel)
 	if err != nil {
 		return DatasetChanges{}, err
@@ -122,7 +122,7 @@ func diffDataset(ctx context.Context, conn *sql.Conn, d *catalog.Dataset, prevRe
 		count(*) FILTER (WHERE c.m AND p.m AND c.h <> p.h),
 		count(*) FILTER (WHERE c.m IS NULL)
 		FROM (%s) c FULL OUTER JOIN (%s) p ON c.k = p.k`,
-		side(newAlias+".data."+ident(d.Name)), side(prevRel))
+		side(curRel), side(prevRel))
 	var dc DatasetChanges
 	if err := conn.QueryRowContext(ctx, q).Scan(&dc.Added, &dc.Updated, &dc.Removed); err != nil {
 		return dc, err

@@ -2,7 +2,9 @@ package reports
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -15,11 +17,19 @@ import (
 	"github.com/capstat/capstat/internal/duckdbx"
 )
 
-const (
-	newAlias  = "capstat_release_new"
-	prevAlias = "capstat_release_prev"
-	rowGroup  = 122880
-)
+const rowGroup = 122880
+
+// aliases names the databases a publish attaches to the working database.
+// Attached databases are shared by every connection of a DuckDB instance,
+// so the names are unique per publish.
+type aliases struct{ cur, prev string }
+
+func newAliases() aliases {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	suffix := hex.EncodeToString(b[:])
+	return aliases{cur: "capstat_release_" + suffix, prev: "capstat_previous_" + suffix}
+}
 
 // writeRelease writes and verifies the whole release into dir.
 func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, now time.Time, dir string, prev *Release) (rel *Release, err error) {
@@ -40,11 +50,8 @@ func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, no
 	defer restore()
 
 	snapshot := filepath.Join(dir, snapshotFile)
-	for _, a := range []string{newAlias, prevAlias} {
-		if _, err := conn.ExecContext(ctx, "DETACH DATABASE IF EXISTS "+a); err != nil {
-			return nil, fmt.Errorf("detach %s: %w", a, err)
-		}
-	}
+	al := newAliases()
+	newAlias := al.cur
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("ATTACH %s AS %s (READ_WRITE)", lit(snapshot), newAlias)); err != nil {
 		return nil, fmt.Errorf("create snapshot: %w", err)
 	}
@@ -69,13 +76,13 @@ func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, no
 	for i := range o.Catalog.Datasets {
 		d := &o.Catalog.Datasets[i]
 		t0 := time.Now()
-		n, err := materialise(ctx, conn, d, o.Privacy)
+		n, err := materialise(ctx, conn, newAlias, d, o.Privacy)
 		if err != nil {
 			return nil, fmt.Errorf("dataset %s: %w", d.Name, err)
 		}
 		rows[d.Name] = n
 		tMat := time.Since(t0)
-		tPq, tCSV, err := exportFiles(ctx, conn, d, dir, id, o.Licence, partitioned[d.Name] && n > 0, n)
+		tPq, tCSV, err := exportFiles(ctx, conn, newAlias, d, dir, id, o.Licence, partitioned[d.Name] && n > 0, n)
 		if err != nil {
 			return nil, fmt.Errorf("dataset %s: %w", d.Name, err)
 		}
@@ -97,7 +104,7 @@ func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, no
 	if prev != nil {
 		prevID = prev.ID
 	}
-	changes, err := computeChanges(ctx, conn, o.Catalog, id, prev, rows)
+	changes, err := computeChanges(ctx, conn, al, o.Catalog, id, prev, rows)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +170,7 @@ func sessionSettings(ctx context.Context, conn *sql.Conn) (func(), error) {
 // materialise copies the working table of d into the snapshot with the
 // catalogue's columns and types and the privacy policy, then checks the
 // primary key. It returns the row count.
-func materialise(ctx context.Context, conn *sql.Conn, d *catalog.Dataset, p Privacy) (int64, error) {
+func materialise(ctx context.Context, conn *sql.Conn, newAlias string, d *catalog.Dataset, p Privacy) (int64, error) {
 	schema, table, ok := strings.Cut(d.Table, ".")
 	if !ok {
 		schema, table = "main", d.Table
@@ -237,7 +244,7 @@ func materialise(ctx context.Context, conn *sql.Conn, d *catalog.Dataset, p Priv
 }
 
 // exportFiles writes the Parquet and CSV files of d from the snapshot.
-func exportFiles(ctx context.Context, conn *sql.Conn, d *catalog.Dataset, dir, id, licence string, partition bool, want int64) (tParquet, tCSV time.Duration, err error) {
+func exportFiles(ctx context.Context, conn *sql.Conn, newAlias string, d *catalog.Dataset, dir, id, licence string, partition bool, want int64) (tParquet, tCSV time.Duration, err error) {
 	src := newAlias + ".data." + ident(d.Name)
 	skip := ""
 	if partition {

@@ -62,7 +62,10 @@ func projection(d *catalog.Dataset, p Privacy) string {
 	for _, col := range d.Columns {
 		expr := fmt.Sprintf("CAST(%s AS %s)", ident(col.Name), col.Type)
 		if coarse[col.Name] {
-			expr = fmt.Sprintf("date_trunc('hour', %s)", expr)
+			// Truncate to the UTC hour with integer arithmetic: the same as
+			// date_trunc('hour', …) for every whole-hour time zone (France
+			// included) without ICU's per-value calendar work.
+			expr = fmt.Sprintf("to_timestamp((epoch_us(%s) // 3600000000) * 3600)", expr)
 		}
 		for _, b := range breakdowns {
 			if b.Dataset == d.Name && b.Column == col.Name && p.MinGroupSize > 1 {

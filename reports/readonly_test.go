@@ -36,3 +36,29 @@ func TestPublishFromReadOnlyWorkingDB(t *testing.T) {
 		t.Errorf("changes = %+v", second.Changes)
 	}
 }
+
+// Two publishes of one working database into two directories at once (the
+// attached snapshot names must not collide).
+func TestConcurrentPublishes(t *testing.T) {
+	cat := loadCatalog(t)
+	db := newWorkingDB(t, cat)
+	db.SetMaxOpenConns(4)
+	dirs := []string{t.TempDir(), t.TempDir()}
+	errs := make(chan error, len(dirs))
+	for _, dir := range dirs {
+		go func() {
+			_, err := Publish(context.Background(), db, testOptions(t, dir))
+			errs <- err
+		}()
+	}
+	for range dirs {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	for _, dir := range dirs {
+		if cur, err := Current(dir); err != nil || cur == nil {
+			t.Errorf("%s: %v, %v", dir, cur, err)
+		}
+	}
+}

@@ -12,31 +12,26 @@
 -- the instance's wall-clock time (staging *_local columns), so no time-zone
 -- conversion is needed here.
 WITH st AS (
-    SELECT source, project_id, step_id, phase, start_at, end_at, position
+    SELECT source, project_id, step_id, phase, position,
+           COALESCE(start_at, '-infinity'::TIMESTAMPTZ) AS lo,
+           COALESCE(end_at, 'infinity'::TIMESTAMPTZ) AS hi
     FROM core.steps
     WHERE start_at IS NOT NULL OR end_at IS NOT NULL OR phase = 'vote'
 ), vote_steps AS (
-    -- inner join + filter (a hash join); a LEFT JOIN with these range
-    -- conditions would fall back to a nested-loop join
     SELECT
-        v.source,
-        v.vote_id,
+        v.rowid AS vote_row,
         arg_min(st.step_id, (CASE st.phase WHEN 'vote' THEN 0 WHEN 'deposit' THEN 1 ELSE 2 END) * 1000000 - st.position) AS step_id
     FROM staging.proposal_votes v
-    JOIN st ON st.source = v.source AND st.project_id = v.project_id
+    JOIN st ON st.source = v.source AND st.project_id = v.project_id AND v.created_at BETWEEN st.lo AND st.hi
     WHERE v.published
-      AND (st.start_at IS NULL OR v.created_at >= st.start_at)
-      AND (st.end_at IS NULL OR v.created_at <= st.end_at)
-    GROUP BY v.source, v.vote_id
+    GROUP BY v.rowid
 ), contrib_steps AS (
     SELECT
         c.source,
         c.contribution_id,
         arg_min(st.step_id, (CASE st.phase WHEN 'consultation' THEN 0 ELSE 1 END) * 1000000 - st.position) AS step_id
     FROM staging.contributions c
-    JOIN st ON st.source = c.source AND st.project_id = c.project_id
-    WHERE (st.start_at IS NULL OR c.created_at >= st.start_at)
-      AND (st.end_at IS NULL OR c.created_at <= st.end_at)
+    JOIN st ON st.source = c.source AND st.project_id = c.project_id AND c.created_at BETWEEN st.lo AND st.hi
     GROUP BY c.source, c.contribution_id
 )
 SELECT p.source, p.project_id, COALESCE(p.collect_step_id, '') AS step_id, 'proposal' AS kind,
@@ -49,7 +44,7 @@ WHERE COALESCE(p.published_at, p.created_at) IS NOT NULL
 UNION ALL
 SELECT v.source, v.project_id, COALESCE(vs.step_id, ''), 'vote', v.created_at, CAST(v.created_local AS DATE), NULL
 FROM staging.proposal_votes v
-LEFT JOIN vote_steps vs USING (source, vote_id)
+LEFT JOIN vote_steps vs ON vs.vote_row = v.rowid
 WHERE v.published AND v.created_at IS NOT NULL
 UNION ALL
 SELECT c.source, c.project_id, COALESCE(cs.step_id, ''), 'contribution', c.created_at, CAST(c.created_local AS DATE), NULL

@@ -6,20 +6,25 @@
 -- distinct local hour instead of once per vote: utc(t) = utc(hour(t)) +
 -- (t − hour(t)), exact for zones whose DST changes happen on the hour (all
 -- French zones), same DST rules as staging.utc_ts.
-WITH v AS (
+WITH f AS (
+    -- one JSON parse per payload for the three fields
+    SELECT v.source, v.id, v.proposal_id,
+           json_extract_string(v.payload, ['$.createdAt', '$.published', '$.anonymous']) AS f
+    FROM raw.proposal_votes v
+    WHERE v.deleted_run IS NULL
+), v AS (
     SELECT
-        v.source,
-        v.id AS vote_id,
-        v.proposal_id,
+        f.source,
+        f.id AS vote_id,
+        f.proposal_id,
         p.project_id,
         s.timezone,
-        staging.local_ts(v.payload->>'$.createdAt') AS created_local,
-        COALESCE(TRY_CAST(v.payload->>'$.published' AS BOOLEAN), true) AS published,
-        COALESCE(TRY_CAST(v.payload->>'$.anonymous' AS BOOLEAN), false) AS anonymous
-    FROM raw.proposal_votes v
+        staging.local_ts(f.f[1]) AS created_local,
+        COALESCE(TRY_CAST(f.f[2] AS BOOLEAN), true) AS published,
+        COALESCE(TRY_CAST(f.f[3] AS BOOLEAN), false) AS anonymous
+    FROM f
     JOIN staging.sources s USING (source)
-    JOIN staging.proposals p ON p.source = v.source AND p.proposal_id = v.proposal_id
-    WHERE v.deleted_run IS NULL
+    JOIN staging.proposals p ON p.source = f.source AND p.proposal_id = f.proposal_id
 ), hours AS (
     SELECT timezone, hour, staging.utc_ts(strftime(hour, '%Y-%m-%d %H:%M:%S'), timezone) AS hour_utc
     FROM (SELECT DISTINCT timezone, date_trunc('hour', created_local) AS hour FROM v WHERE created_local IS NOT NULL)

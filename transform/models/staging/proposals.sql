@@ -9,31 +9,35 @@ SELECT
     r.project_id,
     r.collect_step_id,
     r.author_id,
-    r.payload->>'$.reference' AS reference,
-    r.payload->>'$.title' AS title,
-    r.payload->>'$.url' AS url,
-    staging.utc_ts(r.payload->>'$.createdAt', s.timezone) AS created_at,
-    staging.local_ts(r.payload->>'$.createdAt') AS created_local,
-    staging.utc_ts(r.payload->>'$.publishedAt', s.timezone) AS published_at,
-    staging.local_ts(r.payload->>'$.publishedAt') AS published_local,
-    COALESCE(TRY_CAST(r.payload->>'$.published' AS BOOLEAN), true) AS published,
-    COALESCE(TRY_CAST(r.payload->>'$.draft' AS BOOLEAN), false) AS draft,
-    COALESCE(TRY_CAST(r.payload->>'$.trashed' AS BOOLEAN), false) AS trashed,
-    r.payload->>'$.category.name' AS category,
-    r.payload->>'$.theme.title' AS theme,
-    TRY_CAST(r.payload->>'$.address.lat' AS DOUBLE) AS latitude,
-    TRY_CAST(r.payload->>'$.address.lng' AS DOUBLE) AS longitude,
-    TRY_CAST(r.payload->>'$.votes.totalCount' AS BIGINT) AS votes_count,
+    r.f[1] AS reference,
+    r.f[2] AS title,
+    r.f[3] AS url,
+    staging.utc_ts(r.f[4], s.timezone) AS created_at,
+    staging.local_ts(r.f[4]) AS created_local,
+    staging.utc_ts(r.f[5], s.timezone) AS published_at,
+    staging.local_ts(r.f[5]) AS published_local,
+    COALESCE(TRY_CAST(r.f[6] AS BOOLEAN), true) AS published,
+    COALESCE(TRY_CAST(r.f[7] AS BOOLEAN), false) AS draft,
+    COALESCE(TRY_CAST(r.f[8] AS BOOLEAN), false) AS trashed,
+    r.f[9] AS category,
+    r.f[10] AS theme,
+    TRY_CAST(r.f[11] AS DOUBLE) AS latitude,
+    TRY_CAST(r.f[12] AS DOUBLE) AS longitude,
+    TRY_CAST(r.f[13] AS BIGINT) AS votes_count,
     COALESCE(
-        TRY_CAST(r.payload->>'$.decision.estimatedCost' AS BIGINT),
-        TRY_CAST(r.payload->>'$.assessment.estimatedCost' AS BIGINT),
-        list_filter(
+        TRY_CAST(r.f[14] AS BIGINT),
+        TRY_CAST(r.f[15] AS BIGINT),
+        CASE WHEN contains(CAST(r.payload AS VARCHAR), '"analyses"') THEN list_filter(
             list_transform(json_extract(r.payload, '$.analyses[*].estimatedCost'), x -> TRY_CAST(x AS BIGINT)),
-            x -> x IS NOT NULL)[1],
-        TRY_CAST(r.payload->>'$.analyses.estimatedCost' AS BIGINT)
+            x -> x IS NOT NULL)[1] END,
+        TRY_CAST(r.f[16] AS BIGINT)
     ) AS api_cost
-FROM raw.proposals r
+FROM (
+    -- one JSON parse per payload for the scalar fields
+    SELECT *, json_extract_string(payload, ['$.reference', '$.title', '$.url', '$.createdAt', '$.publishedAt', '$.published', '$.draft', '$.trashed', '$.category.name', '$.theme.title', '$.address.lat', '$.address.lng', '$.votes.totalCount', '$.decision.estimatedCost', '$.assessment.estimatedCost', '$.analyses.estimatedCost']) AS f
+    FROM raw.proposals
+    WHERE deleted_run IS NULL
+) r
 JOIN staging.sources s USING (source)
 JOIN staging.projects p ON p.source = r.source AND p.project_id = r.project_id
-WHERE r.deleted_run IS NULL
 QUALIFY row_number() OVER (PARTITION BY r.source, r.id ORDER BY r.last_seen_run DESC) = 1

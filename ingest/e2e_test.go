@@ -127,6 +127,7 @@ func tablesHash(t testing.TB, db *sql.DB) map[string]string {
 
 func checkCounts(t *testing.T, db *sql.DB, truth map[string]sandbox.Counts) {
 	t.Helper()
+	checkUnique(t, db)
 	got := liveCounts(t, db)
 	for src, want := range truth {
 		for entity, n := range want {
@@ -265,6 +266,7 @@ func TestE2EFaults(t *testing.T) {
 	if retries == 0 {
 		t.Errorf("no retry with FailRate 0.1:\n%s", rep)
 	}
+	checkUnique(t, db2)
 	h1, h2 := tablesHash(t, db1), tablesHash(t, db2)
 	for tbl, h := range h1 {
 		if h2[tbl] != h {
@@ -351,5 +353,19 @@ func TestE2ETokenCosts(t *testing.T) {
 	_, err = ingest.Ingest(ctx, db, srcs, ingest.Options{})
 	if err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "gironde") {
 		t.Errorf("wrong token: %v", err)
+	}
+}
+
+// checkUnique: (source, id) is unique in every entity table.
+func checkUnique(t *testing.T, db *sql.DB) {
+	t.Helper()
+	for _, tbl := range rawstore.EntityTables() {
+		var n, distinct int
+		if err := db.QueryRow(`SELECT count(*), count(DISTINCT (source, id)) FROM raw.`+tbl).Scan(&n, &distinct); err != nil {
+			t.Fatal(err)
+		}
+		if n != distinct {
+			t.Errorf("raw.%s: %d rows for %d keys", tbl, n, distinct)
+		}
 	}
 }

@@ -129,8 +129,5 @@ wait:
 			t.Errorf("raw.%s differs after kill + resume: %s vs %s", tbl, got[tbl], h)
 		}
 	}
-	var dup int
-	if err := db.QueryRow(`SELECT count(*) FROM (SELECT source, id FROM raw.proposals GROUP BY ALL HAVING count(*) > 1)`).Scan(&dup); err != nil || dup != 0 {
-		t.Errorf("duplicates: %d (%v)", dup, err)
-	}
+	checkUnique(t, db)
 }

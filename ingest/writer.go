@@ -33,8 +33,8 @@ type item struct {
 }
 
 const (
-	writerQueue    = 256
-	maxGroupRows   = 50000
+	writerQueue    = 64
+	maxGroupRows   = 10000
 	maxGroupBlocks = 256
 )
 

@@ -92,6 +92,7 @@ func crawl(args []string) error {
 	dbPath := fs.String("db", "/tmp/ingestbench.duckdb", "DuckDB file (removed first)")
 	conc := fs.Int("concurrency", 4, "requests in flight per source")
 	memLimit := fs.String("duckdb-memory-limit", "128MB", "DuckDB memory_limit ('' = DuckDB default)")
+	threads := fs.Int("duckdb-threads", 0, "DuckDB threads (0 = DuckDB default)")
 	verbose := fs.Bool("v", false, "log to stderr")
 	fs.Parse(args)
 	ctx := context.Background()
@@ -104,6 +105,11 @@ func crawl(args []string) error {
 	defer db.Close()
 	if *memLimit != "" {
 		if _, err := db.ExecContext(ctx, "SET memory_limit = '"+*memLimit+"'"); err != nil {
+			return err
+		}
+	}
+	if *threads > 0 {
+		if _, err := db.ExecContext(ctx, fmt.Sprintf("SET threads = %d", *threads)); err != nil {
 			return err
 		}
 	}

@@ -91,7 +91,10 @@ func ddl() []string {
 		for _, c := range s.ctx {
 			fmt.Fprintf(&b, ", %s %s", c.name, c.typ)
 		}
-		b.WriteString(", payload JSON NOT NULL, content_hash VARCHAR NOT NULL, first_seen_run BIGINT NOT NULL, last_seen_run BIGINT NOT NULL, deleted_run BIGINT, PRIMARY KEY (source, id))")
+		// (source, id) is the key; it is kept unique by the merge rather than
+		// by a PRIMARY KEY constraint, whose in-memory ART index would
+		// dominate the ingester's memory on large crawls.
+		b.WriteString(", payload JSON NOT NULL, content_hash VARCHAR NOT NULL, first_seen_run BIGINT NOT NULL, last_seen_run BIGINT NOT NULL, deleted_run BIGINT)")
 		out = append(out, b.String())
 	}
 	out = append(out,
@@ -131,8 +134,10 @@ func hashExpr(payload string, ctx []string) string {
 	return "md5(" + strings.Join(parts, " || chr(31) || ") + ")"
 }
 
-// mergeSQL returns (count-changed query, upsert statement) for one table.
-func mergeSQL(s tableSpec) (string, string) {
+// mergeSQL returns (count-changed query, update statement, insert
+// statement) for one table: matched rows get the new payload, hash and
+// last_seen_run (and are revived), then unmatched rows are inserted.
+func mergeSQL(s tableSpec) (string, string, string) {
 	ctxNew := make([]string, len(s.ctx))
 	for i, c := range s.ctx {
 		switch c.merge {
@@ -144,25 +149,39 @@ func mergeSQL(s tableSpec) (string, string) {
 			ctxNew[i] = "o." + c.name
 		}
 	}
-	hash := hashExpr("s.payload", ctxNew)
+	hash := hashExpr("s.payload", ctxNew) // DuckDB keeps JSON text verbatim
 	from := fmt.Sprintf("stage_%s s LEFT JOIN raw.%s o ON o.source = s.source AND o.id = s.id", s.name, s.name)
 	count := fmt.Sprintf("SELECT count(*) FROM %s WHERE o.id IS NULL OR o.deleted_run IS NOT NULL OR o.content_hash <> %s", from, hash)
 
-	cols := []string{"source", "id"}
-	sel := []string{"s.source", "s.id"}
+	target := "raw." + s.name + "."
 	var set []string
 	for i, c := range s.ctx {
+		if c.merge != mergeKeep {
+			set = append(set, fmt.Sprintf("%s = %s", c.name, strings.ReplaceAll(ctxNew[i], "o.", target)))
+		}
+	}
+	set = append(set, "payload = CAST(s.payload AS JSON)", "content_hash = "+strings.ReplaceAll(hash, "o.", target),
+		"last_seen_run = s.run", "deleted_run = NULL")
+	update := fmt.Sprintf("UPDATE raw.%s SET %s FROM stage_%s s WHERE raw.%s.source = s.source AND raw.%s.id = s.id",
+		s.name, strings.Join(set, ", "), s.name, s.name, s.name)
+
+	cols := []string{"source", "id"}
+	sel := []string{"s.source", "s.id"}
+	var insCtx []string
+	for _, c := range s.ctx {
+		v := "s." + c.name
+		if c.merge == mergeKeep {
+			v = "CAST(NULL AS " + c.typ + ")"
+		}
 		cols = append(cols, c.name)
-		sel = append(sel, ctxNew[i]+" AS "+c.name)
-		set = append(set, fmt.Sprintf("%s = excluded.%s", c.name, c.name))
+		sel = append(sel, v)
+		insCtx = append(insCtx, v)
 	}
 	cols = append(cols, "payload", "content_hash", "first_seen_run", "last_seen_run", "deleted_run")
-	sel = append(sel, "CAST(s.payload AS JSON)", hash, "s.run", "s.run", "NULL")
-	set = append(set, "payload = excluded.payload", "content_hash = excluded.content_hash",
-		"last_seen_run = excluded.last_seen_run", "deleted_run = NULL")
-	upsert := fmt.Sprintf("INSERT INTO raw.%s (%s) SELECT %s FROM %s ON CONFLICT (source, id) DO UPDATE SET %s",
-		s.name, strings.Join(cols, ", "), strings.Join(sel, ", "), from, strings.Join(set, ", "))
-	return count, upsert
+	sel = append(sel, "CAST(s.payload AS JSON)", hashExpr("s.payload", insCtx), "s.run", "s.run", "NULL")
+	insert := fmt.Sprintf("INSERT INTO raw.%s (%s) SELECT %s FROM stage_%s s WHERE NOT EXISTS (SELECT 1 FROM raw.%s o WHERE o.source = s.source AND o.id = s.id)",
+		s.name, strings.Join(cols, ", "), strings.Join(sel, ", "), s.name, s.name)
+	return count, update, insert
 }
 
 // authorSQL returns the statement that applies staged author ids to table

@@ -169,12 +169,15 @@ func (s *Store) Commit(ctx context.Context, b *Batch) (Stats, error) {
 		for _, r := range rows {
 			st.Records[Key{r.Source, sp.name}]++
 		}
-		countQ, upsert := mergeSQL(sp)
+		countQ, update, insert := mergeSQL(sp)
 		if err := groupCount(ctx, tx, strings.Replace(countQ, "SELECT count(*)", "SELECT s.source, count(*)", 1)+" GROUP BY s.source", sp.name, st.Changed); err != nil {
 			return st, err
 		}
-		if _, err := tx.ExecContext(ctx, upsert); err != nil {
-			return st, fmt.Errorf("rawstore: merge raw.%s: %w", sp.name, err)
+		if _, err := tx.ExecContext(ctx, update); err != nil {
+			return st, fmt.Errorf("rawstore: merge raw.%s (update): %w", sp.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, insert); err != nil {
+			return st, fmt.Errorf("rawstore: merge raw.%s (insert): %w", sp.name, err)
 		}
 	}
 	if len(b.Authors) > 0 {

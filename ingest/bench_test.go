@@ -24,7 +24,7 @@ import (
 //	go test ./ingest -run '^$' -bench Crawl -benchtime 1x -timeout 60m
 //
 // Environment: CAPSTAT_BENCH_SCALE (default medium), CAPSTAT_BENCH_INSTANCES
-// (comma-separated, default "gironde,landes"), CAPSTAT_BENCH_LATENCY (default 20ms).
+// (comma-separated, default "gironde": one source, so that "sequential" is one request at a time), CAPSTAT_BENCH_LATENCY (default 20ms).
 func benchEnv(b *testing.B) (sandbox.Scale, []string, time.Duration) {
 	scale, err := sandbox.ParseScale(envOr("CAPSTAT_BENCH_SCALE", "medium"))
 	if err != nil {
@@ -34,7 +34,7 @@ func benchEnv(b *testing.B) (sandbox.Scale, []string, time.Duration) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return scale, strings.Split(envOr("CAPSTAT_BENCH_INSTANCES", "gironde,landes"), ","), lat
+	return scale, strings.Split(envOr("CAPSTAT_BENCH_INSTANCES", "gironde"), ","), lat
 }
 
 func envOr(k, def string) string {

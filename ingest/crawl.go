@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -562,13 +561,4 @@ func (c *crawler) row(table, id string, payload any, ctx ...any) (rawstore.Row, 
 		return rawstore.Row{}, fmt.Errorf("%s %s: %w", table, id, err)
 	}
 	return rawstore.Row{Table: table, Source: c.src.Name, Run: c.run, ID: id, Context: ctx, Payload: b}, nil
-}
-
-func sortedKeys[M ~map[string]V, V any](m M) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

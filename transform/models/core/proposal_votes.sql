@@ -1,12 +1,13 @@
 -- core.proposal_votes: one row per published vote on a proposal of
--- core.proposals (the API gives no voter identity).
+-- core.proposals (staging.proposal_votes only holds votes on alive
+-- proposals of alive projects, i.e. of core.proposals; the data tests check
+-- the relationship). The API gives no voter identity.
 SELECT
-    v.source,
-    v.vote_id,
-    v.proposal_id,
-    v.project_id,
-    v.created_at,
-    v.anonymous
-FROM staging.proposal_votes v
-JOIN core.proposals p USING (source, proposal_id)
-WHERE v.published
+    source,
+    vote_id,
+    proposal_id,
+    project_id,
+    created_at,
+    anonymous
+FROM staging.proposal_votes
+WHERE published

@@ -119,6 +119,13 @@ func stageDDL() []string {
 		}
 		b.WriteString(", payload VARCHAR, run BIGINT)")
 		out = append(out, b.String())
+		var m strings.Builder
+		fmt.Fprintf(&m, "CREATE TEMP TABLE IF NOT EXISTS merge_%s (source VARCHAR, id VARCHAR", s.name)
+		for _, c := range s.ctx {
+			fmt.Fprintf(&m, ", %s %s", c.name, c.typ)
+		}
+		m.WriteString(", payload VARCHAR, run BIGINT, content_hash VARCHAR, old_hash VARCHAR, old_deleted BOOLEAN)")
+		out = append(out, m.String())
 	}
 	out = append(out, `CREATE TEMP TABLE IF NOT EXISTS stage_authors (tbl VARCHAR, source VARCHAR, id VARCHAR, author_id VARCHAR, run BIGINT)`)
 	return out
@@ -134,12 +141,23 @@ func hashExpr(payload string, ctx []string) string {
 	return "md5(" + strings.Join(parts, " || chr(31) || ") + ")"
 }
 
-// mergeSQL returns (count-changed query, update statement, insert
-// statement) for one table: matched rows get the new payload, hash and
-// last_seen_run (and are revived), then unmatched rows are inserted.
-func mergeSQL(s tableSpec) (string, string, string) {
+// mergeStmts are the statements merging one staged table.
+type mergeStmts struct {
+	join   string // fills merge_<t> from stage_<t> joined once with the raw table
+	counts string // per source: changed rows, matched rows
+	update string // matched rows: new values, last_seen_run, revived
+	insert string // unmatched rows
+}
+
+// mergeSQL builds the merge of one table. The staged rows are joined once
+// with the stored ones into merge_<t> (new context values, new hash, old
+// hash); matched rows are then updated and new rows inserted, both
+// set-based.
+func mergeSQL(s tableSpec) mergeStmts {
 	ctxNew := make([]string, len(s.ctx))
+	var names []string
 	for i, c := range s.ctx {
+		names = append(names, c.name)
 		switch c.merge {
 		case mergeSet:
 			ctxNew[i] = "s." + c.name
@@ -150,38 +168,34 @@ func mergeSQL(s tableSpec) (string, string, string) {
 		}
 	}
 	hash := hashExpr("s.payload", ctxNew) // DuckDB keeps JSON text verbatim
-	from := fmt.Sprintf("stage_%s s LEFT JOIN raw.%s o ON o.source = s.source AND o.id = s.id", s.name, s.name)
-	count := fmt.Sprintf("SELECT count(*) FROM %s WHERE o.id IS NULL OR o.deleted_run IS NOT NULL OR o.content_hash <> %s", from, hash)
+	sel := []string{"s.source", "s.id"}
+	sel = append(sel, ctxNew...)
+	sel = append(sel, "s.payload", "s.run", hash, "o.content_hash", "o.deleted_run IS NOT NULL")
+	var st mergeStmts
+	st.join = fmt.Sprintf("INSERT INTO merge_%s SELECT %s FROM stage_%s s LEFT JOIN raw.%s o ON o.source = s.source AND o.id = s.id",
+		s.name, strings.Join(sel, ", "), s.name, s.name)
+	st.counts = fmt.Sprintf(`SELECT source,
+count(*) FILTER (old_hash IS NULL OR old_deleted OR old_hash <> content_hash),
+count(*) FILTER (old_hash IS NOT NULL)
+FROM merge_%s GROUP BY source`, s.name)
 
-	target := "raw." + s.name + "."
 	var set []string
-	for i, c := range s.ctx {
+	for _, c := range s.ctx {
 		if c.merge != mergeKeep {
-			set = append(set, fmt.Sprintf("%s = %s", c.name, strings.ReplaceAll(ctxNew[i], "o.", target)))
+			set = append(set, fmt.Sprintf("%s = m.%s", c.name, c.name))
 		}
 	}
-	set = append(set, "payload = CAST(s.payload AS JSON)", "content_hash = "+strings.ReplaceAll(hash, "o.", target),
-		"last_seen_run = s.run", "deleted_run = NULL")
-	update := fmt.Sprintf("UPDATE raw.%s SET %s FROM stage_%s s WHERE raw.%s.source = s.source AND raw.%s.id = s.id",
+	set = append(set, "payload = CAST(m.payload AS JSON)", "content_hash = m.content_hash", "last_seen_run = m.run", "deleted_run = NULL")
+	st.update = fmt.Sprintf("UPDATE raw.%s SET %s FROM merge_%s m WHERE m.old_hash IS NOT NULL AND raw.%s.source = m.source AND raw.%s.id = m.id",
 		s.name, strings.Join(set, ", "), s.name, s.name, s.name)
 
-	cols := []string{"source", "id"}
-	sel := []string{"s.source", "s.id"}
-	var insCtx []string
-	for _, c := range s.ctx {
-		v := "s." + c.name
-		if c.merge == mergeKeep {
-			v = "CAST(NULL AS " + c.typ + ")"
-		}
-		cols = append(cols, c.name)
-		sel = append(sel, v)
-		insCtx = append(insCtx, v)
-	}
+	cols := append([]string{"source", "id"}, names...)
+	vals := append([]string{"source", "id"}, names...)
 	cols = append(cols, "payload", "content_hash", "first_seen_run", "last_seen_run", "deleted_run")
-	sel = append(sel, "CAST(s.payload AS JSON)", hashExpr("s.payload", insCtx), "s.run", "s.run", "NULL")
-	insert := fmt.Sprintf("INSERT INTO raw.%s (%s) SELECT %s FROM stage_%s s WHERE NOT EXISTS (SELECT 1 FROM raw.%s o WHERE o.source = s.source AND o.id = s.id)",
-		s.name, strings.Join(cols, ", "), strings.Join(sel, ", "), s.name, s.name)
-	return count, update, insert
+	vals = append(vals, "CAST(payload AS JSON)", "content_hash", "run", "run", "NULL")
+	st.insert = fmt.Sprintf("INSERT INTO raw.%s (%s) SELECT %s FROM merge_%s WHERE old_hash IS NULL",
+		s.name, strings.Join(cols, ", "), strings.Join(vals, ", "), s.name)
+	return st
 }
 
 // authorSQL returns the statement that applies staged author ids to table

@@ -169,15 +169,8 @@ func (s *Store) Commit(ctx context.Context, b *Batch) (Stats, error) {
 		for _, r := range rows {
 			st.Records[Key{r.Source, sp.name}]++
 		}
-		countQ, update, insert := mergeSQL(sp)
-		if err := groupCount(ctx, tx, strings.Replace(countQ, "SELECT count(*)", "SELECT s.source, count(*)", 1)+" GROUP BY s.source", sp.name, st.Changed); err != nil {
+		if err := s.merge(ctx, tx, sp, len(rows), st.Changed); err != nil {
 			return st, err
-		}
-		if _, err := tx.ExecContext(ctx, update); err != nil {
-			return st, fmt.Errorf("rawstore: merge raw.%s (update): %w", sp.name, err)
-		}
-		if _, err := tx.ExecContext(ctx, insert); err != nil {
-			return st, fmt.Errorf("rawstore: merge raw.%s (insert): %w", sp.name, err)
 		}
 	}
 	if len(b.Authors) > 0 {
@@ -206,6 +199,44 @@ WHERE a.tbl = '%s' AND t.author_id IS DISTINCT FROM a.author_id AND t.first_seen
 		return st, fmt.Errorf("rawstore: commit: %w", err)
 	}
 	return st, nil
+}
+
+// merge merges stage_<table> (n rows) into raw.<table>.
+func (s *Store) merge(ctx context.Context, tx *sql.Tx, sp tableSpec, n int, changed map[Key]int64) error {
+	m := mergeSQL(sp)
+	if _, err := tx.ExecContext(ctx, m.join); err != nil {
+		return fmt.Errorf("rawstore: merge raw.%s (join): %w", sp.name, err)
+	}
+	rs, err := tx.QueryContext(ctx, m.counts)
+	if err != nil {
+		return fmt.Errorf("rawstore: merge raw.%s (count): %w", sp.name, err)
+	}
+	var matched int64
+	for rs.Next() {
+		var src string
+		var c, mt int64
+		if err := rs.Scan(&src, &c, &mt); err != nil {
+			rs.Close()
+			return fmt.Errorf("rawstore: merge raw.%s (count): %w", sp.name, err)
+		}
+		changed[Key{src, sp.name}] += c
+		matched += mt
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return fmt.Errorf("rawstore: merge raw.%s (count): %w", sp.name, err)
+	}
+	if matched > 0 {
+		if _, err := tx.ExecContext(ctx, m.update); err != nil {
+			return fmt.Errorf("rawstore: merge raw.%s (update): %w", sp.name, err)
+		}
+	}
+	if matched < int64(n) {
+		if _, err := tx.ExecContext(ctx, m.insert); err != nil {
+			return fmt.Errorf("rawstore: merge raw.%s (insert): %w", sp.name, err)
+		}
+	}
+	return nil
 }
 
 func groupCount(ctx context.Context, tx *sql.Tx, q, table string, into map[Key]int64) error {
@@ -327,6 +358,7 @@ func appendRows(conn driver.Conn, table string, fill func(*duckdb.Appender) erro
 func (s *Store) clearStage(ctx context.Context, byTable map[string][]Row, authors bool) {
 	for name := range byTable {
 		_, _ = s.conn.ExecContext(ctx, "DELETE FROM stage_"+name)
+		_, _ = s.conn.ExecContext(ctx, "DELETE FROM merge_"+name)
 	}
 	if authors {
 		_, _ = s.conn.ExecContext(ctx, "DELETE FROM stage_authors")

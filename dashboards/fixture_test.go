@@ -194,7 +194,7 @@ func fixtureTables(size fixtureSize) (map[string]*table, []fixtureEdition) {
 
 	collList := append([]fixtureCollectivity(nil), fixtureCollectivities...)
 	for i := len(collList); i < size.Collectivities; i++ {
-		collList = append(collList, fixtureCollectivity{Code: fmt.Sprintf("%02d", i+1), Name: fmt.Sprintf("Département n° %d", i+1),
+		collList = append(collList, fixtureCollectivity{Code: fmt.Sprintf("9%02d", i+1), Name: fmt.Sprintf("Département n° %d", i+1),
 			Kind: "departement", Source: fmt.Sprintf("dep%02d", i+1), Population: int64(150_000 + rng.IntN(1_500_000)),
 			Lat: 42.5 + rng.Float64()*8, Lng: -1.5 + rng.Float64()*8})
 	}

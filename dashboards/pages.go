@@ -2,9 +2,18 @@ package dashboards
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+)
+
+// A collectivity's ranking charts show every peer up to maxPeersShown,
+// else the peersLeaders first and peersAround on each side of it.
+const (
+	maxPeersShown = 25
+	peersLeaders  = 10
+	peersAround   = 5
 )
 
 // Site paths.
@@ -93,9 +102,24 @@ func (b *builder) metricChart(id string, m metricDef, latest []edition, highligh
 		APIHref: apiHref("collectivity_ranking", "metric", m.Col, "limit", "1000")}
 	c.Table = dataTable{Caption: m.Label + " par collectivité (dernière édition)",
 		Head: []string{"Collectivité", "Édition", m.Label, "Rang"}}
-	bars := make([]barItem, len(items))
+	// On a collectivity page with many peers, show the leaders and the
+	// collectivity's neighbours only: every page listing every peer would
+	// make the site grow with the square of the number of collectivities.
+	shown := func(int) bool { return true }
+	if h := slices.IndexFunc(items, func(it item) bool { return it.e.CollectivityCode == highlight }); h >= 0 && len(items) > maxPeersShown {
+		shown = func(i int) bool { return i < peersLeaders || (i >= h-peersAround && i <= h+peersAround) }
+		c.Table.Caption += fmt.Sprintf(" : les %d premières et les voisines de %s", peersLeaders, items[h].e.CollectivityName)
+	}
+	var bars []barItem
 	for i, it := range items {
-		bars[i] = barItem{Label: it.e.CollectivityName, Value: it.v, Highlight: it.e.CollectivityCode == highlight}
+		if !shown(i) {
+			continue
+		}
+		label := it.e.CollectivityName
+		if len(items) > maxPeersShown {
+			label = fmt.Sprintf("%d. %s", i+1, label)
+		}
+		bars = append(bars, barItem{Label: label, Value: it.v, Highlight: it.e.CollectivityCode == highlight})
 		c.Table.Rows = append(c.Table.Rows, []cell{textCell(it.e.CollectivityName), textCell(it.e.Edition),
 			numCell(it.v, true, m.Format), intCell(int64(i + 1))})
 	}

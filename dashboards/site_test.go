@@ -373,3 +373,41 @@ func TestRenderEmptyRelease(t *testing.T) {
 		t.Errorf("feeds %v, want only the site feed", site.Feeds)
 	}
 }
+
+// TestPeerWindow: with many collectivities, a collectivity's ranking chart
+// keeps the leaders and its neighbours while the home page keeps everyone.
+func TestPeerWindow(t *testing.T) {
+	requireECharts(t)
+	dir := t.TempDir()
+	fx := writeFixtureRelease(t, dir, fixtureSize{Collectivities: 40, Editions: 1, ProposalsPerProject: 4})
+	site, err := Render(context.Background(), Options{ReleaseDir: fx.Latest, SiteDir: filepath.Join(dir, "site"),
+		Now: func() time.Time { return fixtureCreated }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := func(csvPath string) []string {
+		t.Helper()
+		data, err := os.ReadFile(filepath.Join(site.Dir, "embed", csvPath))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Split(strings.TrimSpace(string(data)), "\n")[1:] // without the header
+	}
+	if got := len(rows("home_votes_per_1k.csv")); got != 40+1 {
+		t.Errorf("home chart has %d rows, want 40 collectivities and the median", got)
+	}
+	for _, code := range []string{"40", "64", "r76", "904", "940"} {
+		peers := rows("c_" + code + "_rank_votes_per_1k.csv")
+		if len(peers) > peersLeaders+2*peersAround+1+1 || len(peers) < peersLeaders+1 {
+			t.Errorf("collectivity %s: %d rows in its ranking chart", code, len(peers))
+		}
+	}
+	landes := rows("c_40_rank_votes_per_1k.csv")
+	found := false
+	for _, r := range landes {
+		found = found || strings.HasPrefix(r, "Landes,")
+	}
+	if !found {
+		t.Errorf("Landes missing from its own ranking chart: %v", landes)
+	}
+}

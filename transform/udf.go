@@ -78,5 +78,14 @@ func registerUDFs(ctx context.Context, conn *sql.Conn, secret []byte) error {
 			return fmt.Errorf("register UDF %s: %w", name, err)
 		}
 	}
+	// A function registered earlier on this database with another secret
+	// must not survive silently: check that SQL and Go agree.
+	var got string
+	if err := conn.QueryRowContext(ctx, `SELECT capstat_author_key('capstat', 'probe')`).Scan(&got); err != nil {
+		return fmt.Errorf("check capstat_author_key: %w", err)
+	}
+	if got != AuthorKey(key, "capstat", "probe") {
+		return fmt.Errorf("capstat_author_key is registered with another secret on this database; use a new connection pool")
+	}
 	return nil
 }

@@ -172,8 +172,13 @@ func mergeSQL(s tableSpec) mergeStmts {
 	sel = append(sel, ctxNew...)
 	sel = append(sel, "s.payload", "s.run", hash, "o.content_hash", "o.deleted_run IS NOT NULL")
 	var st mergeStmts
-	st.join = fmt.Sprintf("INSERT INTO merge_%s SELECT %s FROM stage_%s s LEFT JOIN raw.%s o ON o.source = s.source AND o.id = s.id",
-		s.name, strings.Join(sel, ", "), s.name, s.name)
+	// The stored side is first reduced to the staged ids with a semi-join
+	// (hash table on the small staged side): a plain LEFT JOIN would build
+	// its hash table on the whole raw table, whose size grows with the crawl.
+	stored := append(append([]string{"source", "id"}, names...), "content_hash", "deleted_run")
+	st.join = fmt.Sprintf(`INSERT INTO merge_%s SELECT %s FROM stage_%s s
+LEFT JOIN (SELECT %s FROM raw.%s WHERE id IN (SELECT id FROM stage_%s)) o ON o.source = s.source AND o.id = s.id`,
+		s.name, strings.Join(sel, ", "), s.name, strings.Join(stored, ", "), s.name, s.name)
 	st.counts = fmt.Sprintf(`SELECT source,
 count(*) FILTER (old_hash IS NULL OR old_deleted OR old_hash <> content_hash),
 count(*) FILTER (old_hash IS NOT NULL)

@@ -176,7 +176,8 @@ func (s *Store) Commit(ctx context.Context, b *Batch) (Stats, error) {
 	if len(b.Authors) > 0 {
 		for _, name := range []string{Proposals, Replies} {
 			sp := s.specs[name]
-			q := fmt.Sprintf(`SELECT a.source, count(*) FROM stage_authors a JOIN raw.%s t ON t.source = a.source AND t.id = a.id
+			q := fmt.Sprintf(`SELECT a.source, count(*) FROM stage_authors a
+JOIN (SELECT source, id, author_id, first_seen_run FROM raw.%s WHERE id IN (SELECT id FROM stage_authors)) t ON t.source = a.source AND t.id = a.id
 WHERE a.tbl = '%s' AND t.author_id IS DISTINCT FROM a.author_id AND t.first_seen_run < a.run GROUP BY a.source`, name, name)
 			if err := groupCount(ctx, tx, q, name, st.Changed); err != nil {
 				return st, err

@@ -53,7 +53,14 @@ type config struct {
 	cacheTTL     time.Duration
 }
 
+// watchdog bounds the whole program, whatever the machine does.
+const watchdog = 60 * time.Second
+
 func run() error {
+	time.AfterFunc(watchdog, func() {
+		fmt.Fprintln(os.Stderr, "bench/serve: watchdog: still running after", watchdog)
+		os.Exit(2)
+	})
 	var c config
 	flag.DurationVar(&c.duration, "duration", 8*time.Second, "length of each phase (two phases; total capped at 20s)")
 	flag.IntVar(&c.concurrency, "concurrency", 32, "concurrent client connections")
@@ -251,6 +258,9 @@ func (r result) pct(p float64) float64 {
 // (coordinated omission).
 func load(client *http.Client, url string, workers int, d time.Duration, rate float64) result {
 	deadline := time.Now().Add(d)
+	// Requests still in flight 5 s after the phase are abandoned.
+	ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(5*time.Second))
+	defer cancel()
 	results := make([]result, workers)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -276,7 +286,8 @@ func load(client *http.Client, url string, workers int, d time.Duration, rate fl
 					t = planned
 					planned = planned.Add(interval)
 				}
-				resp, err := client.Get(url)
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+				resp, err := client.Do(req)
 				if err != nil {
 					res.errors++
 					if res.firstErr == "" {

@@ -4,9 +4,18 @@
 //
 // The server only reads the published tree (DIR/site, DIR/latest,
 // DIR/releases), through an os.Root so that no path or symlink can leave DIR.
-// A release switch (atomic rename of the latest symlink) is seen on the next
-// request: nothing is cached beyond the parsed manifest, keyed by the
-// symlink target.
+// latest is resolved on every request (one readlink), and the parsed manifest
+// is cached by symlink target, so a release switch (atomic rename of the
+// symlink) is seen on the next request. Small files are kept in memory, keyed
+// by their path under the resolved release folder, and revalidated with a
+// stat after Options.FileCacheTTL (1 s): a site file rewritten in place is
+// seen within that time.
+//
+// Every response carries a strict Content-Security-Policy (pages under
+// /embed/ may be framed by any site), nosniff and a referrer policy, plus HSTS
+// with TLS. /api/ is rate limited per client IP (token bucket, 429 with
+// Retry-After). Each request can be logged as one JSON line (the audit trail:
+// admin=true on requests carrying the admin token).
 //
 // Routes:
 //

@@ -50,8 +50,8 @@ type Options struct {
 	Logger   *slog.Logger // nil = discard
 	Progress io.Writer    // a terminal gets a live display; anything else gets periodic slog lines
 	Only     []string     // source names to crawl (empty = all)
-	// HTTPClient overrides the HTTP client (tests); its Timeout is ignored,
-	// Source.Timeout applies per request.
+	// HTTPClient overrides the HTTP client (proxies, custom transports);
+	// Source.Timeout still bounds every request.
 	HTTPClient *http.Client
 }
 
@@ -143,7 +143,10 @@ func (r *Report) String() string {
 	return b.String()
 }
 
-// Ingest crawls every source (in parallel) into db's raw tables. It returns
+// Ingest crawls every source (in parallel) into db's raw tables, creating
+// them if needed. db must allow at least two connections (one writer, one
+// for planning reads). A source whose previous run was interrupted resumes
+// it from its checkpoints. It returns
 // the report and an error joining the failures of the sources that failed;
 // the other sources are still stored.
 func Ingest(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*Report, error) {

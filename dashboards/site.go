@@ -266,7 +266,8 @@ type pageView struct {
 
 type chartView struct {
 	*chart
-	Root string
+	Root  string
+	Embed bool // alone on its page: the chart title is the page's h1
 }
 
 // rootOf is the relative prefix from a page to the site root.
@@ -343,6 +344,7 @@ func (b *builder) writeEmbed(from *page, c *chart) error {
 	pg := &page{Path: "embed/" + c.ID + ".html", Kind: "embed", Title: c.Title, Charts: []chart{*c}}
 	v := b.view(pg)
 	v.ChartsJS = c.ID + ".js"
+	v.ChartViews[0].Embed = true
 	v.PagePath = from.Path
 	if err := b.write("embed/"+c.ID+".js", chartsJS(pg.Charts)); err != nil {
 		return err

@@ -141,10 +141,10 @@ func TestPageStructure(t *testing.T) {
 		if !strings.Contains(html, "Données au ") {
 			t.Errorf("%s: no data date", p)
 		}
+		if n := len(h1Re.FindAllString(html, -1)); n != 1 {
+			t.Errorf("%s: %d h1, want 1", p, n)
+		}
 		if !strings.HasPrefix(p, "embed/") {
-			if n := len(h1Re.FindAllString(html, -1)); n != 1 {
-				t.Errorf("%s: %d h1, want 1", p, n)
-			}
 			if !strings.Contains(html, `class="skip-link" href="#contenu"`) || !strings.Contains(html, `id="contenu"`) {
 				t.Errorf("%s: no skip link to the main content", p)
 			}

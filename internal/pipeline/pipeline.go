@@ -21,6 +21,7 @@ import (
 	"github.com/capstat/capstat/ingest"
 	"github.com/capstat/capstat/internal/config"
 	"github.com/capstat/capstat/internal/duckdbx"
+	"github.com/capstat/capstat/queries"
 	"github.com/capstat/capstat/reports"
 	"github.com/capstat/capstat/transform"
 )
@@ -203,11 +204,20 @@ func (p *Pipeline) Publish(ctx context.Context) (*reports.Release, error) {
 // Dashboards renders the site from the current release.
 func (p *Pipeline) Dashboards(ctx context.Context) error {
 	defer p.observe(StageDashboards, time.Now())
-	_, err := dashboards.Render(ctx, dashboards.Options{
+	cat, err := queries.LoadCatalog()
+	if err != nil {
+		return err
+	}
+	var links []dashboards.QueryLink
+	for _, q := range cat.Queries() {
+		links = append(links, dashboards.QueryLink{Name: q.Name, Title: q.Title})
+	}
+	_, err = dashboards.Render(ctx, dashboards.Options{
 		ReleaseDir: filepath.Join(p.Config.Out, "latest"),
 		SiteDir:    filepath.Join(p.Config.Out, "site"),
 		MaxAge:     p.Config.Publish.MaxAge.Duration,
 		Logger:     p.logger(),
+		Queries:    links,
 	})
 	return err
 }

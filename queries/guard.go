@@ -22,6 +22,17 @@ var deniedFunctionPrefixes = []string{
 	"iceberg_", "delta_", "json_execute", "test_", "enable_", "disable_",
 }
 
+// deniedScalarFunctions build huge values from small arguments. DuckDB
+// allocates such strings and lists outside its memory limit and does not
+// check for interrupts while building one, so a single call such as
+// len(range(100000000 + i)) per row can hold the engine for minutes and take
+// gigabytes (measured). The table functions range and generate_series, which
+// produce rows in chunks, stay allowed.
+var deniedScalarFunctions = map[string]bool{
+	"repeat": true, "lpad": true, "rpad": true, "printf": true, "format": true, "range": true,
+	"generate_series": true, "list_resize": true, "array_resize": true, "bar": true,
+}
+
 var deniedFunctions = map[string]bool{
 	"current_setting": true, "getenv": true, "glob": true, "query": true, "query_table": true,
 	"sniff_csv": true, "which_secret": true, "checkpoint": true, "force_checkpoint": true,
@@ -55,14 +66,20 @@ func functionDenied(name string) bool {
 }
 
 // check refuses anything but one read-only statement on the snapshot's
-// tables: DuckDB's parser counts the statements and gives their type
-// (Prepare without a context refuses several statements without running
-// any), and json_serialize_sql gives the syntax tree, whose function calls
-// and table references are then checked.
+// tables, in two steps that both rely on DuckDB's own parser:
+//
+//  1. json_serialize_sql parses the text (it binds and evaluates nothing)
+//     and gives the syntax tree: exactly one SELECT statement (after a
+//     leading EXPLAIN, if any), whose table functions, functions and tables
+//     are then checked. This comes first because preparing a statement
+//     already folds constants, which can be made arbitrarily expensive.
+//  2. Prepare (without a context, so that several statements are refused
+//     without any being run) confirms the count and gives the statement
+//     type: SELECT or EXPLAIN only, and no bind parameters.
 //
 // For a plain query (not EXPLAIN, DESCRIBE, SHOW or SUMMARIZE) it returns
-// the syntax tree as JSON (wrapJSON), so that the caller can run the checked tree
-// itself under a row limit (see queryLimited); otherwise wrapJSON is "".
+// the syntax tree as JSON (wrapJSON), so that the caller can run the checked
+// tree itself under a row limit (see queryLimited); otherwise wrapJSON is "".
 func (s *snapshot) check(ctx context.Context, c *sql.Conn, sqlText string) (wrapJSON string, err error) {
 	if !utf8.ValidString(sqlText) {
 		return "", errorf(CodeRefused, "la requête n'est pas du texte UTF-8 valide")
@@ -70,6 +87,64 @@ func (s *snapshot) check(ctx context.Context, c *sql.Conn, sqlText string) (wrap
 	if strings.ContainsRune(sqlText, 0) {
 		return "", errorf(CodeRefused, "caractère nul interdit dans la requête")
 	}
+	inner, explain := stripExplain(sqlText)
+	if !explain {
+		inner = sqlText
+	}
+	var js string
+	if err := c.QueryRowContext(ctx, "SELECT json_serialize_sql($1::VARCHAR)::VARCHAR", inner).Scan(&js); err != nil {
+		return "", s.classify(ctx, err)
+	}
+	var tree struct {
+		Error        bool   `json:"error"`
+		ErrorType    string `json:"error_type"`
+		ErrorMessage string `json:"error_message"`
+		Statements   []any  `json:"statements"`
+	}
+	if err := json.Unmarshal([]byte(js), &tree); err != nil {
+		return "", fmt.Errorf("check sql: decode syntax tree: %w", err)
+	}
+	if tree.Error {
+		if tree.ErrorType == "parser" || strings.HasPrefix(tree.ErrorMessage, "Parser Error") {
+			return "", errorf(CodeInvalidSQL, "%s", s.redact(tree.ErrorMessage))
+		}
+		return "", errorf(CodeRefused, "instruction interdite : seules SELECT, WITH, DESCRIBE, SHOW et EXPLAIN sont acceptées, une seule par requête")
+	}
+	switch len(tree.Statements) {
+	case 0:
+		return "", errorf(CodeInvalidSQL, "requête SQL vide")
+	case 1:
+	default:
+		return "", errorf(CodeRefused, "une seule instruction SQL par requête")
+	}
+	w := &treeWalker{ctes: map[string]bool{}}
+	w.collectCTEs(tree.Statements[0])
+	w.walk(tree.Statements[0])
+	for _, f := range w.tableFunctions {
+		if !allowedTableFunctions[strings.ToLower(f)] {
+			return "", errorf(CodeRefused, "fonction de table %s interdite (autorisées : %s)", f, strings.Join(sortedKeys(allowedTableFunctions), ", "))
+		}
+	}
+	for _, f := range w.functions {
+		if functionDenied(f) {
+			return "", errorf(CodeRefused, "fonction %s interdite", f)
+		}
+		if deniedScalarFunctions[strings.ToLower(f)] {
+			return "", errorf(CodeRefused, "fonction %s interdite en SQL libre (elle peut fabriquer des valeurs démesurées)", f)
+		}
+	}
+	for _, t := range w.tables {
+		if !s.tableAllowed(t, w.ctes) {
+			return "", errorf(CodeRefused, "table %q inconnue ou interdite ; tables disponibles : %s", t.String(), strings.Join(sortedKeys(s.tables), ", "))
+		}
+	}
+	for _, name := range w.shows {
+		n := strings.ToLower(strings.Trim(name, `"`))
+		if n != "" && n != "tables" && !s.tables[n] {
+			return "", errorf(CodeRefused, "SHOW %s interdit", name)
+		}
+	}
+
 	var stype duckdb.StmtType
 	err = c.Raw(func(dc any) error {
 		conn, ok := dc.(*duckdb.Conn)
@@ -97,58 +172,11 @@ func (s *snapshot) check(ctx context.Context, c *sql.Conn, sqlText string) (wrap
 		}
 		return "", s.classify(ctx, err)
 	}
-	inner := sqlText
-	switch stype {
-	case duckdb.STATEMENT_TYPE_SELECT:
-	case duckdb.STATEMENT_TYPE_EXPLAIN:
-		var ok bool
-		if inner, ok = stripExplain(sqlText); !ok {
-			return "", errorf(CodeRefused, "forme d'EXPLAIN non prise en charge")
-		}
+	switch {
+	case stype == duckdb.STATEMENT_TYPE_SELECT && !explain:
+	case stype == duckdb.STATEMENT_TYPE_EXPLAIN && explain:
 	default:
 		return "", errorf(CodeRefused, "instruction %s interdite : seules SELECT, WITH, DESCRIBE, SHOW et EXPLAIN sont acceptées", stmtTypeName(stype))
-	}
-	var js string
-	if err := c.QueryRowContext(ctx, "SELECT json_serialize_sql($1::VARCHAR)::VARCHAR", inner).Scan(&js); err != nil {
-		return "", s.classify(ctx, err)
-	}
-	var tree struct {
-		Error        bool   `json:"error"`
-		ErrorMessage string `json:"error_message"`
-		Statements   []any  `json:"statements"`
-	}
-	if err := json.Unmarshal([]byte(js), &tree); err != nil {
-		return "", fmt.Errorf("check sql: decode syntax tree: %w", err)
-	}
-	if tree.Error {
-		return "", errorf(CodeRefused, "instruction non prise en charge : seules SELECT, WITH, DESCRIBE, SHOW et EXPLAIN sont acceptées")
-	}
-	if len(tree.Statements) != 1 {
-		return "", errorf(CodeRefused, "une seule instruction SQL par requête")
-	}
-	w := &treeWalker{ctes: map[string]bool{}}
-	w.collectCTEs(tree.Statements[0])
-	w.walk(tree.Statements[0])
-	for _, f := range w.tableFunctions {
-		if !allowedTableFunctions[strings.ToLower(f)] {
-			return "", errorf(CodeRefused, "fonction de table %s interdite (autorisées : %s)", f, strings.Join(sortedKeys(allowedTableFunctions), ", "))
-		}
-	}
-	for _, f := range w.functions {
-		if functionDenied(f) {
-			return "", errorf(CodeRefused, "fonction %s interdite", f)
-		}
-	}
-	for _, t := range w.tables {
-		if !s.tableAllowed(t, w.ctes) {
-			return "", errorf(CodeRefused, "table %q inconnue ou interdite ; tables disponibles : %s", t.String(), strings.Join(sortedKeys(s.tables), ", "))
-		}
-	}
-	for _, name := range w.shows {
-		n := strings.ToLower(strings.Trim(name, `"`))
-		if n != "" && n != "tables" && !s.tables[n] {
-			return "", errorf(CodeRefused, "SHOW %s interdit", name)
-		}
 	}
 	return wrappableTree(stype, tree.Statements[0], js), nil
 }
@@ -236,6 +264,24 @@ func (w *treeWalker) collectCTEs(n any) {
 func (w *treeWalker) walk(n any) {
 	switch v := n.(type) {
 	case map[string]any:
+		if v["type"] == "TABLE_FUNCTION" {
+			// The table function itself is checked against the allowlist;
+			// its arguments and the rest of the node are walked as usual.
+			fn, _ := v["function"].(map[string]any)
+			name, _ := fn["function_name"].(string)
+			w.tableFunctions = append(w.tableFunctions, name)
+			for k, c := range v {
+				if k != "function" {
+					w.walk(c)
+				}
+			}
+			for k, c := range fn {
+				if k != "function_name" {
+					w.walk(c)
+				}
+			}
+			return
+		}
 		if f, ok := v["function_name"].(string); ok {
 			w.functions = append(w.functions, f)
 		}
@@ -243,11 +289,6 @@ func (w *treeWalker) walk(n any) {
 		case "BASE_TABLE":
 			str := func(k string) string { s, _ := v[k].(string); return s }
 			w.tables = append(w.tables, tableRef{catalog: str("catalog_name"), schema: str("schema_name"), name: str("table_name")})
-		case "TABLE_FUNCTION":
-			if fn, ok := v["function"].(map[string]any); ok {
-				name, _ := fn["function_name"].(string)
-				w.tableFunctions = append(w.tableFunctions, name)
-			}
 		case "SHOW_REF":
 			if tn, ok := v["table_name"].(string); ok {
 				w.shows = append(w.shows, tn)
@@ -318,6 +359,7 @@ func stmtTypeName(t duckdb.StmtType) string {
 		duckdb.STATEMENT_TYPE_VACUUM: "VACUUM", duckdb.STATEMENT_TYPE_CALL: "CALL", duckdb.STATEMENT_TYPE_SET: "SET/RESET/USE",
 		duckdb.STATEMENT_TYPE_LOAD: "INSTALL/LOAD", duckdb.STATEMENT_TYPE_EXTENSION: "extension", duckdb.STATEMENT_TYPE_ATTACH: "ATTACH",
 		duckdb.STATEMENT_TYPE_DETACH: "DETACH", duckdb.STATEMENT_TYPE_MULTI: "multiple",
+		duckdb.STATEMENT_TYPE_SELECT: "SELECT", duckdb.STATEMENT_TYPE_EXPLAIN: "EXPLAIN",
 	}
 	if n, ok := names[t]; ok {
 		return n

@@ -152,7 +152,13 @@ func TestHostileInputs(t *testing.T) {
 		{"huge cross join", `SELECT count(*) FROM proposal_votes a, proposal_votes b, proposal_votes c, proposal_votes d`, heavy, ""},
 		{"range 1e12 count", `SELECT sum(range) FROM range(1000000000000)`, heavy, ""},
 		{"endless recursion", `WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r`, heavy, ""},
-		{"giant string repeat", `SELECT repeat('x', 10000000000)`, heavy, ""},
+		{"giant string repeat", `SELECT repeat('x', 10000000000)`, refused, ""},
+		{"per-row giant strings", `SELECT max(length(repeat('x', 100000000 + i))) FROM range(1000) t(i)`, refused, ""},
+		{"per-row giant lists", `SELECT max(len(range(100000000 + i))) FROM range(1000) t(i)`, refused, ""},
+		{"lpad amplifier", `SELECT max(length(lpad('x', 100000000 + i, 'y'))) FROM range(1000) t(i)`, refused, ""},
+		{"printf amplifier", `SELECT printf('%0100000000d', 1)`, refused, ""},
+		{"list_resize amplifier", `SELECT list_resize([1], 1000000000)`, refused, ""},
+		{"table function argument checked", `SELECT * FROM range(length(current_setting('threads')))`, refused, ""},
 		{"giant string agg", `SELECT length(string_agg(repeat('x', 100000), '')) FROM range(100000)`, heavy, ""},
 		{"range 1e12 csv", `SELECT * FROM range(1000000000000)`, []int{http.StatusRequestEntityTooLarge, http.StatusRequestTimeout}, "csv"},
 		{"parquet ad hoc", `SELECT 1`, refused, "parquet"},
@@ -280,7 +286,7 @@ func TestAllowedAdHoc(t *testing.T) {
 	}
 	// Plain queries run under LIMIT row_limit+1: a result that would need
 	// 100 GB if materialised whole still answers, in order.
-	status, body = postSQL(t, srv, `SELECT repeat('x', 1000000) AS big FROM range(100000)`, "json")
+	status, body = postSQL(t, srv, `SELECT concat_ws('', a, a, a) AS big FROM range(100000), (SELECT string_agg('x', '') AS a FROM range(300000))`, "json")
 	if r := decodeResult(t, body); status != 200 || !r.Truncated || len(r.Rows) != 5 {
 		t.Errorf("limited big result: %d %.200s", status, body)
 	}

@@ -44,6 +44,9 @@ type crawler struct {
 	cancelSrc  context.CancelCauseFunc
 	repMu      sync.Mutex
 	httpClient *http.Client
+	loc        *time.Location // the source's timezone, for DateTime values
+	latestMu   sync.Mutex
+	latest     time.Time
 }
 
 // fatalError stops a whole source (refused credentials).
@@ -67,6 +70,7 @@ func newCrawler(src Source, store *rawstore.Store, w *writer, prog *progress, lo
 		localeGQL:  map[string]*client{},
 		httpClient: hc,
 	}
+	c.loc, _ = time.LoadLocation(src.Timezone) // validated by normalize
 	if src.RequestsPerSecond > 0 {
 		c.limiter = rate.NewLimiter(rate.Limit(src.RequestsPerSecond), max(1, int(src.RequestsPerSecond)))
 	}
@@ -139,6 +143,9 @@ func (c *crawler) crawl(parent context.Context, newRun int64) (err error) {
 	c.rep.Complete = complete && ferr == nil
 	c.rep.Requests, c.rep.Retries, c.rep.Errors = totals.Requests, totals.Retries, totals.Errors
 	c.rep.Duration = time.Since(start)
+	c.latestMu.Lock()
+	c.rep.LatestActivity = c.latest
+	c.latestMu.Unlock()
 	c.repMu.Unlock()
 	c.log.Info("crawl end", "run", c.run, "complete", complete, "requests", totals.Requests, "retries", totals.Retries, "duration", time.Since(start))
 	if ferr != nil {
@@ -541,6 +548,20 @@ func (c *crawler) entity(name string) *EntityStats {
 		c.rep.Entities[name] = e
 	}
 	return e
+}
+
+// observe tracks the latest participation instant (creation of proposals,
+// votes and replies), parsing the wall-clock DateTime in the source's zone.
+func (c *crawler) observe(d capco.DateTime) {
+	t, err := d.In(c.loc)
+	if err != nil {
+		return // layout already validated when decoding
+	}
+	c.latestMu.Lock()
+	if t.After(c.latest) {
+		c.latest = t
+	}
+	c.latestMu.Unlock()
 }
 
 // marshal encodes a decoded node back to JSON without HTML escaping: the

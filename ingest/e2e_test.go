@@ -339,6 +339,18 @@ func TestE2ETokenCosts(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ingest: %v\n%s", err, rep)
 	}
+	// Latest activity: the newest createdAt, read in the source's zone.
+	var newest string
+	err = db.QueryRow(`SELECT max(c) FROM (SELECT payload->>'createdAt' AS c FROM raw.proposals
+		UNION ALL SELECT payload->>'createdAt' FROM raw.proposal_votes UNION ALL SELECT payload->>'createdAt' FROM raw.replies)`).Scan(&newest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paris, _ := time.LoadLocation("Europe/Paris")
+	want, _ := time.ParseInLocation("2006-01-02 15:04:05", newest, paris)
+	if got := rep.Sources[0].LatestActivity; !got.Equal(want) {
+		t.Errorf("LatestActivity = %v, want %v (%s in Europe/Paris)", got, want, newest)
+	}
 	var n, costs int
 	err = db.QueryRow(`SELECT count(*), count(*) FILTER (json_extract_string(payload, '$.decision.estimatedCost') IS NOT NULL
 		OR json_extract_string(payload, '$.assessment.estimatedCost') IS NOT NULL) FROM raw.proposals`).Scan(&n, &costs)

@@ -187,6 +187,7 @@ func (c *crawler) proposals(ctx context.Context, key string, s stepRef, trashed 
 		}
 		for _, it := range items {
 			f := it.fields
+			c.observe(f.CreatedAt)
 			r, rerr := c.row(rawstore.Proposals, f.Id, it.node, s.project, collect, nil)
 			if rerr != nil {
 				return page{}, rerr
@@ -320,6 +321,7 @@ func (c *crawler) votes(ctx context.Context, key, proposal string) error {
 			if e == nil {
 				continue
 			}
+			c.observe(e.Node.CreatedAt)
 			r, rerr := c.row(rawstore.ProposalVotes, e.Node.Id, &e.Node, proposal)
 			if rerr != nil {
 				return page{}, rerr
@@ -377,6 +379,7 @@ func (c *crawler) replies(ctx context.Context, key string, s stepRef) error {
 			if e == nil {
 				continue
 			}
+			c.observe(e.Node.CreatedAt)
 			r, rerr := c.row(rawstore.Replies, e.Node.Id, &e.Node, s.project, s.id, s.questionnaire, nil)
 			if rerr != nil {
 				return page{}, rerr

@@ -73,7 +73,11 @@ type SourceReport struct {
 	Retries  int64
 	Errors   int64 // partial GraphQL errors and failed tasks recorded
 	Duration time.Duration
-	Err      error
+	// LatestActivity is the newest creation instant among the proposals,
+	// votes and replies fetched by this process (DateTime values read in
+	// the source's timezone); zero if none.
+	LatestActivity time.Time
+	Err            error
 }
 
 // Changed sums the changed rows of all entities.
@@ -126,6 +130,9 @@ func (r *Report) String() string {
 		}
 		fmt.Fprintf(&b, "%s run %d%s: %s — %d requests, %d retries, %d errors, %s\n",
 			s.Source, s.Run, resumed, state, s.Requests, s.Retries, s.Errors, s.Duration.Round(time.Millisecond))
+		if !s.LatestActivity.IsZero() {
+			fmt.Fprintf(&b, "  latest activity %s\n", s.LatestActivity.UTC().Format(time.RFC3339))
+		}
 		names := make([]string, 0, len(s.Entities))
 		for n := range s.Entities {
 			names = append(names, n)

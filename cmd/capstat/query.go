@@ -26,7 +26,7 @@ func newQueryCmd(g *globals) *cobra.Command {
 where each dataset is a view named after it (proposals, budget_comparison…).
 Ad-hoc SQL is limited to one read-only statement, without file or network access.`,
 		Example: `  capstat query --list
-  capstat query classement_collectivites --param metric=votes_per_1k
+  capstat query collectivity_ranking --param metric=votes_per_1k
   capstat query --sql "SELECT source, sum(votes) FROM budget_comparison GROUP BY ALL" --format csv`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -71,13 +71,9 @@ Ad-hoc SQL is limited to one read-only statement, without file or network access
 			if sqlText != "" {
 				return e.SQL(cmd.Context(), sqlText, out, f)
 			}
-			kv := map[string]string{}
-			for _, p := range params {
-				k, v, ok := strings.Cut(p, "=")
-				if !ok {
-					return fmt.Errorf("--param %q: want k=v", p)
-				}
-				kv[k] = v
+			kv, err := queries.ParseParamArgs(params)
+			if err != nil {
+				return err
 			}
 			return e.Run(cmd.Context(), args[0], kv, out, f)
 		},

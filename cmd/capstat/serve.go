@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -169,7 +170,7 @@ func queryLimits(c *config.Config) queries.Limits {
 type queryHandler struct {
 	out    string
 	limits queries.Limits
-	log    interface{ Warn(string, ...any) }
+	log    *slog.Logger
 
 	mu     sync.RWMutex
 	engine *queries.Engine
@@ -181,13 +182,14 @@ func (q *queryHandler) reopen(ctx context.Context) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.engine != nil {
-		return q.engine.Reopen(ctx, path)
+		_, err := q.engine.ReopenIfChanged(ctx, path)
+		return err
 	}
 	e, err := queries.Open(ctx, path, q.limits)
 	if err != nil {
 		return err
 	}
-	q.engine, q.h = e, queries.Handler(e, queries.HandlerOptions{})
+	q.engine, q.h = e, queries.Handler(e, queries.HandlerOptions{Logger: q.log})
 	return nil
 }
 

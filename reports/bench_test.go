@@ -79,6 +79,7 @@ func BenchmarkPublish(b *testing.B) {
 		floorBytes = dirBytes(b, floorDir, "")
 
 		opts := Options{OutDir: filepath.Join(dir, "public"), Privacy: DefaultPrivacy(), Retention: 2}
+		opts.Logger = slog.New(slog.DiscardHandler)
 		if os.Getenv("CAPSTAT_BENCH_DEBUG") != "" {
 			opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		}

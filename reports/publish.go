@@ -60,7 +60,10 @@ func Publish(ctx context.Context, working *sql.DB, opts Options) (*Release, erro
 	}
 	prev, err := Current(o.OutDir)
 	if err != nil {
-		return nil, fmt.Errorf("publish: previous release: %w", err)
+		// A broken DIR/latest (release deleted by hand, bad manifest) must
+		// not block publishing forever: diff against nothing and say so.
+		o.Logger.WarnContext(ctx, "publish: previous release unreadable, changes will count every row as added", "err", err)
+		prev = nil
 	}
 
 	now := o.Now().UTC().Truncate(time.Second)

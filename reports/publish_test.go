@@ -501,3 +501,24 @@ func TestDataPackageIsValid(t *testing.T) {
 		t.Errorf("validator found %v in a broken package, want 3 errors", errs)
 	}
 }
+
+func TestBrokenLatestDoesNotBlock(t *testing.T) {
+	cat := loadCatalog(t)
+	db := newWorkingDB(t, cat)
+	out := t.TempDir()
+	opts := testOptions(t, out)
+	first := publish(t, db, opts)
+	if err := os.RemoveAll(first.Dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Current(out); err == nil {
+		t.Fatal("Current of a dangling latest should fail")
+	}
+	second := publish(t, db, opts)
+	if cur, err := Current(out); err != nil || cur.ID != second.ID {
+		t.Fatalf("Current = %v, %v", cur, err)
+	}
+	if second.Changes.PreviousReleaseID != "" || second.Changes.Datasets["projects"].Added != second.Manifest.Datasets["projects"] {
+		t.Errorf("changes = %+v", second.Changes)
+	}
+}

@@ -165,7 +165,11 @@ func Run(ctx context.Context, db *sql.DB, opts Options) (*Report, error) {
 	}
 	committed = true
 	rep.Duration = time.Since(start)
-	log.Info("transform: done", "models", len(rep.Models), "tests", len(rep.Tests), "duration", rep.Duration)
+	var unparsed int64
+	for _, c := range rep.Costs {
+		unparsed += c.Unparsed
+	}
+	log.Info("transform: done", "models", len(rep.Models), "tests", len(rep.Tests), "unparsed_costs", unparsed, "duration", rep.Duration)
 	return rep, nil
 }
 

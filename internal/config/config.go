@@ -267,7 +267,9 @@ func (c *Config) applyDefaults() {
 	}
 }
 
-var sourceName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+// sourceName is a slug with at least one letter: it names hive partition
+// folders (source=<name>), where an all-digit name would read back as a number.
+var sourceName = regexp.MustCompile(`^[a-z0-9-]*[a-z][a-z0-9-]*$`)
 
 var models = map[string]bool{"": true, "bp": true, "bp-thematique": true, "appel-a-projets": true, "orientations": true}
 var kinds = map[string]bool{"": true, "departement": true, "region": true, "commune": true, "other": true}
@@ -298,8 +300,8 @@ func (c *Config) validate(at map[string]int) error {
 	names := map[string]bool{}
 	for i, s := range c.Sources {
 		p := fmt.Sprintf("sources[%d]", i)
-		if !sourceName.MatchString(s.Name) {
-			fail(p+".name", "%q is not a valid source name (lower-case letters, digits and '-')", s.Name)
+		if !sourceName.MatchString(s.Name) || len(s.Name) > 63 || strings.HasPrefix(s.Name, "-") {
+			fail(p+".name", "%q is not a valid source name (lower-case letters, digits and '-', at least one letter)", s.Name)
 		} else if names[s.Name] {
 			fail(p+".name", "source %q is declared twice", s.Name)
 		}

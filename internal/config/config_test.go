@@ -73,7 +73,7 @@ func TestAddSourceFlag(t *testing.T) {
 	if c.Sources[0].Name != "landes" || c.Sources[0].Concurrency != 4 {
 		t.Errorf("source = %+v", c.Sources[0])
 	}
-	for _, bad := range []string{"landes", "Landes=http://x/graphql", "x=notaurl"} {
+	for _, bad := range []string{"landes", "Landes=http://x/graphql", "x=notaurl", "2024=http://x/graphql", "a/b=http://x/graphql", "-x=http://x/graphql"} {
 		if err := Default().AddSourceFlag(bad); err == nil {
 			t.Errorf("AddSourceFlag(%q) accepted", bad)
 		}

@@ -2,7 +2,10 @@ package transform
 
 import (
 	"context"
+	"os"
 	"testing"
+
+	"github.com/capstat/capstat/internal/duckdbx"
 )
 
 func TestRunUsesEachRunsSecret(t *testing.T) {
@@ -38,5 +41,31 @@ func TestParseCostUDF(t *testing.T) {
 	}
 	if n != 2 || sum != 262000 {
 		t.Errorf("capstat_parse_cost: %d values summing to %d, want 2 and 262000", n, sum)
+	}
+}
+
+func TestRunOnEmptyRawTables(t *testing.T) {
+	ctx := context.Background()
+	db, err := duckdbx.Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	b, err := os.ReadFile("testdata/raw_schema.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, string(b)); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(ctx, db, Options{AuthorKeySecret: []byte("k"), Logger: fixtureOptions().Logger, Sources: []SourceMeta{{Name: "gironde"}}})
+	if err != nil {
+		t.Fatalf("Run on empty raw tables: %v", err)
+	}
+	if got := query(t, db, `SELECT collectivity_code || '/' || population FROM core.collectivities`)[0]; got != "33/1690493" {
+		t.Errorf("configured source without data: collectivity %s", got)
+	}
+	if len(rep.Failed()) != 0 {
+		t.Errorf("failed tests: %v", rep.Failed())
 	}
 }

@@ -69,6 +69,8 @@ type Collectivity struct {
 	Kind       string `yaml:"kind,omitempty"` // departement, region, commune, other
 	Name       string `yaml:"name,omitempty"`
 	Population int64  `yaml:"population,omitempty"`
+	// PopulationYear is the census year of Population.
+	PopulationYear int `yaml:"population_year,omitempty"`
 }
 
 // ProjectMeta is budget metadata for one participatory-budget edition.

@@ -159,6 +159,7 @@ func (p *Pipeline) Transform(ctx context.Context) error {
 		m := transform.SourceMeta{
 			Name: s.Name, CollectivityCode: s.Collectivity.Code, CollectivityKind: s.Collectivity.Kind,
 			CollectivityName: s.Collectivity.Name, Population: s.Collectivity.Population,
+			PopulationYear: s.Collectivity.PopulationYear,
 			WinnerStatuses: s.WinnerStatuses, CostQuestion: s.CostQuestion,
 		}
 		for _, pm := range s.Projects {
@@ -171,7 +172,10 @@ func (p *Pipeline) Transform(ctx context.Context) error {
 	}
 	defer p.observe(StageTransform, time.Now())
 	return p.withDB(ctx, func(db *sql.DB) error {
-		_, err := transform.Run(ctx, db, opts)
+		rep, err := transform.Run(ctx, db, opts)
+		if rep != nil {
+			p.logger().Info("transform report", "report", rep.String())
+		}
 		return err
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/capstat/capstat/internal/duckdbx"
+	"github.com/capstat/capstat/reports"
 )
 
 // Limits on what a page shows (the full data stays in the release files).
@@ -27,42 +28,14 @@ type release struct {
 	ID         string
 	PreviousID string
 	CreatedAt  time.Time
-	Manifest   manifest
-	Changes    changes
+	Manifest   reports.Manifest
+	Changes    reports.Changes
 	Package    datapackage
 
 	Collectivities []collectivity
 	Projects       []*project
 	Editions       []edition // budget_comparison, sorted by collectivity, edition
 	Ranking        []rankingRow
-}
-
-type manifest struct {
-	ReleaseID         string         `json:"release_id"`
-	CreatedAt         time.Time      `json:"created_at"`
-	PreviousReleaseID string         `json:"previous_release_id"`
-	Files             []manifestFile `json:"files"`
-}
-
-type manifestFile struct {
-	Path    string `json:"path"`
-	Bytes   int64  `json:"bytes"`
-	Rows    *int64 `json:"rows"`
-	SHA256  string `json:"sha256"`
-	Dataset string `json:"dataset"`
-	Format  string `json:"format"`
-}
-
-type changes struct {
-	ReleaseID         string                   `json:"release_id"`
-	PreviousReleaseID string                   `json:"previous_release_id"`
-	Datasets          map[string]datasetChange `json:"datasets"`
-}
-
-type datasetChange struct {
-	Added   int64 `json:"added"`
-	Updated int64 `json:"updated"`
-	Removed int64 `json:"removed"`
 }
 
 // datapackage holds the Frictionless fields the about page shows.

@@ -45,6 +45,7 @@ type crawler struct {
 	repMu      sync.Mutex
 	httpClient *http.Client
 	loc        *time.Location // the source's timezone, for DateTime values
+	bufs       sync.Pool      // *bytes.Buffer for payload encoding
 	latestMu   sync.Mutex
 	latest     time.Time
 }
@@ -565,19 +566,25 @@ func (c *crawler) observe(d capco.DateTime) {
 }
 
 // marshal encodes a decoded node back to JSON without HTML escaping: the
-// payload keeps the API's field names and values (dates as delivered).
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+// payload keeps the API's field names and values (dates as delivered). The
+// result is an exact-size copy; the encoding buffer is reused.
+func (c *crawler) marshal(v any) ([]byte, error) {
+	buf, _ := c.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer c.bufs.Put(buf)
+	buf.Reset()
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		return nil, fmt.Errorf("encode payload: %w", err)
 	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	return bytes.Clone(bytes.TrimRight(buf.Bytes(), "\n")), nil
 }
 
 func (c *crawler) row(table, id string, payload any, ctx ...any) (rawstore.Row, error) {
-	b, err := marshal(payload)
+	b, err := c.marshal(payload)
 	if err != nil {
 		return rawstore.Row{}, fmt.Errorf("%s %s: %w", table, id, err)
 	}

@@ -216,6 +216,7 @@ func authorSQL(s tableSpec) string {
 	}
 	return fmt.Sprintf(`UPDATE raw.%s SET author_id = a.author_id, content_hash = %s
 FROM stage_authors a
-WHERE a.tbl = '%s' AND raw.%s.source = a.source AND raw.%s.id = a.id AND raw.%s.author_id IS DISTINCT FROM a.author_id`,
-		s.name, hashExpr("CAST(raw."+s.name+".payload AS VARCHAR)", ctx), s.name, s.name, s.name, s.name)
+WHERE a.tbl = '%s' AND raw.%s.source = a.source AND raw.%s.id = a.id AND raw.%s.author_id IS DISTINCT FROM a.author_id
+AND raw.%s.id IN (SELECT id FROM stage_authors)`,
+		s.name, hashExpr("CAST(raw."+s.name+".payload AS VARCHAR)", ctx), s.name, s.name, s.name, s.name, s.name)
 }

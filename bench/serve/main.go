@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -30,6 +31,10 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/capstat/capstat/ingest"
+	"github.com/capstat/capstat/internal/duckdbx"
+	"github.com/capstat/capstat/sandbox"
 
 	"github.com/capstat/capstat/internal/server"
 	"github.com/capstat/capstat/schedules"
@@ -66,6 +71,7 @@ func run() error {
 	flag.IntVar(&c.concurrency, "concurrency", 32, "concurrent client connections")
 	flag.StringVar(&c.dir, "dir", "", "published tree to serve (default: a generated fixture)")
 	flag.IntVar(&c.cpuWorkers, "cpu-workers", 1, "goroutines burning CPU in the fake pipeline job (0: no job)")
+	realIngest := flag.Bool("ingest", false, "run real ingests (sandbox at small scale → DuckDB) in the pipeline job instead of burning CPU")
 	flag.IntVar(&c.downloadSize, "download-bytes", 1<<20, "size of the generated CSV download")
 	flag.Float64Var(&c.rate, "rate", 0, "open-loop request rate per phase in req/s (0: as fast as possible)")
 	flag.DurationVar(&c.cacheTTL, "file-cache-ttl", 0, "server FileCacheTTL (0: default 1s, negative: no cache)")
@@ -111,7 +117,15 @@ func run() error {
 	var burned sync.WaitGroup
 	var hashes int64
 	var hmu sync.Mutex
+	var ingested int64
 	if err := sched.Add(schedules.Job{Name: "cpu-heavy", Run: func(ctx context.Context) error {
+		if *realIngest {
+			n, err := ingestUntilDone(ctx, tmp)
+			hmu.Lock()
+			ingested += n
+			hmu.Unlock()
+			return err
+		}
 		for i := 0; i < c.cpuWorkers; i++ {
 			burned.Add(1)
 			go func() {
@@ -205,7 +219,11 @@ func run() error {
 		return err
 	}
 	hmu.Lock()
-	fmt.Printf("cpu job: %d sha256 blocks hashed while serving\n", hashes)
+	if *realIngest {
+		fmt.Printf("ingest job: %d raw records written while serving\n", ingested)
+	} else {
+		fmt.Printf("cpu job: %d sha256 blocks hashed while serving\n", hashes)
+	}
 	hmu.Unlock()
 	if run, wait, ok := schedWait(); ok {
 		fmt.Printf("process threads (server + client): %s on a CPU, %s runnable but waiting for one\n",
@@ -404,4 +422,37 @@ func schedWait() (run, wait time.Duration, ok bool) {
 		ok = true
 	}
 	return run, wait, ok
+}
+
+// ingestUntilDone crawls a small in-process sandbox into a fresh DuckDB file
+// again and again until ctx ends, like the daemon's ingest jobs, and
+// returns the records written.
+func ingestUntilDone(ctx context.Context, tmp string) (int64, error) {
+	srv, err := sandbox.New(sandbox.Options{Seed: 1, Scale: sandbox.Small, Instances: []string{"landes", "gironde"}})
+	if err != nil {
+		return 0, err
+	}
+	api := httptest.NewServer(srv.Handler())
+	defer api.Close()
+	var records int64
+	for i := 0; ctx.Err() == nil; i++ {
+		db, err := duckdbx.Open(ctx, filepath.Join(tmp, fmt.Sprintf("ingest-%d.duckdb", i)))
+		if err != nil {
+			return records, err
+		}
+		rep, err := ingest.Ingest(ctx, db, []ingest.Source{
+			{Name: "landes", Endpoint: api.URL + "/landes/graphql"},
+			{Name: "gironde", Endpoint: api.URL + "/gironde/graphql"},
+		}, ingest.Options{})
+		if rep != nil {
+			for _, s := range rep.Sources {
+				records += s.Records()
+			}
+		}
+		db.Close()
+		if err != nil && ctx.Err() == nil {
+			return records, err
+		}
+	}
+	return records, ctx.Err()
 }

@@ -9,11 +9,15 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/Khan/genqlient/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -125,12 +129,13 @@ func decodeResponse(body []byte, resp *graphql.Response) error {
 		}
 		return &DecodeError{Snippet: snippet(body), Err: errors.New("no data and no errors")}
 	}
-	if err := json.Unmarshal(env.Data, resp.Data); err != nil {
+	notes, err := decodeData(env.Data, resp.Data)
+	if err != nil {
 		return &DecodeError{Snippet: snippet(body), Err: err}
 	}
-	resp.Errors = env.Errors
-	if len(env.Errors) > 0 {
-		return &PartialError{Errors: env.Errors}
+	resp.Errors = append(env.Errors, notes...)
+	if len(resp.Errors) > 0 {
+		return &PartialError{Errors: resp.Errors}
 	}
 	return nil
 }
@@ -201,4 +206,258 @@ func classify(ctx context.Context, err error) failure {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// Fallback types declared in capco/client_ext.graphql: every generated
+// polymorphic decoder accepts them.
+const (
+	fallbackType         = "CapstatUnknown"
+	fallbackResponseType = "CapstatUnknownResponse"
+)
+
+// unknownTypeRE matches the generated decoders' error for a __typename the
+// schema does not declare at that position.
+var unknownTypeRE = regexp.MustCompile(`unexpected concrete type for (\w+): "([^"]+)"`)
+
+// NotePrefix starts the message of a note recorded in raw.ingest_errors for
+// data that was kept in a degraded form (not an error of the server).
+const NotePrefix = "note: "
+
+// decodeData decodes a response's data into out. Polymorphic positions may
+// hold types that no schema file declares (API.md §9.2): when the generated
+// decoder rejects one, every object of that __typename is rewritten to a
+// declared fallback type and decoding starts again; the real __typename is
+// then restored in the decoded value, so the stored payload keeps it. Each
+// rewritten object yields a note (a GraphQL error whose path is the object's).
+func decodeData(data []byte, out any) (gqlerror.List, error) {
+	err := json.Unmarshal(data, out)
+	if err == nil {
+		return nil, nil
+	}
+	var tree any
+	var notes gqlerror.List
+	rw := &typeRewrite{names: map[string]bool{}}
+	for range 32 {
+		m := unknownTypeRE.FindStringSubmatch(err.Error())
+		if m == nil || m[2] == fallbackType || m[2] == fallbackResponseType {
+			return nil, err
+		}
+		if tree == nil {
+			dec := json.NewDecoder(bytes.NewReader(data))
+			dec.UseNumber()
+			if derr := dec.Decode(&tree); derr != nil {
+				return nil, err
+			}
+		}
+		fb := fallbackType
+		if m[1] == "ResponseFields" || strings.HasSuffix(m[1], "Response") {
+			fb = fallbackResponseType
+		}
+		before := len(rw.notes)
+		rw.walk(tree, nil, m[2], fb)
+		if len(rw.notes) == before {
+			return nil, err
+		}
+		b, merr := json.Marshal(tree)
+		if merr != nil {
+			return nil, fmt.Errorf("re-encode data: %w", merr)
+		}
+		rv := reflect.ValueOf(out).Elem()
+		rv.SetZero()
+		if err = json.Unmarshal(b, out); err == nil {
+			notes = rw.notes
+			rw.queue = rewrittenInOrder(data, rw.names)
+			slices.SortStableFunc(notes, func(a, b *gqlerror.Error) int { return strings.Compare(a.Path.String(), b.Path.String()) })
+			rw.restore(reflect.ValueOf(out), "")
+			return notes, nil
+		}
+	}
+	return nil, err
+}
+
+// typeRewrite replaces unknown __typenames and remembers them.
+type typeRewrite struct {
+	queue []typed         // rewritten objects, document order
+	names map[string]bool // rewritten __typenames
+	notes gqlerror.List
+}
+
+// typed is a rewritten object: its id (if any) and real __typename.
+type typed struct{ id, typename string }
+
+func (rw *typeRewrite) walk(v any, path ast.Path, typename, fallback string) {
+	switch x := v.(type) {
+	case map[string]any:
+		if tn, _ := x["__typename"].(string); tn == typename {
+			x["__typename"] = fallback
+			rw.names[typename] = true
+			rw.notes = append(rw.notes, &gqlerror.Error{
+				Message: fmt.Sprintf("%sunknown type %s decoded as a generic record", NotePrefix, typename),
+				Path:    append(ast.Path(nil), path...),
+			})
+		}
+		for k, e := range x {
+			rw.walk(e, append(path, ast.PathName(k)), typename, fallback)
+		}
+	case []any:
+		for i, e := range x {
+			rw.walk(e, append(path, ast.PathIndex(i)), typename, fallback)
+		}
+	}
+}
+
+// restore puts the real __typename back into the decoded fallback structs.
+// same is the real __typename of the object an embedded (fragment) struct
+// belongs to, "" for a new object.
+func (rw *typeRewrite) restore(v reflect.Value, same string) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			rw.restore(v.Elem(), same)
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			rw.restore(v.Index(i), "")
+		}
+	case reflect.Struct:
+		real := same
+		if f := v.FieldByName("Typename"); f.IsValid() && f.CanSet() {
+			real = rw.fix(v, f, same)
+		}
+		t := v.Type()
+		for i := range v.NumField() {
+			sf := t.Field(i)
+			switch {
+			case !sf.IsExported():
+			case sf.Anonymous:
+				rw.restore(v.Field(i), real)
+			default:
+				rw.restore(v.Field(i), "")
+			}
+		}
+	}
+}
+
+// fix restores the Typename field f of struct v if it holds a fallback name
+// and returns the real name ("" if v is not a fallback record).
+func (rw *typeRewrite) fix(v, f reflect.Value, same string) string {
+	var tn string
+	switch {
+	case f.Kind() == reflect.String:
+		tn = f.String()
+	case f.Kind() == reflect.Pointer && f.Type().Elem().Kind() == reflect.String && !f.IsNil():
+		tn = f.Elem().String()
+	default:
+		return same
+	}
+	if tn != fallbackType && tn != fallbackResponseType {
+		return tn
+	}
+	real := same
+	if real == "" {
+		var id string
+		if idf := v.FieldByName("Id"); idf.IsValid() {
+			if idf.Kind() == reflect.String {
+				id = idf.String()
+			} else if idf.Kind() == reflect.Pointer && !idf.IsNil() && idf.Type().Elem().Kind() == reflect.String {
+				id = idf.Elem().String()
+			}
+		}
+		// The walk follows document order; an id, when selected, confirms
+		// the match (and resynchronises if the orders ever differed).
+		i := 0
+		if id != "" {
+			i = slices.IndexFunc(rw.queue, func(e typed) bool { return e.id == id })
+		}
+		if i < 0 || i >= len(rw.queue) {
+			return ""
+		}
+		real = rw.queue[i].typename
+		rw.queue = slices.Delete(rw.queue, i, i+1)
+	}
+	if f.Kind() == reflect.String {
+		f.SetString(real)
+	} else {
+		f.Set(reflect.ValueOf(&real))
+	}
+	return real
+}
+
+// rewrittenInOrder lists, in document order, the objects whose __typename
+// is in names (the decoded value is walked in the same order when
+// restoring: struct fields follow the selection order, which is the
+// response's).
+func rewrittenInOrder(data []byte, names map[string]bool) []typed {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	type hit struct {
+		idx int
+		typed
+	}
+	var hits []hit
+	n := 0
+	var value func() error
+	value = func() error {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch t {
+		case json.Delim('{'):
+			idx := n
+			n++
+			var tn, id string
+			for dec.More() {
+				k, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				switch k {
+				case "__typename", "id":
+					v, err := dec.Token()
+					if err != nil {
+						return err
+					}
+					if s, ok := v.(string); ok {
+						if k == "id" {
+							id = s
+						} else {
+							tn = s
+						}
+					} else if d, ok := v.(json.Delim); ok && (d == '{' || d == '[') {
+						return errors.New("structured __typename or id")
+					}
+				default:
+					if err := value(); err != nil {
+						return err
+					}
+				}
+			}
+			if _, err := dec.Token(); err != nil {
+				return err
+			}
+			if names[tn] {
+				hits = append(hits, hit{idx, typed{id, tn}})
+			}
+		case json.Delim('['):
+			for dec.More() {
+				if err := value(); err != nil {
+					return err
+				}
+			}
+			if _, err := dec.Token(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := value(); err != nil {
+		return nil
+	}
+	slices.SortFunc(hits, func(a, b hit) int { return a.idx - b.idx })
+	out := make([]typed, len(hits))
+	for i, h := range hits {
+		out[i] = h.typed
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
@@ -191,5 +192,77 @@ func TestOperationsValidateAgainstPreview(t *testing.T) {
 	}
 	if len(doc.Operations) < 12 {
 		t.Errorf("%d operations validated", len(doc.Operations))
+	}
+}
+
+func TestDecodeUnknownTypes(t *testing.T) {
+	cases := []struct {
+		name  string
+		data  any
+		body  string
+		want  string // re-encoded data
+		notes string
+	}{
+		{
+			name: "responses and questions",
+			data: &capco.QuestionnaireRepliesResponse{},
+			body: `{"node":{"__typename":"Questionnaire","replies":{"totalCount":1,"pageInfo":{"hasNextPage":false,"endCursor":null},"edges":[{"node":{"id":"r1","createdAt":"2024-01-01 00:00:00","updatedAt":null,"publishedAt":null,"published":true,"draft":false,"url":"u","responses":[
+{"__typename":"GeoResponse","question":{"__typename":"MapQuestion","id":"UXVlc3Rpb246MQ==","title":"Où ?"},"point":[1,2]},
+{"__typename":"ValueResponse","question":{"__typename":"SimpleQuestion","id":"UXVlc3Rpb246Mg==","title":"Quoi ?"},"value":"v","formattedValue":"v"},
+{"__typename":"DrawResponse","question":{"__typename":"SimpleQuestion","id":"UXVlc3Rpb246Mw==","title":"Dessin"}},
+{"__typename":"GeoResponse","question":{"__typename":"MapQuestion","id":"UXVlc3Rpb246NA==","title":"Où 2 ?"}}]}}]}}}`,
+			want:  `"responses":[{"__typename":"GeoResponse","question":{"__typename":"MapQuestion","id":"UXVlc3Rpb246MQ==","title":"Où ?"}},{"__typename":"ValueResponse","question":{"__typename":"SimpleQuestion","id":"UXVlc3Rpb246Mg==","title":"Quoi ?"},"value":"v","formattedValue":"v"},{"__typename":"DrawResponse","question":{"__typename":"SimpleQuestion","id":"UXVlc3Rpb246Mw==","title":"Dessin"}},{"__typename":"GeoResponse","question":{"__typename":"MapQuestion","id":"UXVlc3Rpb246NA==","title":"Où 2 ?"}}]`,
+			notes: "node.replies.edges[0].node.responses[0],node.replies.edges[0].node.responses[0].question,node.replies.edges[0].node.responses[2],node.replies.edges[0].node.responses[3],node.replies.edges[0].node.responses[3].question",
+		},
+		{
+			name: "contributions",
+			data: &capco.ProjectContributionsResponse{},
+			body: `{"node":{"__typename":"Project","contributions":{"totalCount":3,"pageInfo":{"hasNextPage":false,"endCursor":null},"edges":[
+{"node":{"__typename":"Comment","id":"Q29tbWVudDox","url":"u"}},null,
+{"node":{"__typename":"Opinion","id":"T3BpbmlvbjpvMQ==","url":"u","createdAt":"2024-01-01 00:00:00","updatedAt":null,"published":true,"publishedAt":null,"title":"t"}},
+{"node":{"__typename":"Argument","id":"QXJndW1lbnQ6YTE=","url":"u","createdAt":"2024-01-01 00:00:00","updatedAt":null,"published":true,"publishedAt":null,"trashed":false,"trashedStatus":null,"type":"FOR","related":{"__typename":"Petition","id":"UGV0aXRpb246MQ=="}}}]}}}`,
+			want:  `{"__typename":"Comment","id":"Q29tbWVudDox","url":"u"}`,
+			notes: "node.contributions.edges[0].node,node.contributions.edges[3].node.related",
+		},
+		{
+			name:  "nodes",
+			data:  &capco.AuthorsResponse{},
+			body:  `{"nodes":[{"__typename":"Hologram","id":"SG9sbzox"},null,{"__typename":"Proposal","id":"UHJvcG9zYWw6cDE=","author":{"id":"VXNlcjp1MQ=="}}]}`,
+			want:  `"nodes":[{"__typename":"Hologram"},null,{"__typename":"Proposal","id":"UHJvcG9zYWw6cDE=","author":{"id":"VXNlcjp1MQ=="}}]`,
+			notes: "nodes[0]",
+		},
+		{
+			name: "step",
+			data: &capco.ProjectsResponse{},
+			body: `{"projects":{"totalCount":1,"pageInfo":{"hasNextPage":false,"endCursor":null},"edges":[{"node":{"id":"p","title":"T","url":"u","publishedAt":"2024-01-01 00:00:00","type":null,"themes":[],"authors":[],"districts":null,"contributions":{"totalCount":0},"votes":{"totalCount":0},"contributors":{"totalCount":0},
+"steps":[{"__typename":"FutureStep","id":"fs1","title":"F","url":"u","state":"FUTURE","timeRange":{"startAt":null,"endAt":null},"extra":{"a":1.50}}]}}]}}`,
+			want:  `"steps":[{"__typename":"FutureStep","id":"fs1","title":"F","url":"u","state":"FUTURE","timeRange":{"startAt":null,"endAt":null}}]`,
+			notes: "projects.edges[0].node.steps[0]",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			notes, err := decodeData([]byte(tc.body), tc.data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := json.Marshal(tc.data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(b), tc.want) {
+				t.Errorf("decoded\n%s\nlacks\n%s", b, tc.want)
+			}
+			var paths []string
+			for _, n := range notes {
+				paths = append(paths, n.Path.String())
+				if !strings.HasPrefix(n.Message, NotePrefix) {
+					t.Errorf("note %q", n.Message)
+				}
+			}
+			if got := strings.Join(paths, ","); got != tc.notes {
+				t.Errorf("notes %s, want %s", got, tc.notes)
+			}
+		})
 	}
 }

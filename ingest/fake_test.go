@@ -237,3 +237,37 @@ func TestLocalesCrawledAndDeduplicated(t *testing.T) {
 		t.Errorf("raw.sources.locales = %q, %v", locales, err)
 	}
 }
+
+func TestUnknownStepTypesKept(t *testing.T) {
+	steps := `{"__typename":"FutureStep","id":"RnV0dXJlU3RlcDpmMQ==","title":"Futur","url":"https://x/f","state":"OPENED","timeRange":{"startAt":"2024-01-01 00:00:00","endAt":null}},
+{"__typename":"SynthesisStep","id":"synth1","title":"Synthèse","url":"https://x/s","state":"CLOSED","timeRange":{"startAt":null,"endAt":null}},`
+	f := &fakeAPI{
+		users: func(n, first int, w http.ResponseWriter) { io.WriteString(w, userPage(nil, "")) },
+		projects: func(string) string {
+			p := strings.Replace(projectJSON("UHJvamVjdDpwMQ=="), `"steps":[`, `"steps":[`+steps, 1)
+			return `{"data":{"projects":{"totalCount":1,"pageInfo":{"hasNextPage":false,"endCursor":"x"},"edges":[` + p + `]}}}`
+		},
+	}
+	ts := httptest.NewServer(f)
+	defer ts.Close()
+	db := openDB(t, filepath.Join(t.TempDir(), "fake.duckdb"))
+	src := ingest.Source{Name: "fake", Endpoint: ts.URL + "/graphql"}
+	if _, err := ingest.Ingest(context.Background(), db, []ingest.Source{src}, ingest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	if err := db.QueryRow(`SELECT string_agg(payload->>'__typename' || ':' || (payload->>'id') || ':' || position || ':' || (payload->>'title') || ':' || (payload->>'state') || ':' || coalesce(payload->'timeRange'->>'startAt', '-'), ',' ORDER BY position) FROM raw.steps`).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	want := "FutureStep:RnV0dXJlU3RlcDpmMQ==:0:Futur:OPENED:2024-01-01 00:00:00,SynthesisStep:synth1:1:Synthèse:CLOSED:-,PresentationStep:pstep1:2:Présentation:CLOSED:-"
+	if got != want {
+		t.Errorf("steps\n got %s\nwant %s", got, want)
+	}
+	var notes string
+	if err := db.QueryRow(`SELECT string_agg(path || ' ' || message, '|' ORDER BY path) FROM raw.ingest_errors`).Scan(&notes); err != nil {
+		t.Fatal(err)
+	}
+	if notes != "projects.edges[0].node.steps[0] note: unknown type FutureStep decoded as a generic record|projects.edges[0].node.steps[1] note: unknown type SynthesisStep decoded as a generic record" {
+		t.Errorf("notes %q", notes)
+	}
+}

@@ -7,3 +7,14 @@
 package capco
 
 //go:generate go tool genqlient genqlient.yaml
+//go:generate sh fixunknown.sh
+
+// realTypename is the __typename written when marshaling a generic fallback
+// record (types CapstatUnknown*, client_ext.graphql): the real one the
+// ingester's decoder restored, or the fallback's name.
+func realTypename(restored *string, fallback string) string {
+	if restored != nil && *restored != "" {
+		return *restored
+	}
+	return fallback
+}

@@ -26,6 +26,7 @@ var AllArgumentValue = []ArgumentValue{
 //
 // AuthorItem is implemented by the following types:
 // AuthorItemArgument
+// AuthorItemCapstatUnknown
 // AuthorItemCollectStep
 // AuthorItemComment
 // AuthorItemConsultationStep
@@ -60,6 +61,7 @@ type AuthorItem interface {
 }
 
 func (v *AuthorItemArgument) implementsGraphQLInterfaceAuthorItem()                {}
+func (v *AuthorItemCapstatUnknown) implementsGraphQLInterfaceAuthorItem()          {}
 func (v *AuthorItemCollectStep) implementsGraphQLInterfaceAuthorItem()             {}
 func (v *AuthorItemComment) implementsGraphQLInterfaceAuthorItem()                 {}
 func (v *AuthorItemConsultationStep) implementsGraphQLInterfaceAuthorItem()        {}
@@ -104,6 +106,9 @@ func __unmarshalAuthorItem(b []byte, v *AuthorItem) error {
 	switch tn.TypeName {
 	case "Argument":
 		*v = new(AuthorItemArgument)
+		return json.Unmarshal(b, *v)
+	case "CapstatUnknown":
+		*v = new(AuthorItemCapstatUnknown)
 		return json.Unmarshal(b, *v)
 	case "CollectStep":
 		*v = new(AuthorItemCollectStep)
@@ -205,6 +210,14 @@ func __marshalAuthorItem(v *AuthorItem) ([]byte, error) {
 		result := struct {
 			TypeName string `json:"__typename"`
 			*AuthorItemArgument
+		}{typename, v}
+		return json.Marshal(result)
+	case *AuthorItemCapstatUnknown:
+		typename = realTypename(v.Typename, "CapstatUnknown")
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*AuthorItemCapstatUnknown
 		}{typename, v}
 		return json.Marshal(result)
 	case *AuthorItemCollectStep:
@@ -446,6 +459,14 @@ type AuthorItemAuthorUser struct {
 
 // GetId returns AuthorItemAuthorUser.Id, and is useful for accessing the field via an interface.
 func (v *AuthorItemAuthorUser) GetId() string { return v.Id }
+
+// AuthorItemCapstatUnknown includes the requested fields of the GraphQL type CapstatUnknown.
+type AuthorItemCapstatUnknown struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns AuthorItemCapstatUnknown.Typename, and is useful for accessing the field via an interface.
+func (v *AuthorItemCapstatUnknown) GetTypename() *string { return v.Typename }
 
 // AuthorItemCollectStep includes the requested fields of the GraphQL type CollectStep.
 type AuthorItemCollectStep struct {
@@ -769,6 +790,7 @@ func (v *AuthorsResponse) __premarshalJSON() (*__premarshalAuthorsResponse, erro
 //
 // CollectStepProposalsNode is implemented by the following types:
 // CollectStepProposalsNodeArgument
+// CollectStepProposalsNodeCapstatUnknown
 // CollectStepProposalsNodeCollectStep
 // CollectStepProposalsNodeComment
 // CollectStepProposalsNodeConsultationStep
@@ -802,7 +824,9 @@ type CollectStepProposalsNode interface {
 	GetTypename() *string
 }
 
-func (v *CollectStepProposalsNodeArgument) implementsGraphQLInterfaceCollectStepProposalsNode()    {}
+func (v *CollectStepProposalsNodeArgument) implementsGraphQLInterfaceCollectStepProposalsNode() {}
+func (v *CollectStepProposalsNodeCapstatUnknown) implementsGraphQLInterfaceCollectStepProposalsNode() {
+}
 func (v *CollectStepProposalsNodeCollectStep) implementsGraphQLInterfaceCollectStepProposalsNode() {}
 func (v *CollectStepProposalsNodeComment) implementsGraphQLInterfaceCollectStepProposalsNode()     {}
 func (v *CollectStepProposalsNodeConsultationStep) implementsGraphQLInterfaceCollectStepProposalsNode() {
@@ -860,6 +884,9 @@ func __unmarshalCollectStepProposalsNode(b []byte, v *CollectStepProposalsNode) 
 	switch tn.TypeName {
 	case "Argument":
 		*v = new(CollectStepProposalsNodeArgument)
+		return json.Unmarshal(b, *v)
+	case "CapstatUnknown":
+		*v = new(CollectStepProposalsNodeCapstatUnknown)
 		return json.Unmarshal(b, *v)
 	case "CollectStep":
 		*v = new(CollectStepProposalsNodeCollectStep)
@@ -961,6 +988,14 @@ func __marshalCollectStepProposalsNode(v *CollectStepProposalsNode) ([]byte, err
 		result := struct {
 			TypeName string `json:"__typename"`
 			*CollectStepProposalsNodeArgument
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsNodeCapstatUnknown:
+		typename = realTypename(v.Typename, "CapstatUnknown")
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsNodeCapstatUnknown
 		}{typename, v}
 		return json.Marshal(result)
 	case *CollectStepProposalsNodeCollectStep:
@@ -1194,6 +1229,14 @@ type CollectStepProposalsNodeArgument struct {
 
 // GetTypename returns CollectStepProposalsNodeArgument.Typename, and is useful for accessing the field via an interface.
 func (v *CollectStepProposalsNodeArgument) GetTypename() *string { return v.Typename }
+
+// CollectStepProposalsNodeCapstatUnknown includes the requested fields of the GraphQL type CapstatUnknown.
+type CollectStepProposalsNodeCapstatUnknown struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsNodeCapstatUnknown.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsNodeCapstatUnknown) GetTypename() *string { return v.Typename }
 
 // CollectStepProposalsNodeCollectStep includes the requested fields of the GraphQL type CollectStep.
 type CollectStepProposalsNodeCollectStep struct {
@@ -1565,6 +1608,7 @@ func (v *CollectStepProposalsResponse) __premarshalJSON() (*__premarshalCollectS
 //
 // CollectStepProposalsWithCostsNode is implemented by the following types:
 // CollectStepProposalsWithCostsNodeArgument
+// CollectStepProposalsWithCostsNodeCapstatUnknown
 // CollectStepProposalsWithCostsNodeCollectStep
 // CollectStepProposalsWithCostsNodeComment
 // CollectStepProposalsWithCostsNodeConsultationStep
@@ -1599,6 +1643,8 @@ type CollectStepProposalsWithCostsNode interface {
 }
 
 func (v *CollectStepProposalsWithCostsNodeArgument) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
+}
+func (v *CollectStepProposalsWithCostsNodeCapstatUnknown) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
 }
 func (v *CollectStepProposalsWithCostsNodeCollectStep) implementsGraphQLInterfaceCollectStepProposalsWithCostsNode() {
 }
@@ -1671,6 +1717,9 @@ func __unmarshalCollectStepProposalsWithCostsNode(b []byte, v *CollectStepPropos
 	switch tn.TypeName {
 	case "Argument":
 		*v = new(CollectStepProposalsWithCostsNodeArgument)
+		return json.Unmarshal(b, *v)
+	case "CapstatUnknown":
+		*v = new(CollectStepProposalsWithCostsNodeCapstatUnknown)
 		return json.Unmarshal(b, *v)
 	case "CollectStep":
 		*v = new(CollectStepProposalsWithCostsNodeCollectStep)
@@ -1772,6 +1821,14 @@ func __marshalCollectStepProposalsWithCostsNode(v *CollectStepProposalsWithCosts
 		result := struct {
 			TypeName string `json:"__typename"`
 			*CollectStepProposalsWithCostsNodeArgument
+		}{typename, v}
+		return json.Marshal(result)
+	case *CollectStepProposalsWithCostsNodeCapstatUnknown:
+		typename = realTypename(v.Typename, "CapstatUnknown")
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CollectStepProposalsWithCostsNodeCapstatUnknown
 		}{typename, v}
 		return json.Marshal(result)
 	case *CollectStepProposalsWithCostsNodeCollectStep:
@@ -2005,6 +2062,14 @@ type CollectStepProposalsWithCostsNodeArgument struct {
 
 // GetTypename returns CollectStepProposalsWithCostsNodeArgument.Typename, and is useful for accessing the field via an interface.
 func (v *CollectStepProposalsWithCostsNodeArgument) GetTypename() *string { return v.Typename }
+
+// CollectStepProposalsWithCostsNodeCapstatUnknown includes the requested fields of the GraphQL type CapstatUnknown.
+type CollectStepProposalsWithCostsNodeCapstatUnknown struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns CollectStepProposalsWithCostsNodeCapstatUnknown.Typename, and is useful for accessing the field via an interface.
+func (v *CollectStepProposalsWithCostsNodeCapstatUnknown) GetTypename() *string { return v.Typename }
 
 // CollectStepProposalsWithCostsNodeCollectStep includes the requested fields of the GraphQL type CollectStep.
 type CollectStepProposalsWithCostsNodeCollectStep struct {
@@ -2453,6 +2518,7 @@ func (v *ContributionEdge) __premarshalJSON() (*__premarshalContributionEdge, er
 //
 // ContributionNode is implemented by the following types:
 // ContributionNodeArgument
+// ContributionNodeCapstatUnknown
 // ContributionNodeDebateAnonymousArgument
 // ContributionNodeDebateArgument
 // ContributionNodeOpinion
@@ -2471,6 +2537,7 @@ type ContributionNode interface {
 }
 
 func (v *ContributionNodeArgument) implementsGraphQLInterfaceContributionNode()                {}
+func (v *ContributionNodeCapstatUnknown) implementsGraphQLInterfaceContributionNode()          {}
 func (v *ContributionNodeDebateAnonymousArgument) implementsGraphQLInterfaceContributionNode() {}
 func (v *ContributionNodeDebateArgument) implementsGraphQLInterfaceContributionNode()          {}
 func (v *ContributionNodeOpinion) implementsGraphQLInterfaceContributionNode()                 {}
@@ -2495,6 +2562,9 @@ func __unmarshalContributionNode(b []byte, v *ContributionNode) error {
 	switch tn.TypeName {
 	case "Argument":
 		*v = new(ContributionNodeArgument)
+		return json.Unmarshal(b, *v)
+	case "CapstatUnknown":
+		*v = new(ContributionNodeCapstatUnknown)
 		return json.Unmarshal(b, *v)
 	case "DebateAnonymousArgument":
 		*v = new(ContributionNodeDebateAnonymousArgument)
@@ -2541,6 +2611,14 @@ func __marshalContributionNode(v *ContributionNode) ([]byte, error) {
 			TypeName string `json:"__typename"`
 			*__premarshalContributionNodeArgument
 		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ContributionNodeCapstatUnknown:
+		typename = realTypename(v.Typename, "CapstatUnknown")
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ContributionNodeCapstatUnknown
+		}{typename, v}
 		return json.Marshal(result)
 	case *ContributionNodeDebateAnonymousArgument:
 		typename = "DebateAnonymousArgument"
@@ -2756,6 +2834,22 @@ func (v *ContributionNodeArgument) __premarshalJSON() (*__premarshalContribution
 	return &retval, nil
 }
 
+// ContributionNodeCapstatUnknown includes the requested fields of the GraphQL type CapstatUnknown.
+type ContributionNodeCapstatUnknown struct {
+	Typename *string `json:"__typename"`
+	Id       string  `json:"id"`
+	Url      string  `json:"url"`
+}
+
+// GetTypename returns ContributionNodeCapstatUnknown.Typename, and is useful for accessing the field via an interface.
+func (v *ContributionNodeCapstatUnknown) GetTypename() *string { return v.Typename }
+
+// GetId returns ContributionNodeCapstatUnknown.Id, and is useful for accessing the field via an interface.
+func (v *ContributionNodeCapstatUnknown) GetId() string { return v.Id }
+
+// GetUrl returns ContributionNodeCapstatUnknown.Url, and is useful for accessing the field via an interface.
+func (v *ContributionNodeCapstatUnknown) GetUrl() string { return v.Url }
+
 // ContributionNodeDebateAnonymousArgument includes the requested fields of the GraphQL type DebateAnonymousArgument.
 type ContributionNodeDebateAnonymousArgument struct {
 	Typename *string `json:"__typename"`
@@ -2860,10 +2954,23 @@ func (v *ContributionNodeRelatedArgument) GetTypename() *string { return v.Typen
 // GetId returns ContributionNodeRelatedArgument.Id, and is useful for accessing the field via an interface.
 func (v *ContributionNodeRelatedArgument) GetId() string { return v.Id }
 
+// ContributionNodeRelatedCapstatUnknown includes the requested fields of the GraphQL type CapstatUnknown.
+type ContributionNodeRelatedCapstatUnknown struct {
+	Typename *string `json:"__typename"`
+	Id       string  `json:"id"`
+}
+
+// GetTypename returns ContributionNodeRelatedCapstatUnknown.Typename, and is useful for accessing the field via an interface.
+func (v *ContributionNodeRelatedCapstatUnknown) GetTypename() *string { return v.Typename }
+
+// GetId returns ContributionNodeRelatedCapstatUnknown.Id, and is useful for accessing the field via an interface.
+func (v *ContributionNodeRelatedCapstatUnknown) GetId() string { return v.Id }
+
 // ContributionNodeRelatedContribution includes the requested fields of the GraphQL interface Contribution.
 //
 // ContributionNodeRelatedContribution is implemented by the following types:
 // ContributionNodeRelatedArgument
+// ContributionNodeRelatedCapstatUnknown
 // ContributionNodeRelatedDebateAnonymousArgument
 // ContributionNodeRelatedDebateArgument
 // ContributionNodeRelatedOpinion
@@ -2880,6 +2987,8 @@ type ContributionNodeRelatedContribution interface {
 }
 
 func (v *ContributionNodeRelatedArgument) implementsGraphQLInterfaceContributionNodeRelatedContribution() {
+}
+func (v *ContributionNodeRelatedCapstatUnknown) implementsGraphQLInterfaceContributionNodeRelatedContribution() {
 }
 func (v *ContributionNodeRelatedDebateAnonymousArgument) implementsGraphQLInterfaceContributionNodeRelatedContribution() {
 }
@@ -2912,6 +3021,9 @@ func __unmarshalContributionNodeRelatedContribution(b []byte, v *ContributionNod
 	switch tn.TypeName {
 	case "Argument":
 		*v = new(ContributionNodeRelatedArgument)
+		return json.Unmarshal(b, *v)
+	case "CapstatUnknown":
+		*v = new(ContributionNodeRelatedCapstatUnknown)
 		return json.Unmarshal(b, *v)
 	case "DebateAnonymousArgument":
 		*v = new(ContributionNodeRelatedDebateAnonymousArgument)
@@ -2953,6 +3065,14 @@ func __marshalContributionNodeRelatedContribution(v *ContributionNodeRelatedCont
 		result := struct {
 			TypeName string `json:"__typename"`
 			*ContributionNodeRelatedArgument
+		}{typename, v}
+		return json.Marshal(result)
+	case *ContributionNodeRelatedCapstatUnknown:
+		typename = realTypename(v.Typename, "CapstatUnknown")
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ContributionNodeRelatedCapstatUnknown
 		}{typename, v}
 		return json.Marshal(result)
 	case *ContributionNodeRelatedDebateAnonymousArgument:
@@ -3545,6 +3665,7 @@ func (v *EventsResponse) GetEvents() EventsEventsEventConnection { return v.Even
 //
 // ProjectContributionsNode is implemented by the following types:
 // ProjectContributionsNodeArgument
+// ProjectContributionsNodeCapstatUnknown
 // ProjectContributionsNodeCollectStep
 // ProjectContributionsNodeComment
 // ProjectContributionsNodeConsultationStep
@@ -3578,7 +3699,9 @@ type ProjectContributionsNode interface {
 	GetTypename() *string
 }
 
-func (v *ProjectContributionsNodeArgument) implementsGraphQLInterfaceProjectContributionsNode()    {}
+func (v *ProjectContributionsNodeArgument) implementsGraphQLInterfaceProjectContributionsNode() {}
+func (v *ProjectContributionsNodeCapstatUnknown) implementsGraphQLInterfaceProjectContributionsNode() {
+}
 func (v *ProjectContributionsNodeCollectStep) implementsGraphQLInterfaceProjectContributionsNode() {}
 func (v *ProjectContributionsNodeComment) implementsGraphQLInterfaceProjectContributionsNode()     {}
 func (v *ProjectContributionsNodeConsultationStep) implementsGraphQLInterfaceProjectContributionsNode() {
@@ -3636,6 +3759,9 @@ func __unmarshalProjectContributionsNode(b []byte, v *ProjectContributionsNode) 
 	switch tn.TypeName {
 	case "Argument":
 		*v = new(ProjectContributionsNodeArgument)
+		return json.Unmarshal(b, *v)
+	case "CapstatUnknown":
+		*v = new(ProjectContributionsNodeCapstatUnknown)
 		return json.Unmarshal(b, *v)
 	case "CollectStep":
 		*v = new(ProjectContributionsNodeCollectStep)
@@ -3737,6 +3863,14 @@ func __marshalProjectContributionsNode(v *ProjectContributionsNode) ([]byte, err
 		result := struct {
 			TypeName string `json:"__typename"`
 			*ProjectContributionsNodeArgument
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProjectContributionsNodeCapstatUnknown:
+		typename = realTypename(v.Typename, "CapstatUnknown")
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProjectContributionsNodeCapstatUnknown
 		}{typename, v}
 		return json.Marshal(result)
 	case *ProjectContributionsNodeCollectStep:
@@ -3970,6 +4104,14 @@ type ProjectContributionsNodeArgument struct {
 
 // GetTypename returns ProjectContributionsNodeArgument.Typename, and is useful for accessing the field via an interface.
 func (v *ProjectContributionsNodeArgument) GetTypename() *string { return v.Typename }
+
+// ProjectContributionsNodeCapstatUnknown includes the requested fields of the GraphQL type CapstatUnknown.
+type ProjectContributionsNodeCapstatUnknown struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProjectContributionsNodeCapstatUnknown.Typename, and is useful for accessing the field via an interface.
+func (v *ProjectContributionsNodeCapstatUnknown) GetTypename() *string { return v.Typename }
 
 // ProjectContributionsNodeCollectStep includes the requested fields of the GraphQL type CollectStep.
 type ProjectContributionsNodeCollectStep struct {
@@ -4662,6 +4804,93 @@ func (v *ProjectNode) __premarshalJSON() (*__premarshalProjectNode, error) {
 	retval.Contributions = v.ProjectFields.Contributions
 	retval.Votes = v.ProjectFields.Votes
 	retval.Contributors = v.ProjectFields.Contributors
+	return &retval, nil
+}
+
+// ProjectNodeStepsCapstatUnknown includes the requested fields of the GraphQL type CapstatUnknown.
+type ProjectNodeStepsCapstatUnknown struct {
+	Typename                 *string `json:"__typename"`
+	StepFieldsCapstatUnknown `json:"-"`
+}
+
+// GetTypename returns ProjectNodeStepsCapstatUnknown.Typename, and is useful for accessing the field via an interface.
+func (v *ProjectNodeStepsCapstatUnknown) GetTypename() *string { return v.Typename }
+
+// GetId returns ProjectNodeStepsCapstatUnknown.Id, and is useful for accessing the field via an interface.
+func (v *ProjectNodeStepsCapstatUnknown) GetId() string { return v.StepFieldsCapstatUnknown.Id }
+
+// GetTitle returns ProjectNodeStepsCapstatUnknown.Title, and is useful for accessing the field via an interface.
+func (v *ProjectNodeStepsCapstatUnknown) GetTitle() string { return v.StepFieldsCapstatUnknown.Title }
+
+// GetUrl returns ProjectNodeStepsCapstatUnknown.Url, and is useful for accessing the field via an interface.
+func (v *ProjectNodeStepsCapstatUnknown) GetUrl() string { return v.StepFieldsCapstatUnknown.Url }
+
+// GetState returns ProjectNodeStepsCapstatUnknown.State, and is useful for accessing the field via an interface.
+func (v *ProjectNodeStepsCapstatUnknown) GetState() StepState {
+	return v.StepFieldsCapstatUnknown.State
+}
+
+// GetTimeRange returns ProjectNodeStepsCapstatUnknown.TimeRange, and is useful for accessing the field via an interface.
+func (v *ProjectNodeStepsCapstatUnknown) GetTimeRange() StepFieldsTimeRange {
+	return v.StepFieldsCapstatUnknown.TimeRange
+}
+
+func (v *ProjectNodeStepsCapstatUnknown) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ProjectNodeStepsCapstatUnknown
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ProjectNodeStepsCapstatUnknown = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.StepFieldsCapstatUnknown)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalProjectNodeStepsCapstatUnknown struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Title string `json:"title"`
+
+	Url string `json:"url"`
+
+	State StepState `json:"state"`
+
+	TimeRange StepFieldsTimeRange `json:"timeRange"`
+}
+
+func (v *ProjectNodeStepsCapstatUnknown) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ProjectNodeStepsCapstatUnknown) __premarshalJSON() (*__premarshalProjectNodeStepsCapstatUnknown, error) {
+	var retval __premarshalProjectNodeStepsCapstatUnknown
+
+	retval.Typename = v.Typename
+	retval.Id = v.StepFieldsCapstatUnknown.Id
+	retval.Title = v.StepFieldsCapstatUnknown.Title
+	retval.Url = v.StepFieldsCapstatUnknown.Url
+	retval.State = v.StepFieldsCapstatUnknown.State
+	retval.TimeRange = v.StepFieldsCapstatUnknown.TimeRange
 	return &retval, nil
 }
 
@@ -5376,6 +5605,7 @@ func (v *ProjectNodeStepsSelectionStep) __premarshalJSON() (*__premarshalProject
 // ProjectNodeStepsStep includes the requested fields of the GraphQL interface Step.
 //
 // ProjectNodeStepsStep is implemented by the following types:
+// ProjectNodeStepsCapstatUnknown
 // ProjectNodeStepsCollectStep
 // ProjectNodeStepsConsultationStep
 // ProjectNodeStepsDebateStep
@@ -5391,6 +5621,7 @@ type ProjectNodeStepsStep interface {
 	StepFields
 }
 
+func (v *ProjectNodeStepsCapstatUnknown) implementsGraphQLInterfaceProjectNodeStepsStep()    {}
 func (v *ProjectNodeStepsCollectStep) implementsGraphQLInterfaceProjectNodeStepsStep()       {}
 func (v *ProjectNodeStepsConsultationStep) implementsGraphQLInterfaceProjectNodeStepsStep()  {}
 func (v *ProjectNodeStepsDebateStep) implementsGraphQLInterfaceProjectNodeStepsStep()        {}
@@ -5414,6 +5645,9 @@ func __unmarshalProjectNodeStepsStep(b []byte, v *ProjectNodeStepsStep) error {
 	}
 
 	switch tn.TypeName {
+	case "CapstatUnknown":
+		*v = new(ProjectNodeStepsCapstatUnknown)
+		return json.Unmarshal(b, *v)
 	case "CollectStep":
 		*v = new(ProjectNodeStepsCollectStep)
 		return json.Unmarshal(b, *v)
@@ -5451,6 +5685,18 @@ func __marshalProjectNodeStepsStep(v *ProjectNodeStepsStep) ([]byte, error) {
 
 	var typename string
 	switch v := (*v).(type) {
+	case *ProjectNodeStepsCapstatUnknown:
+		typename = realTypename(v.Typename, "CapstatUnknown")
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalProjectNodeStepsCapstatUnknown
+		}{typename, premarshaled}
+		return json.Marshal(result)
 	case *ProjectNodeStepsCollectStep:
 		typename = "CollectStep"
 
@@ -5874,6 +6120,78 @@ type ProposalFieldsCategoryProposalCategory struct {
 // GetName returns ProposalFieldsCategoryProposalCategory.Name, and is useful for accessing the field via an interface.
 func (v *ProposalFieldsCategoryProposalCategory) GetName() string { return v.Name }
 
+// ProposalFieldsResponsesCapstatUnknownResponse includes the requested fields of the GraphQL type CapstatUnknownResponse.
+type ProposalFieldsResponsesCapstatUnknownResponse struct {
+	Typename                             *string `json:"__typename"`
+	ResponseFieldsCapstatUnknownResponse `json:"-"`
+}
+
+// GetTypename returns ProposalFieldsResponsesCapstatUnknownResponse.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalFieldsResponsesCapstatUnknownResponse) GetTypename() *string { return v.Typename }
+
+// GetQuestion returns ProposalFieldsResponsesCapstatUnknownResponse.Question, and is useful for accessing the field via an interface.
+func (v *ProposalFieldsResponsesCapstatUnknownResponse) GetQuestion() ResponseFieldsQuestion {
+	return v.ResponseFieldsCapstatUnknownResponse.Question
+}
+
+func (v *ProposalFieldsResponsesCapstatUnknownResponse) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ProposalFieldsResponsesCapstatUnknownResponse
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ProposalFieldsResponsesCapstatUnknownResponse = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.ResponseFieldsCapstatUnknownResponse)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalProposalFieldsResponsesCapstatUnknownResponse struct {
+	Typename *string `json:"__typename"`
+
+	Question json.RawMessage `json:"question"`
+}
+
+func (v *ProposalFieldsResponsesCapstatUnknownResponse) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ProposalFieldsResponsesCapstatUnknownResponse) __premarshalJSON() (*__premarshalProposalFieldsResponsesCapstatUnknownResponse, error) {
+	var retval __premarshalProposalFieldsResponsesCapstatUnknownResponse
+
+	retval.Typename = v.Typename
+	{
+
+		dst := &retval.Question
+		src := v.ResponseFieldsCapstatUnknownResponse.Question
+		var err error
+		*dst, err = __marshalResponseFieldsQuestion(
+			&src)
+		if err != nil {
+			return nil, fmt.Errorf(
+				"unable to marshal ProposalFieldsResponsesCapstatUnknownResponse.ResponseFieldsCapstatUnknownResponse.Question: %w", err)
+		}
+	}
+	return &retval, nil
+}
+
 // ProposalFieldsResponsesMediaResponse includes the requested fields of the GraphQL type MediaResponse.
 type ProposalFieldsResponsesMediaResponse struct {
 	Typename                    *string `json:"__typename"`
@@ -5949,6 +6267,7 @@ func (v *ProposalFieldsResponsesMediaResponse) __premarshalJSON() (*__premarshal
 // ProposalFieldsResponsesResponse includes the requested fields of the GraphQL interface Response.
 //
 // ProposalFieldsResponsesResponse is implemented by the following types:
+// ProposalFieldsResponsesCapstatUnknownResponse
 // ProposalFieldsResponsesMediaResponse
 // ProposalFieldsResponsesValueResponse
 type ProposalFieldsResponsesResponse interface {
@@ -5958,6 +6277,8 @@ type ProposalFieldsResponsesResponse interface {
 	ResponseFields
 }
 
+func (v *ProposalFieldsResponsesCapstatUnknownResponse) implementsGraphQLInterfaceProposalFieldsResponsesResponse() {
+}
 func (v *ProposalFieldsResponsesMediaResponse) implementsGraphQLInterfaceProposalFieldsResponsesResponse() {
 }
 func (v *ProposalFieldsResponsesValueResponse) implementsGraphQLInterfaceProposalFieldsResponsesResponse() {
@@ -5977,6 +6298,9 @@ func __unmarshalProposalFieldsResponsesResponse(b []byte, v *ProposalFieldsRespo
 	}
 
 	switch tn.TypeName {
+	case "CapstatUnknownResponse":
+		*v = new(ProposalFieldsResponsesCapstatUnknownResponse)
+		return json.Unmarshal(b, *v)
 	case "MediaResponse":
 		*v = new(ProposalFieldsResponsesMediaResponse)
 		return json.Unmarshal(b, *v)
@@ -5996,6 +6320,18 @@ func __marshalProposalFieldsResponsesResponse(v *ProposalFieldsResponsesResponse
 
 	var typename string
 	switch v := (*v).(type) {
+	case *ProposalFieldsResponsesCapstatUnknownResponse:
+		typename = realTypename(v.Typename, "CapstatUnknownResponse")
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalProposalFieldsResponsesCapstatUnknownResponse
+		}{typename, premarshaled}
+		return json.Marshal(result)
 	case *ProposalFieldsResponsesMediaResponse:
 		typename = "MediaResponse"
 
@@ -6459,6 +6795,7 @@ var AllProposalTrashedStatus = []ProposalTrashedStatus{
 //
 // ProposalVotesNode is implemented by the following types:
 // ProposalVotesNodeArgument
+// ProposalVotesNodeCapstatUnknown
 // ProposalVotesNodeCollectStep
 // ProposalVotesNodeComment
 // ProposalVotesNodeConsultationStep
@@ -6493,6 +6830,7 @@ type ProposalVotesNode interface {
 }
 
 func (v *ProposalVotesNodeArgument) implementsGraphQLInterfaceProposalVotesNode()                {}
+func (v *ProposalVotesNodeCapstatUnknown) implementsGraphQLInterfaceProposalVotesNode()          {}
 func (v *ProposalVotesNodeCollectStep) implementsGraphQLInterfaceProposalVotesNode()             {}
 func (v *ProposalVotesNodeComment) implementsGraphQLInterfaceProposalVotesNode()                 {}
 func (v *ProposalVotesNodeConsultationStep) implementsGraphQLInterfaceProposalVotesNode()        {}
@@ -6537,6 +6875,9 @@ func __unmarshalProposalVotesNode(b []byte, v *ProposalVotesNode) error {
 	switch tn.TypeName {
 	case "Argument":
 		*v = new(ProposalVotesNodeArgument)
+		return json.Unmarshal(b, *v)
+	case "CapstatUnknown":
+		*v = new(ProposalVotesNodeCapstatUnknown)
 		return json.Unmarshal(b, *v)
 	case "CollectStep":
 		*v = new(ProposalVotesNodeCollectStep)
@@ -6638,6 +6979,14 @@ func __marshalProposalVotesNode(v *ProposalVotesNode) ([]byte, error) {
 		result := struct {
 			TypeName string `json:"__typename"`
 			*ProposalVotesNodeArgument
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNodeCapstatUnknown:
+		typename = realTypename(v.Typename, "CapstatUnknown")
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNodeCapstatUnknown
 		}{typename, v}
 		return json.Marshal(result)
 	case *ProposalVotesNodeCollectStep:
@@ -6871,6 +7220,14 @@ type ProposalVotesNodeArgument struct {
 
 // GetTypename returns ProposalVotesNodeArgument.Typename, and is useful for accessing the field via an interface.
 func (v *ProposalVotesNodeArgument) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNodeCapstatUnknown includes the requested fields of the GraphQL type CapstatUnknown.
+type ProposalVotesNodeCapstatUnknown struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNodeCapstatUnknown.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNodeCapstatUnknown) GetTypename() *string { return v.Typename }
 
 // ProposalVotesNodeCollectStep includes the requested fields of the GraphQL type CollectStep.
 type ProposalVotesNodeCollectStep struct {
@@ -7430,6 +7787,7 @@ func (v *ProposalWithCostsNode) __premarshalJSON() (*__premarshalProposalWithCos
 // QuestionNode includes the requested fields of the GraphQL interface Question.
 //
 // QuestionNode is implemented by the following types:
+// QuestionNodeCapstatUnknown
 // QuestionNodeMajorityQuestion
 // QuestionNodeMediaQuestion
 // QuestionNodeMultipleChoiceQuestion
@@ -7445,6 +7803,7 @@ type QuestionNode interface {
 	GetTitle() string
 }
 
+func (v *QuestionNodeCapstatUnknown) implementsGraphQLInterfaceQuestionNode()         {}
 func (v *QuestionNodeMajorityQuestion) implementsGraphQLInterfaceQuestionNode()       {}
 func (v *QuestionNodeMediaQuestion) implementsGraphQLInterfaceQuestionNode()          {}
 func (v *QuestionNodeMultipleChoiceQuestion) implementsGraphQLInterfaceQuestionNode() {}
@@ -7465,6 +7824,9 @@ func __unmarshalQuestionNode(b []byte, v *QuestionNode) error {
 	}
 
 	switch tn.TypeName {
+	case "CapstatUnknown":
+		*v = new(QuestionNodeCapstatUnknown)
+		return json.Unmarshal(b, *v)
 	case "MajorityQuestion":
 		*v = new(QuestionNodeMajorityQuestion)
 		return json.Unmarshal(b, *v)
@@ -7493,6 +7855,14 @@ func __marshalQuestionNode(v *QuestionNode) ([]byte, error) {
 
 	var typename string
 	switch v := (*v).(type) {
+	case *QuestionNodeCapstatUnknown:
+		typename = realTypename(v.Typename, "CapstatUnknown")
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*QuestionNodeCapstatUnknown
+		}{typename, v}
+		return json.Marshal(result)
 	case *QuestionNodeMajorityQuestion:
 		typename = "MajorityQuestion"
 
@@ -7540,6 +7910,22 @@ func __marshalQuestionNode(v *QuestionNode) ([]byte, error) {
 			`unexpected concrete type for QuestionNode: "%T"`, v)
 	}
 }
+
+// QuestionNodeCapstatUnknown includes the requested fields of the GraphQL type CapstatUnknown.
+type QuestionNodeCapstatUnknown struct {
+	Typename *string `json:"__typename"`
+	Id       string  `json:"id"`
+	Title    string  `json:"title"`
+}
+
+// GetTypename returns QuestionNodeCapstatUnknown.Typename, and is useful for accessing the field via an interface.
+func (v *QuestionNodeCapstatUnknown) GetTypename() *string { return v.Typename }
+
+// GetId returns QuestionNodeCapstatUnknown.Id, and is useful for accessing the field via an interface.
+func (v *QuestionNodeCapstatUnknown) GetId() string { return v.Id }
+
+// GetTitle returns QuestionNodeCapstatUnknown.Title, and is useful for accessing the field via an interface.
+func (v *QuestionNodeCapstatUnknown) GetTitle() string { return v.Title }
 
 // QuestionNodeChoicesQuestionChoiceConnection includes the requested fields of the GraphQL type QuestionChoiceConnection.
 type QuestionNodeChoicesQuestionChoiceConnection struct {
@@ -7667,6 +8053,7 @@ func (v *QuestionNodeSimpleQuestion) GetTitle() string { return v.Title }
 //
 // QuestionnaireQuestionsNode is implemented by the following types:
 // QuestionnaireQuestionsNodeArgument
+// QuestionnaireQuestionsNodeCapstatUnknown
 // QuestionnaireQuestionsNodeCollectStep
 // QuestionnaireQuestionsNodeComment
 // QuestionnaireQuestionsNodeConsultationStep
@@ -7701,6 +8088,8 @@ type QuestionnaireQuestionsNode interface {
 }
 
 func (v *QuestionnaireQuestionsNodeArgument) implementsGraphQLInterfaceQuestionnaireQuestionsNode() {}
+func (v *QuestionnaireQuestionsNodeCapstatUnknown) implementsGraphQLInterfaceQuestionnaireQuestionsNode() {
+}
 func (v *QuestionnaireQuestionsNodeCollectStep) implementsGraphQLInterfaceQuestionnaireQuestionsNode() {
 }
 func (v *QuestionnaireQuestionsNodeComment) implementsGraphQLInterfaceQuestionnaireQuestionsNode() {}
@@ -7762,6 +8151,9 @@ func __unmarshalQuestionnaireQuestionsNode(b []byte, v *QuestionnaireQuestionsNo
 	switch tn.TypeName {
 	case "Argument":
 		*v = new(QuestionnaireQuestionsNodeArgument)
+		return json.Unmarshal(b, *v)
+	case "CapstatUnknown":
+		*v = new(QuestionnaireQuestionsNodeCapstatUnknown)
 		return json.Unmarshal(b, *v)
 	case "CollectStep":
 		*v = new(QuestionnaireQuestionsNodeCollectStep)
@@ -7863,6 +8255,14 @@ func __marshalQuestionnaireQuestionsNode(v *QuestionnaireQuestionsNode) ([]byte,
 		result := struct {
 			TypeName string `json:"__typename"`
 			*QuestionnaireQuestionsNodeArgument
+		}{typename, v}
+		return json.Marshal(result)
+	case *QuestionnaireQuestionsNodeCapstatUnknown:
+		typename = realTypename(v.Typename, "CapstatUnknown")
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*QuestionnaireQuestionsNodeCapstatUnknown
 		}{typename, v}
 		return json.Marshal(result)
 	case *QuestionnaireQuestionsNodeCollectStep:
@@ -8100,6 +8500,14 @@ type QuestionnaireQuestionsNodeArgument struct {
 
 // GetTypename returns QuestionnaireQuestionsNodeArgument.Typename, and is useful for accessing the field via an interface.
 func (v *QuestionnaireQuestionsNodeArgument) GetTypename() *string { return v.Typename }
+
+// QuestionnaireQuestionsNodeCapstatUnknown includes the requested fields of the GraphQL type CapstatUnknown.
+type QuestionnaireQuestionsNodeCapstatUnknown struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns QuestionnaireQuestionsNodeCapstatUnknown.Typename, and is useful for accessing the field via an interface.
+func (v *QuestionnaireQuestionsNodeCapstatUnknown) GetTypename() *string { return v.Typename }
 
 // QuestionnaireQuestionsNodeCollectStep includes the requested fields of the GraphQL type CollectStep.
 type QuestionnaireQuestionsNodeCollectStep struct {
@@ -8484,6 +8892,7 @@ func (v *QuestionnaireQuestionsResponse) __premarshalJSON() (*__premarshalQuesti
 //
 // QuestionnaireRepliesNode is implemented by the following types:
 // QuestionnaireRepliesNodeArgument
+// QuestionnaireRepliesNodeCapstatUnknown
 // QuestionnaireRepliesNodeCollectStep
 // QuestionnaireRepliesNodeComment
 // QuestionnaireRepliesNodeConsultationStep
@@ -8517,7 +8926,9 @@ type QuestionnaireRepliesNode interface {
 	GetTypename() *string
 }
 
-func (v *QuestionnaireRepliesNodeArgument) implementsGraphQLInterfaceQuestionnaireRepliesNode()    {}
+func (v *QuestionnaireRepliesNodeArgument) implementsGraphQLInterfaceQuestionnaireRepliesNode() {}
+func (v *QuestionnaireRepliesNodeCapstatUnknown) implementsGraphQLInterfaceQuestionnaireRepliesNode() {
+}
 func (v *QuestionnaireRepliesNodeCollectStep) implementsGraphQLInterfaceQuestionnaireRepliesNode() {}
 func (v *QuestionnaireRepliesNodeComment) implementsGraphQLInterfaceQuestionnaireRepliesNode()     {}
 func (v *QuestionnaireRepliesNodeConsultationStep) implementsGraphQLInterfaceQuestionnaireRepliesNode() {
@@ -8575,6 +8986,9 @@ func __unmarshalQuestionnaireRepliesNode(b []byte, v *QuestionnaireRepliesNode) 
 	switch tn.TypeName {
 	case "Argument":
 		*v = new(QuestionnaireRepliesNodeArgument)
+		return json.Unmarshal(b, *v)
+	case "CapstatUnknown":
+		*v = new(QuestionnaireRepliesNodeCapstatUnknown)
 		return json.Unmarshal(b, *v)
 	case "CollectStep":
 		*v = new(QuestionnaireRepliesNodeCollectStep)
@@ -8676,6 +9090,14 @@ func __marshalQuestionnaireRepliesNode(v *QuestionnaireRepliesNode) ([]byte, err
 		result := struct {
 			TypeName string `json:"__typename"`
 			*QuestionnaireRepliesNodeArgument
+		}{typename, v}
+		return json.Marshal(result)
+	case *QuestionnaireRepliesNodeCapstatUnknown:
+		typename = realTypename(v.Typename, "CapstatUnknown")
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*QuestionnaireRepliesNodeCapstatUnknown
 		}{typename, v}
 		return json.Marshal(result)
 	case *QuestionnaireRepliesNodeCollectStep:
@@ -8909,6 +9331,14 @@ type QuestionnaireRepliesNodeArgument struct {
 
 // GetTypename returns QuestionnaireRepliesNodeArgument.Typename, and is useful for accessing the field via an interface.
 func (v *QuestionnaireRepliesNodeArgument) GetTypename() *string { return v.Typename }
+
+// QuestionnaireRepliesNodeCapstatUnknown includes the requested fields of the GraphQL type CapstatUnknown.
+type QuestionnaireRepliesNodeCapstatUnknown struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns QuestionnaireRepliesNodeCapstatUnknown.Typename, and is useful for accessing the field via an interface.
+func (v *QuestionnaireRepliesNodeCapstatUnknown) GetTypename() *string { return v.Typename }
 
 // QuestionnaireRepliesNodeCollectStep includes the requested fields of the GraphQL type CollectStep.
 type QuestionnaireRepliesNodeCollectStep struct {
@@ -9387,6 +9817,78 @@ func (v *ReplyNode) __premarshalJSON() (*__premarshalReplyNode, error) {
 	return &retval, nil
 }
 
+// ReplyNodeResponsesCapstatUnknownResponse includes the requested fields of the GraphQL type CapstatUnknownResponse.
+type ReplyNodeResponsesCapstatUnknownResponse struct {
+	Typename                             *string `json:"__typename"`
+	ResponseFieldsCapstatUnknownResponse `json:"-"`
+}
+
+// GetTypename returns ReplyNodeResponsesCapstatUnknownResponse.Typename, and is useful for accessing the field via an interface.
+func (v *ReplyNodeResponsesCapstatUnknownResponse) GetTypename() *string { return v.Typename }
+
+// GetQuestion returns ReplyNodeResponsesCapstatUnknownResponse.Question, and is useful for accessing the field via an interface.
+func (v *ReplyNodeResponsesCapstatUnknownResponse) GetQuestion() ResponseFieldsQuestion {
+	return v.ResponseFieldsCapstatUnknownResponse.Question
+}
+
+func (v *ReplyNodeResponsesCapstatUnknownResponse) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ReplyNodeResponsesCapstatUnknownResponse
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ReplyNodeResponsesCapstatUnknownResponse = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.ResponseFieldsCapstatUnknownResponse)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalReplyNodeResponsesCapstatUnknownResponse struct {
+	Typename *string `json:"__typename"`
+
+	Question json.RawMessage `json:"question"`
+}
+
+func (v *ReplyNodeResponsesCapstatUnknownResponse) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ReplyNodeResponsesCapstatUnknownResponse) __premarshalJSON() (*__premarshalReplyNodeResponsesCapstatUnknownResponse, error) {
+	var retval __premarshalReplyNodeResponsesCapstatUnknownResponse
+
+	retval.Typename = v.Typename
+	{
+
+		dst := &retval.Question
+		src := v.ResponseFieldsCapstatUnknownResponse.Question
+		var err error
+		*dst, err = __marshalResponseFieldsQuestion(
+			&src)
+		if err != nil {
+			return nil, fmt.Errorf(
+				"unable to marshal ReplyNodeResponsesCapstatUnknownResponse.ResponseFieldsCapstatUnknownResponse.Question: %w", err)
+		}
+	}
+	return &retval, nil
+}
+
 // ReplyNodeResponsesMediaResponse includes the requested fields of the GraphQL type MediaResponse.
 type ReplyNodeResponsesMediaResponse struct {
 	Typename                    *string `json:"__typename"`
@@ -9462,6 +9964,7 @@ func (v *ReplyNodeResponsesMediaResponse) __premarshalJSON() (*__premarshalReply
 // ReplyNodeResponsesResponse includes the requested fields of the GraphQL interface Response.
 //
 // ReplyNodeResponsesResponse is implemented by the following types:
+// ReplyNodeResponsesCapstatUnknownResponse
 // ReplyNodeResponsesMediaResponse
 // ReplyNodeResponsesValueResponse
 type ReplyNodeResponsesResponse interface {
@@ -9471,6 +9974,8 @@ type ReplyNodeResponsesResponse interface {
 	ResponseFields
 }
 
+func (v *ReplyNodeResponsesCapstatUnknownResponse) implementsGraphQLInterfaceReplyNodeResponsesResponse() {
+}
 func (v *ReplyNodeResponsesMediaResponse) implementsGraphQLInterfaceReplyNodeResponsesResponse() {}
 func (v *ReplyNodeResponsesValueResponse) implementsGraphQLInterfaceReplyNodeResponsesResponse() {}
 
@@ -9488,6 +9993,9 @@ func __unmarshalReplyNodeResponsesResponse(b []byte, v *ReplyNodeResponsesRespon
 	}
 
 	switch tn.TypeName {
+	case "CapstatUnknownResponse":
+		*v = new(ReplyNodeResponsesCapstatUnknownResponse)
+		return json.Unmarshal(b, *v)
 	case "MediaResponse":
 		*v = new(ReplyNodeResponsesMediaResponse)
 		return json.Unmarshal(b, *v)
@@ -9507,6 +10015,18 @@ func __marshalReplyNodeResponsesResponse(v *ReplyNodeResponsesResponse) ([]byte,
 
 	var typename string
 	switch v := (*v).(type) {
+	case *ReplyNodeResponsesCapstatUnknownResponse:
+		typename = realTypename(v.Typename, "CapstatUnknownResponse")
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalReplyNodeResponsesCapstatUnknownResponse
+		}{typename, premarshaled}
+		return json.Marshal(result)
 	case *ReplyNodeResponsesMediaResponse:
 		typename = "MediaResponse"
 
@@ -9630,6 +10150,7 @@ func (v *ReplyNodeResponsesValueResponse) __premarshalJSON() (*__premarshalReply
 // ResponseFields includes the GraphQL fields of Response requested by the fragment ResponseFields.
 //
 // ResponseFields is implemented by the following types:
+// ResponseFieldsCapstatUnknownResponse
 // ResponseFieldsMediaResponse
 // ResponseFieldsValueResponse
 type ResponseFields interface {
@@ -9640,8 +10161,9 @@ type ResponseFields interface {
 	GetQuestion() ResponseFieldsQuestion
 }
 
-func (v *ResponseFieldsMediaResponse) implementsGraphQLInterfaceResponseFields() {}
-func (v *ResponseFieldsValueResponse) implementsGraphQLInterfaceResponseFields() {}
+func (v *ResponseFieldsCapstatUnknownResponse) implementsGraphQLInterfaceResponseFields() {}
+func (v *ResponseFieldsMediaResponse) implementsGraphQLInterfaceResponseFields()          {}
+func (v *ResponseFieldsValueResponse) implementsGraphQLInterfaceResponseFields()          {}
 
 func __unmarshalResponseFields(b []byte, v *ResponseFields) error {
 	if string(b) == "null" {
@@ -9657,6 +10179,9 @@ func __unmarshalResponseFields(b []byte, v *ResponseFields) error {
 	}
 
 	switch tn.TypeName {
+	case "CapstatUnknownResponse":
+		*v = new(ResponseFieldsCapstatUnknownResponse)
+		return json.Unmarshal(b, *v)
 	case "MediaResponse":
 		*v = new(ResponseFieldsMediaResponse)
 		return json.Unmarshal(b, *v)
@@ -9676,6 +10201,18 @@ func __marshalResponseFields(v *ResponseFields) ([]byte, error) {
 
 	var typename string
 	switch v := (*v).(type) {
+	case *ResponseFieldsCapstatUnknownResponse:
+		typename = realTypename(v.Typename, "CapstatUnknownResponse")
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalResponseFieldsCapstatUnknownResponse
+		}{typename, premarshaled}
+		return json.Marshal(result)
 	case *ResponseFieldsMediaResponse:
 		typename = "MediaResponse"
 
@@ -9706,6 +10243,86 @@ func __marshalResponseFields(v *ResponseFields) ([]byte, error) {
 		return nil, fmt.Errorf(
 			`unexpected concrete type for ResponseFields: "%T"`, v)
 	}
+}
+
+// ResponseFields includes the GraphQL fields of CapstatUnknownResponse requested by the fragment ResponseFields.
+type ResponseFieldsCapstatUnknownResponse struct {
+	Typename *string                `json:"__typename"`
+	Question ResponseFieldsQuestion `json:"-"`
+}
+
+// GetTypename returns ResponseFieldsCapstatUnknownResponse.Typename, and is useful for accessing the field via an interface.
+func (v *ResponseFieldsCapstatUnknownResponse) GetTypename() *string { return v.Typename }
+
+// GetQuestion returns ResponseFieldsCapstatUnknownResponse.Question, and is useful for accessing the field via an interface.
+func (v *ResponseFieldsCapstatUnknownResponse) GetQuestion() ResponseFieldsQuestion {
+	return v.Question
+}
+
+func (v *ResponseFieldsCapstatUnknownResponse) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ResponseFieldsCapstatUnknownResponse
+		Question json.RawMessage `json:"question"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ResponseFieldsCapstatUnknownResponse = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Question
+		src := firstPass.Question
+		if len(src) != 0 && string(src) != "null" {
+			err = __unmarshalResponseFieldsQuestion(
+				src, dst)
+			if err != nil {
+				return fmt.Errorf(
+					"unable to unmarshal ResponseFieldsCapstatUnknownResponse.Question: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalResponseFieldsCapstatUnknownResponse struct {
+	Typename *string `json:"__typename"`
+
+	Question json.RawMessage `json:"question"`
+}
+
+func (v *ResponseFieldsCapstatUnknownResponse) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ResponseFieldsCapstatUnknownResponse) __premarshalJSON() (*__premarshalResponseFieldsCapstatUnknownResponse, error) {
+	var retval __premarshalResponseFieldsCapstatUnknownResponse
+
+	retval.Typename = v.Typename
+	{
+
+		dst := &retval.Question
+		src := v.Question
+		var err error
+		*dst, err = __marshalResponseFieldsQuestion(
+			&src)
+		if err != nil {
+			return nil, fmt.Errorf(
+				"unable to marshal ResponseFieldsCapstatUnknownResponse.Question: %w", err)
+		}
+	}
+	return &retval, nil
 }
 
 // ResponseFields includes the GraphQL fields of MediaResponse requested by the fragment ResponseFields.
@@ -9789,6 +10406,7 @@ func (v *ResponseFieldsMediaResponse) __premarshalJSON() (*__premarshalResponseF
 // ResponseFieldsQuestion includes the requested fields of the GraphQL interface Question.
 //
 // ResponseFieldsQuestion is implemented by the following types:
+// ResponseFieldsQuestionCapstatUnknown
 // ResponseFieldsQuestionMajorityQuestion
 // ResponseFieldsQuestionMediaQuestion
 // ResponseFieldsQuestionMultipleChoiceQuestion
@@ -9804,6 +10422,7 @@ type ResponseFieldsQuestion interface {
 	GetTitle() string
 }
 
+func (v *ResponseFieldsQuestionCapstatUnknown) implementsGraphQLInterfaceResponseFieldsQuestion()   {}
 func (v *ResponseFieldsQuestionMajorityQuestion) implementsGraphQLInterfaceResponseFieldsQuestion() {}
 func (v *ResponseFieldsQuestionMediaQuestion) implementsGraphQLInterfaceResponseFieldsQuestion()    {}
 func (v *ResponseFieldsQuestionMultipleChoiceQuestion) implementsGraphQLInterfaceResponseFieldsQuestion() {
@@ -9825,6 +10444,9 @@ func __unmarshalResponseFieldsQuestion(b []byte, v *ResponseFieldsQuestion) erro
 	}
 
 	switch tn.TypeName {
+	case "CapstatUnknown":
+		*v = new(ResponseFieldsQuestionCapstatUnknown)
+		return json.Unmarshal(b, *v)
 	case "MajorityQuestion":
 		*v = new(ResponseFieldsQuestionMajorityQuestion)
 		return json.Unmarshal(b, *v)
@@ -9853,6 +10475,14 @@ func __marshalResponseFieldsQuestion(v *ResponseFieldsQuestion) ([]byte, error) 
 
 	var typename string
 	switch v := (*v).(type) {
+	case *ResponseFieldsQuestionCapstatUnknown:
+		typename = realTypename(v.Typename, "CapstatUnknown")
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ResponseFieldsQuestionCapstatUnknown
+		}{typename, v}
+		return json.Marshal(result)
 	case *ResponseFieldsQuestionMajorityQuestion:
 		typename = "MajorityQuestion"
 
@@ -9900,6 +10530,22 @@ func __marshalResponseFieldsQuestion(v *ResponseFieldsQuestion) ([]byte, error) 
 			`unexpected concrete type for ResponseFieldsQuestion: "%T"`, v)
 	}
 }
+
+// ResponseFieldsQuestionCapstatUnknown includes the requested fields of the GraphQL type CapstatUnknown.
+type ResponseFieldsQuestionCapstatUnknown struct {
+	Typename *string `json:"__typename"`
+	Id       string  `json:"id"`
+	Title    string  `json:"title"`
+}
+
+// GetTypename returns ResponseFieldsQuestionCapstatUnknown.Typename, and is useful for accessing the field via an interface.
+func (v *ResponseFieldsQuestionCapstatUnknown) GetTypename() *string { return v.Typename }
+
+// GetId returns ResponseFieldsQuestionCapstatUnknown.Id, and is useful for accessing the field via an interface.
+func (v *ResponseFieldsQuestionCapstatUnknown) GetId() string { return v.Id }
+
+// GetTitle returns ResponseFieldsQuestionCapstatUnknown.Title, and is useful for accessing the field via an interface.
+func (v *ResponseFieldsQuestionCapstatUnknown) GetTitle() string { return v.Title }
 
 // ResponseFieldsQuestionMajorityQuestion includes the requested fields of the GraphQL type MajorityQuestion.
 type ResponseFieldsQuestionMajorityQuestion struct {
@@ -10077,6 +10723,7 @@ func (v *ResponseFieldsValueResponse) __premarshalJSON() (*__premarshalResponseF
 //
 // SelectionStepProposalsNode is implemented by the following types:
 // SelectionStepProposalsNodeArgument
+// SelectionStepProposalsNodeCapstatUnknown
 // SelectionStepProposalsNodeCollectStep
 // SelectionStepProposalsNodeComment
 // SelectionStepProposalsNodeConsultationStep
@@ -10111,6 +10758,8 @@ type SelectionStepProposalsNode interface {
 }
 
 func (v *SelectionStepProposalsNodeArgument) implementsGraphQLInterfaceSelectionStepProposalsNode() {}
+func (v *SelectionStepProposalsNodeCapstatUnknown) implementsGraphQLInterfaceSelectionStepProposalsNode() {
+}
 func (v *SelectionStepProposalsNodeCollectStep) implementsGraphQLInterfaceSelectionStepProposalsNode() {
 }
 func (v *SelectionStepProposalsNodeComment) implementsGraphQLInterfaceSelectionStepProposalsNode() {}
@@ -10172,6 +10821,9 @@ func __unmarshalSelectionStepProposalsNode(b []byte, v *SelectionStepProposalsNo
 	switch tn.TypeName {
 	case "Argument":
 		*v = new(SelectionStepProposalsNodeArgument)
+		return json.Unmarshal(b, *v)
+	case "CapstatUnknown":
+		*v = new(SelectionStepProposalsNodeCapstatUnknown)
 		return json.Unmarshal(b, *v)
 	case "CollectStep":
 		*v = new(SelectionStepProposalsNodeCollectStep)
@@ -10273,6 +10925,14 @@ func __marshalSelectionStepProposalsNode(v *SelectionStepProposalsNode) ([]byte,
 		result := struct {
 			TypeName string `json:"__typename"`
 			*SelectionStepProposalsNodeArgument
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsNodeCapstatUnknown:
+		typename = realTypename(v.Typename, "CapstatUnknown")
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsNodeCapstatUnknown
 		}{typename, v}
 		return json.Marshal(result)
 	case *SelectionStepProposalsNodeCollectStep:
@@ -10506,6 +11166,14 @@ type SelectionStepProposalsNodeArgument struct {
 
 // GetTypename returns SelectionStepProposalsNodeArgument.Typename, and is useful for accessing the field via an interface.
 func (v *SelectionStepProposalsNodeArgument) GetTypename() *string { return v.Typename }
+
+// SelectionStepProposalsNodeCapstatUnknown includes the requested fields of the GraphQL type CapstatUnknown.
+type SelectionStepProposalsNodeCapstatUnknown struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsNodeCapstatUnknown.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsNodeCapstatUnknown) GetTypename() *string { return v.Typename }
 
 // SelectionStepProposalsNodeCollectStep includes the requested fields of the GraphQL type CollectStep.
 type SelectionStepProposalsNodeCollectStep struct {
@@ -10877,6 +11545,7 @@ func (v *SelectionStepProposalsResponse) __premarshalJSON() (*__premarshalSelect
 //
 // SelectionStepProposalsWithCostsNode is implemented by the following types:
 // SelectionStepProposalsWithCostsNodeArgument
+// SelectionStepProposalsWithCostsNodeCapstatUnknown
 // SelectionStepProposalsWithCostsNodeCollectStep
 // SelectionStepProposalsWithCostsNodeComment
 // SelectionStepProposalsWithCostsNodeConsultationStep
@@ -10911,6 +11580,8 @@ type SelectionStepProposalsWithCostsNode interface {
 }
 
 func (v *SelectionStepProposalsWithCostsNodeArgument) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
+}
+func (v *SelectionStepProposalsWithCostsNodeCapstatUnknown) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
 }
 func (v *SelectionStepProposalsWithCostsNodeCollectStep) implementsGraphQLInterfaceSelectionStepProposalsWithCostsNode() {
 }
@@ -10983,6 +11654,9 @@ func __unmarshalSelectionStepProposalsWithCostsNode(b []byte, v *SelectionStepPr
 	switch tn.TypeName {
 	case "Argument":
 		*v = new(SelectionStepProposalsWithCostsNodeArgument)
+		return json.Unmarshal(b, *v)
+	case "CapstatUnknown":
+		*v = new(SelectionStepProposalsWithCostsNodeCapstatUnknown)
 		return json.Unmarshal(b, *v)
 	case "CollectStep":
 		*v = new(SelectionStepProposalsWithCostsNodeCollectStep)
@@ -11084,6 +11758,14 @@ func __marshalSelectionStepProposalsWithCostsNode(v *SelectionStepProposalsWithC
 		result := struct {
 			TypeName string `json:"__typename"`
 			*SelectionStepProposalsWithCostsNodeArgument
+		}{typename, v}
+		return json.Marshal(result)
+	case *SelectionStepProposalsWithCostsNodeCapstatUnknown:
+		typename = realTypename(v.Typename, "CapstatUnknown")
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SelectionStepProposalsWithCostsNodeCapstatUnknown
 		}{typename, v}
 		return json.Marshal(result)
 	case *SelectionStepProposalsWithCostsNodeCollectStep:
@@ -11317,6 +11999,14 @@ type SelectionStepProposalsWithCostsNodeArgument struct {
 
 // GetTypename returns SelectionStepProposalsWithCostsNodeArgument.Typename, and is useful for accessing the field via an interface.
 func (v *SelectionStepProposalsWithCostsNodeArgument) GetTypename() *string { return v.Typename }
+
+// SelectionStepProposalsWithCostsNodeCapstatUnknown includes the requested fields of the GraphQL type CapstatUnknown.
+type SelectionStepProposalsWithCostsNodeCapstatUnknown struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns SelectionStepProposalsWithCostsNodeCapstatUnknown.Typename, and is useful for accessing the field via an interface.
+func (v *SelectionStepProposalsWithCostsNodeCapstatUnknown) GetTypename() *string { return v.Typename }
 
 // SelectionStepProposalsWithCostsNodeCollectStep includes the requested fields of the GraphQL type CollectStep.
 type SelectionStepProposalsWithCostsNodeCollectStep struct {
@@ -11701,6 +12391,7 @@ func (v *SelectionStepProposalsWithCostsResponse) __premarshalJSON() (*__premars
 // StepFields includes the GraphQL fields of Step requested by the fragment StepFields.
 //
 // StepFields is implemented by the following types:
+// StepFieldsCapstatUnknown
 // StepFieldsCollectStep
 // StepFieldsConsultationStep
 // StepFieldsDebateStep
@@ -11725,6 +12416,7 @@ type StepFields interface {
 	GetTimeRange() StepFieldsTimeRange
 }
 
+func (v *StepFieldsCapstatUnknown) implementsGraphQLInterfaceStepFields()    {}
 func (v *StepFieldsCollectStep) implementsGraphQLInterfaceStepFields()       {}
 func (v *StepFieldsConsultationStep) implementsGraphQLInterfaceStepFields()  {}
 func (v *StepFieldsDebateStep) implementsGraphQLInterfaceStepFields()        {}
@@ -11748,6 +12440,9 @@ func __unmarshalStepFields(b []byte, v *StepFields) error {
 	}
 
 	switch tn.TypeName {
+	case "CapstatUnknown":
+		*v = new(StepFieldsCapstatUnknown)
+		return json.Unmarshal(b, *v)
 	case "CollectStep":
 		*v = new(StepFieldsCollectStep)
 		return json.Unmarshal(b, *v)
@@ -11785,6 +12480,14 @@ func __marshalStepFields(v *StepFields) ([]byte, error) {
 
 	var typename string
 	switch v := (*v).(type) {
+	case *StepFieldsCapstatUnknown:
+		typename = realTypename(v.Typename, "CapstatUnknown")
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*StepFieldsCapstatUnknown
+		}{typename, v}
+		return json.Marshal(result)
 	case *StepFieldsCollectStep:
 		typename = "CollectStep"
 
@@ -11856,6 +12559,34 @@ func __marshalStepFields(v *StepFields) ([]byte, error) {
 			`unexpected concrete type for StepFields: "%T"`, v)
 	}
 }
+
+// StepFields includes the GraphQL fields of CapstatUnknown requested by the fragment StepFields.
+type StepFieldsCapstatUnknown struct {
+	Typename  *string             `json:"__typename"`
+	Id        string              `json:"id"`
+	Title     string              `json:"title"`
+	Url       string              `json:"url"`
+	State     StepState           `json:"state"`
+	TimeRange StepFieldsTimeRange `json:"timeRange"`
+}
+
+// GetTypename returns StepFieldsCapstatUnknown.Typename, and is useful for accessing the field via an interface.
+func (v *StepFieldsCapstatUnknown) GetTypename() *string { return v.Typename }
+
+// GetId returns StepFieldsCapstatUnknown.Id, and is useful for accessing the field via an interface.
+func (v *StepFieldsCapstatUnknown) GetId() string { return v.Id }
+
+// GetTitle returns StepFieldsCapstatUnknown.Title, and is useful for accessing the field via an interface.
+func (v *StepFieldsCapstatUnknown) GetTitle() string { return v.Title }
+
+// GetUrl returns StepFieldsCapstatUnknown.Url, and is useful for accessing the field via an interface.
+func (v *StepFieldsCapstatUnknown) GetUrl() string { return v.Url }
+
+// GetState returns StepFieldsCapstatUnknown.State, and is useful for accessing the field via an interface.
+func (v *StepFieldsCapstatUnknown) GetState() StepState { return v.State }
+
+// GetTimeRange returns StepFieldsCapstatUnknown.TimeRange, and is useful for accessing the field via an interface.
+func (v *StepFieldsCapstatUnknown) GetTimeRange() StepFieldsTimeRange { return v.TimeRange }
 
 // StepFields includes the GraphQL fields of CollectStep requested by the fragment StepFields.
 type StepFieldsCollectStep struct {

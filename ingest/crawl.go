@@ -433,6 +433,16 @@ func (c *crawler) paginate(ctx context.Context, key, entity, scope string, fetch
 	if counted {
 		c.prog.resumed(c.src.Name, entity, cp.Fetched, cp.Total)
 	}
+	// A connection that restarts or repeats (an offset cursor the server
+	// could not parse restarts at 0, API.md §4) would loop forever: stop
+	// at a cursor already returned or at two pages in a row whose rows were
+	// all seen.
+	seenCursors := map[string]bool{}
+	if after != nil {
+		seenCursors[*after] = true
+	}
+	seenRows := map[string]struct{}{}
+	repeats := 0 // consecutive pages of rows all seen before
 	for n := 1; ; n++ {
 		var p page
 		partial, err := c.call(ctx, key, n, size, &first, func(ctx context.Context, first int) error {
@@ -445,6 +455,22 @@ func (c *crawler) paginate(ctx context.Context, key, entity, scope string, fetch
 		}
 		if p.hasNext && (p.end == nil || *p.end == "" || (after != nil && *p.end == *after)) {
 			return fmt.Errorf("source %s: %s page %d: hasNextPage without a new endCursor", c.src.Name, key, n)
+		}
+		if p.hasNext && seenCursors[*p.end] {
+			return fmt.Errorf("source %s: %s page %d: repeated endCursor %q (the connection restarted or loops); stopped after %d edges", c.src.Name, key, n, *p.end, fetched)
+		}
+		if p.end != nil {
+			seenCursors[*p.end] = true
+		}
+		// One such page can be a shift of an offset list (a project
+		// published mid-crawl with a page size of 1); two in a row is a loop.
+		if repeatedRows(seenRows, p.rows) {
+			repeats++
+		} else {
+			repeats = 0
+		}
+		if repeats == 2 && p.hasNext {
+			return fmt.Errorf("source %s: %s page %d: every record of two pages in a row was already seen (the connection restarted or loops); stopped after %d edges", c.src.Name, key, n, fetched)
 		}
 		fetched += p.fetched
 		if !counted {
@@ -468,6 +494,13 @@ func (c *crawler) paginate(ctx context.Context, key, entity, scope string, fetch
 			if fetched != total {
 				c.log.Warn("count mismatch", "task", key, "fetched", fetched, "totalCount", total)
 			}
+			if fetched < total {
+				// hasNextPage false early: Elasticsearch hits deleted in
+				// MySQL shorten pages and can end a list (API.md §4).
+				c.errCount.Add(1)
+				b.Errors = append(b.Errors, rawstore.ErrorRow{Run: c.run, Source: c.src.Name, At: time.Now(), Operation: key,
+					Message: fmt.Sprintf("%sconnection ended (hasNextPage false) after %d edges, totalCount %d", NotePrefix, fetched, total)})
+			}
 		}
 		if err := c.w.put(ctx, b, c.onStats); err != nil {
 			return err
@@ -478,6 +511,23 @@ func (c *crawler) paginate(ctx context.Context, key, entity, scope string, fetch
 		}
 		after = p.end
 	}
+}
+
+// repeatedRows reports whether a non-empty page holds only rows already in
+// seen, and adds its rows to seen.
+func repeatedRows(seen map[string]struct{}, rows []rawstore.Row) bool {
+	if len(rows) == 0 {
+		return false
+	}
+	all := true
+	for _, r := range rows {
+		k := r.Table + "\x00" + r.ID
+		if _, ok := seen[k]; !ok {
+			all = false
+			seen[k] = struct{}{}
+		}
+	}
+	return all
 }
 
 // pageSize is the initial page size of an entity's connections: PageSize

@@ -264,10 +264,112 @@ func TestUnknownStepTypesKept(t *testing.T) {
 		t.Errorf("steps\n got %s\nwant %s", got, want)
 	}
 	var notes string
-	if err := db.QueryRow(`SELECT string_agg(path || ' ' || message, '|' ORDER BY path) FROM raw.ingest_errors`).Scan(&notes); err != nil {
+	if err := db.QueryRow(`SELECT string_agg(path || ' ' || message, '|' ORDER BY path) FROM raw.ingest_errors WHERE operation = 'projects'`).Scan(&notes); err != nil {
 		t.Fatal(err)
 	}
 	if notes != "projects.edges[0].node.steps[0] note: unknown type FutureStep decoded as a generic record|projects.edges[0].node.steps[1] note: unknown type SynthesisStep decoded as a generic record" {
 		t.Errorf("notes %q", notes)
+	}
+}
+
+// usersPage is a users page with an explicit totalCount.
+func usersPage(total int, ids []string, next string) string {
+	p := userPage(ids, next)
+	return strings.Replace(p, `"totalCount":2`, fmt.Sprintf(`"totalCount":%d`, total), 1)
+}
+
+func TestPaginationHazards(t *testing.T) {
+	cases := []struct {
+		name     string
+		pages    func(n, first int) string
+		wantErr  string // "" = complete
+		users    string
+		audit    string // fetched/total of the users connection
+		note     string
+		maxCalls int
+	}{
+		{
+			name: "restart at offset 0 repeats the first cursor",
+			pages: func(n, first int) string {
+				if n%2 == 0 {
+					return usersPage(4, []string{"u1", "u2"}, "YXJyYXljb25uZWN0aW9uOjE=")
+				}
+				return usersPage(4, []string{"u3"}, "garbage-cursor")
+			},
+			wantErr: "repeated endCursor", users: "u1|u2|u3", maxCalls: 3,
+		},
+		{
+			name: "same records under new cursors",
+			pages: func(n, first int) string {
+				return usersPage(4, []string{"u1", "u2"}, fmt.Sprintf("c%d", n))
+			},
+			wantErr: "already seen", users: "u1|u2", maxCalls: 3,
+		},
+		{
+			name: "hasNextPage false early",
+			pages: func(n, first int) string {
+				if n == 0 {
+					return usersPage(5, []string{"u1", "u2"}, "c1")
+				}
+				return usersPage(5, []string{"u3"}, "")
+			},
+			users: "u1|u2|u3", audit: "3/5", note: "note: connection ended (hasNextPage false) after 3 edges, totalCount 5", maxCalls: 2,
+		},
+		{
+			name: "server clamps first",
+			pages: func(n, first int) string {
+				ids := []string{fmt.Sprintf("u%d", n+1)}
+				if n == 3 {
+					return usersPage(4, ids, "")
+				}
+				return usersPage(4, ids, fmt.Sprintf("c%d", n+1))
+			},
+			users: "u1|u2|u3|u4", audit: "4/4", maxCalls: 4,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeAPI{users: func(n, first int, w http.ResponseWriter) {
+				if n > 10 {
+					http.Error(w, "looping", http.StatusBadRequest)
+					return
+				}
+				io.WriteString(w, tc.pages(n, first))
+			}}
+			ts := httptest.NewServer(f)
+			defer ts.Close()
+			db := openDB(t, filepath.Join(t.TempDir(), "fake.duckdb"))
+			src := ingest.Source{Name: "fake", Endpoint: ts.URL + "/graphql"}
+			rep, err := ingest.Ingest(context.Background(), db, []ingest.Source{src}, ingest.Options{})
+			if tc.wantErr == "" && err != nil {
+				t.Fatalf("ingest: %v", err)
+			}
+			if tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr) || rep.Sources[0].Complete) {
+				t.Fatalf("err = %v, want %q and an incomplete run", err, tc.wantErr)
+			}
+			if f.calls != tc.maxCalls {
+				t.Errorf("%d users requests, want %d", f.calls, tc.maxCalls)
+			}
+			var users string
+			if err := db.QueryRow(`SELECT coalesce(string_agg(id, '|' ORDER BY id), '') FROM raw.users`).Scan(&users); err != nil || users != tc.users {
+				t.Errorf("users %q, want %q (%v)", users, tc.users, err)
+			}
+			var audit string
+			if err := db.QueryRow(`SELECT coalesce(string_agg(fetched || '/' || total_count, ','), '') FROM raw.ingest_audit WHERE entity = 'users'`).Scan(&audit); err != nil || audit != tc.audit {
+				t.Errorf("audit %q, want %q (%v)", audit, tc.audit, err)
+			}
+			var msgs string
+			if err := db.QueryRow(`SELECT coalesce(string_agg(message, '|'), '') FROM raw.ingest_errors WHERE operation = 'users'`).Scan(&msgs); err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case tc.note != "" && msgs != tc.note:
+				t.Errorf("ingest_errors %q, want %q", msgs, tc.note)
+			case tc.wantErr != "" && !strings.Contains(msgs, tc.wantErr):
+				t.Errorf("ingest_errors %q lack %q", msgs, tc.wantErr)
+			case tc.wantErr == "" && tc.note == "" && msgs != "":
+				t.Errorf("unexpected ingest_errors %q", msgs)
+			}
+		})
 	}
 }

@@ -28,25 +28,52 @@ const PreviewAccept = "application/vnd.cap-collectif.preview+json"
 // maxBody bounds a response body read into memory.
 const maxBody = 64 << 20
 
-// HTTPError is a non-200 answer of the server.
+// HTTPError is a non-200 answer of the server (API.md §8).
 type HTTPError struct {
+	Operation  string // GraphQL operation name
 	Status     int
 	RetryAfter time.Duration // from the Retry-After header, 0 if absent
 	Body       string        // first bytes of the body
 }
 
 func (e *HTTPError) Error() string {
-	if e.Status == http.StatusUnauthorized {
-		return fmt.Sprintf("HTTP 401 %q: the API token was refused (check the source's token)", e.Body)
+	op := ""
+	if e.Operation != "" {
+		op = " (operation " + e.Operation + ")"
 	}
-	return fmt.Sprintf("HTTP %d: %q", e.Status, e.Body)
+	switch e.Status {
+	case http.StatusUnauthorized:
+		return fmt.Sprintf("HTTP 401 %q%s: the API token was refused (check the source's token)", e.Body, op)
+	case http.StatusBadRequest:
+		return fmt.Sprintf("HTTP 400 %q%s: the server rejected the request body (not retried)", e.Body, op)
+	case http.StatusNotFound:
+		return fmt.Sprintf("HTTP 404 %q%s: no GraphQL API at this endpoint (wrong URL, or the instance's public API is disabled)", e.Body, op)
+	case http.StatusMethodNotAllowed:
+		return fmt.Sprintf("HTTP 405 %q%s: the endpoint refuses POST (wrong URL or a proxy in the way)", e.Body, op)
+	}
+	return fmt.Sprintf("HTTP %d %q%s", e.Status, e.Body, op)
 }
 
 // GraphQLError is a response whose data is absent: the operation failed as a
-// whole (validation error, unknown field…).
-type GraphQLError struct{ Errors gqlerror.List }
+// whole (validation error, unknown field…); retrying is pointless.
+type GraphQLError struct {
+	Operation string // GraphQL operation name
+	Errors    gqlerror.List
+}
 
-func (e *GraphQLError) Error() string { return "GraphQL error: " + e.Errors.Error() }
+func (e *GraphQLError) Error() string {
+	var cats []string
+	for _, x := range e.Errors {
+		if c, ok := x.Extensions["category"].(string); ok && !slices.Contains(cats, c) {
+			cats = append(cats, c)
+		}
+	}
+	cat := ""
+	if len(cats) > 0 {
+		cat = " [category " + strings.Join(cats, ",") + "]"
+	}
+	return fmt.Sprintf("GraphQL operation %s failed without data%s: %s", e.Operation, cat, e.Errors.Error())
+}
 
 // PartialError carries the errors of a response that also holds data: the
 // data was decoded and is usable, the errors are recorded.
@@ -102,9 +129,14 @@ func (c *client) MakeRequest(ctx context.Context, req *graphql.Request, resp *gr
 		return fmt.Errorf("read body: %w", err)
 	}
 	if hresp.StatusCode != http.StatusOK {
-		return &HTTPError{Status: hresp.StatusCode, RetryAfter: parseRetryAfter(hresp.Header.Get("Retry-After"), time.Now()), Body: snippet(data)}
+		return &HTTPError{Operation: req.OpName, Status: hresp.StatusCode, RetryAfter: parseRetryAfter(hresp.Header.Get("Retry-After"), time.Now()), Body: snippet(data)}
 	}
-	return decodeResponse(data, resp)
+	err = decodeResponse(data, resp)
+	var ge *GraphQLError
+	if errors.As(err, &ge) {
+		ge.Operation = req.OpName
+	}
+	return err
 }
 
 // decodeResponse decodes a GraphQL JSON body into resp. It returns a
@@ -181,7 +213,8 @@ func classify(ctx context.Context, err error) failure {
 		return failure{}
 	case errors.As(err, &he):
 		switch {
-		case he.Status == http.StatusUnauthorized:
+		case he.Status == http.StatusUnauthorized, he.Status == http.StatusNotFound, he.Status == http.StatusMethodNotAllowed:
+			// The endpoint or the credentials are wrong for every request.
 			return failure{fatal: true}
 		case he.Status == http.StatusTooManyRequests:
 			return failure{retry: true, wait: he.RetryAfter}

@@ -26,7 +26,7 @@ func (c *crawler) projects(ctx context.Context, key string, cl *client) error {
 		conn := resp.Projects
 		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
 		for _, e := range conn.Edges {
-			if e == nil {
+			if e == nil || e.Node.Id == "" { // null edge, or null node decoded as a zero struct
 				continue
 			}
 			n := &e.Node
@@ -59,7 +59,7 @@ func (c *crawler) users(ctx context.Context, key string) error {
 		conn := resp.Users
 		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
 		for _, e := range conn.Edges {
-			if e == nil {
+			if e == nil || e.Node.Id == "" { // null edge, or null node decoded as a zero struct
 				continue
 			}
 			r, rerr := c.row(rawstore.Users, e.Node.Id, &e.Node)
@@ -81,7 +81,7 @@ func (c *crawler) events(ctx context.Context, key string) error {
 		conn := resp.Events
 		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
 		for _, e := range conn.Edges {
-			if e == nil {
+			if e == nil || e.Node.Id == "" { // null edge, or null node decoded as a zero struct
 				continue
 			}
 			r, rerr := c.row(rawstore.Events, e.Node.Id, &e.Node)
@@ -125,7 +125,7 @@ func (c *crawler) projectEvents(ctx context.Context, key, project string) error 
 		conn := resp.Events
 		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
 		for _, e := range conn.Edges {
-			if e == nil {
+			if e == nil || e.Node.Id == "" { // null edge, or null node decoded as a zero struct
 				continue
 			}
 			p.rows = append(p.rows, rawstore.Row{Table: rawstore.EventProjects, Source: c.src.Name, Run: c.run,
@@ -257,7 +257,7 @@ func (c *crawler) proposalPage(ctx context.Context, s stepRef, kind string, tras
 			conn = &n.Proposals.ProposalPage
 		}
 		for _, e := range conn.Edges {
-			if e != nil {
+			if e != nil && e.Node.Id != "" {
 				items = append(items, proposalItem{&e.Node.ProposalFields, &e.Node})
 			}
 		}
@@ -295,7 +295,7 @@ func (c *crawler) proposalPage(ctx context.Context, s stepRef, kind string, tras
 		conn = &n.Proposals.ProposalPageWithCosts
 	}
 	for _, e := range conn.Edges {
-		if e != nil {
+		if e != nil && e.Node.Id != "" {
 			items = append(items, proposalItem{&e.Node.ProposalFields, &e.Node})
 		}
 	}
@@ -318,7 +318,7 @@ func (c *crawler) votes(ctx context.Context, key, proposal string) error {
 		conn := pn.Votes
 		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
 		for _, e := range conn.Edges {
-			if e == nil {
+			if e == nil || e.Node.Id == "" { // null edge, or null node decoded as a zero struct
 				continue
 			}
 			c.observe(e.Node.CreatedAt)
@@ -376,7 +376,7 @@ func (c *crawler) replies(ctx context.Context, key string, s stepRef) error {
 		conn := qn.Replies
 		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
 		for _, e := range conn.Edges {
-			if e == nil {
+			if e == nil || e.Node.Id == "" { // null edge, or null node decoded as a zero struct
 				continue
 			}
 			c.observe(e.Node.CreatedAt)

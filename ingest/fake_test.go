@@ -373,3 +373,73 @@ func TestPaginationHazards(t *testing.T) {
 		})
 	}
 }
+
+func TestErrorShapes(t *testing.T) {
+	cases := []struct {
+		name   string
+		status int
+		body   string
+		want   []string // "" = success
+		calls  int
+	}{
+		{"php fatal 500 retried", 500, "<html><body>Fatal error: Allowed memory size exhausted</body></html>", nil, 2},
+		{"nginx 504 retried", 504, "<html><h1>504 Gateway Time-out</h1></html>", nil, 2},
+		{"wrong public query", 400, "Wrong public query", []string{"fake", "users", "400", "Wrong public query", "Users", "not retried"}, 1},
+		{"validation error", 200, `{"errors":[{"message":"Cannot query field \"foo\" on type \"User\".","extensions":{"category":"graphql"},"locations":[{"line":3,"column":5}]}]}`, []string{"users", "operation Users", "category graphql", "Cannot query field"}, 1},
+		{"public api off", 404, "<html>Not Found</html>", []string{"fake", "404", "public API is disabled", "Users"}, 1},
+		{"method not allowed", 405, "", []string{"fake", "405", "POST"}, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeAPI{users: func(n, first int, w http.ResponseWriter) {
+				if n == 0 {
+					w.WriteHeader(tc.status)
+					io.WriteString(w, tc.body)
+					return
+				}
+				io.WriteString(w, userPage([]string{"u1", "u2"}, ""))
+			}}
+			rep, err, names := runFake(t, f, ingest.Source{MaxAttempts: 3})
+			if f.calls != tc.calls {
+				t.Errorf("%d users requests, want %d", f.calls, tc.calls)
+			}
+			if tc.want == nil {
+				if err != nil || !rep.Sources[0].Complete || rep.Sources[0].Retries != 1 || names == "" {
+					t.Fatalf("err = %v, users %q, report:\n%s", err, names, rep)
+				}
+				return
+			}
+			if err == nil || rep.Sources[0].Complete {
+				t.Fatalf("no error or complete; report:\n%s", rep)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestNullEdgesAndNodesSkipped(t *testing.T) {
+	f := &fakeAPI{users: func(n, first int, w http.ResponseWriter) {
+		p := userPage([]string{"u1"}, "")
+		p = strings.Replace(p, `"edges":[`, `"edges":[null,{"node":null},`, 1)
+		p = strings.Replace(p, `"totalCount":2`, `"totalCount":3`, 1)
+		io.WriteString(w, strings.Replace(p, `}}}`, `}},"extensions":{"warnings":[{"message":"deprecated field"}]}}`, 1))
+	}}
+	ts := httptest.NewServer(f)
+	defer ts.Close()
+	db := openDB(t, filepath.Join(t.TempDir(), "fake.duckdb"))
+	rep, err := ingest.Ingest(context.Background(), db, []ingest.Source{{Name: "fake", Endpoint: ts.URL + "/graphql"}}, ingest.Options{})
+	if err != nil || !rep.Sources[0].Complete {
+		t.Fatalf("ingest: %v\n%s", err, rep)
+	}
+	var ids, audit string
+	if err := db.QueryRow(`SELECT string_agg(id, ',') FROM raw.users`).Scan(&ids); err != nil || ids != "u1" {
+		t.Errorf("users %q (%v)", ids, err)
+	}
+	if err := db.QueryRow(`SELECT fetched || '/' || total_count FROM raw.ingest_audit WHERE entity = 'users'`).Scan(&audit); err != nil || audit != "3/3" {
+		t.Errorf("audit %q (%v)", audit, err)
+	}
+}

@@ -58,12 +58,7 @@ Ad-hoc SQL is limited to one read-only statement, without file or network access
 			if (len(args) == 1) == (sqlText != "") {
 				return fmt.Errorf("give either a query NAME or --sql (see capstat query --list)")
 			}
-			lim := queries.DefaultLimits()
-			lim.Timeout = c.Queries.Timeout.Duration
-			lim.MemoryLimit = c.Queries.MemoryLimit
-			lim.Threads = c.Queries.Threads
-			lim.MaxRows = c.Queries.MaxRows
-			e, err := queries.Open(cmd.Context(), filepath.Join(c.Out, "latest", "capstat.duckdb"), lim)
+			e, err := queries.Open(cmd.Context(), filepath.Join(c.Out, "latest", "capstat.duckdb"), queryLimits(c))
 			if err != nil {
 				return fmt.Errorf("no current release to query in %s (run capstat run or publish first): %w", c.Out, err)
 			}

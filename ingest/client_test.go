@@ -268,3 +268,21 @@ func TestDecodeUnknownTypes(t *testing.T) {
 		})
 	}
 }
+
+func TestStepRowID(t *testing.T) {
+	cases := []struct{ step, want string }{
+		{"Q29sbGVjdFN0ZXA6Y3N0ZXAx", "Q29sbGVjdFN0ZXA6Y3N0ZXAx"}, // CollectStep:cstep1
+		{"UHJvamVjdDpwcm9qZWN0MQ==", "UHJvamVjdDpwcm9qZWN0MQ=="}, // Project:project1
+		{"pstep1", "P/pstep1"},
+		{"abcd", "P/abcd"},         // decodes, but no "Type:" prefix
+		{"OngxMjM=", "P/OngxMjM="}, // ":x123": empty type
+		{"1234", "P/1234"},         // numeric raw id
+		{"", "P/"},
+		{"4cf2-11e8-9e7d", "P/4cf2-11e8-9e7d"},
+	}
+	for _, tc := range cases {
+		if got := stepRowID("P", tc.step); got != tc.want {
+			t.Errorf("stepRowID(P, %q) = %q, want %q", tc.step, got, tc.want)
+		}
+	}
+}

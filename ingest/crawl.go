@@ -245,12 +245,14 @@ AND TRY_CAST(payload->'votes'->>'totalCount' AS BIGINT) > 0 ORDER BY id`)
 	g3.wg.Wait()
 }
 
+// stepRef is a step to crawl below: id is its raw.steps id (used in context
+// columns), apiID the id the API delivered (used in requests).
 type stepRef struct {
-	id, project, typename, questionnaire string
+	id, apiID, project, typename, questionnaire string
 }
 
 func (c *crawler) planSteps(ctx context.Context) ([]stepRef, []string, error) {
-	rs, err := c.store.DB().QueryContext(ctx, `SELECT id, project_id, coalesce(payload->>'__typename', ''), coalesce(payload->'questionnaire'->>'id', '')
+	rs, err := c.store.DB().QueryContext(ctx, `SELECT id, coalesce(payload->>'id', id), project_id, coalesce(payload->>'__typename', ''), coalesce(payload->'questionnaire'->>'id', '')
 FROM raw.steps WHERE source = ? AND last_seen_run = ? ORDER BY project_id, position`, c.src.Name, c.run)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read steps: %w", err)
@@ -259,7 +261,7 @@ FROM raw.steps WHERE source = ? AND last_seen_run = ? ORDER BY project_id, posit
 	var steps []stepRef
 	for rs.Next() {
 		var s stepRef
-		if err := rs.Scan(&s.id, &s.project, &s.typename, &s.questionnaire); err != nil {
+		if err := rs.Scan(&s.id, &s.apiID, &s.project, &s.typename, &s.questionnaire); err != nil {
 			return nil, nil, fmt.Errorf("read steps: %w", err)
 		}
 		steps = append(steps, s)

@@ -2,12 +2,44 @@ package ingest
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/capstat/capstat/ingest/capco"
 	"github.com/capstat/capstat/ingest/rawstore"
 )
+
+// stepRowID is the raw.steps id of a step of a project: the step id itself
+// when it is a global id, else "<project id>/<raw id>" (raw step ids such as
+// "pstep1" of steps outside the SDL repeat across projects, API.md §4).
+func stepRowID(project, step string) string {
+	if isGlobalID(step) {
+		return step
+	}
+	return project + "/" + step
+}
+
+// isGlobalID reports whether id is a Cap Collectif global id: standard
+// base64 of "<Type>:<key>" (API.md §4).
+func isGlobalID(id string) bool {
+	b, err := base64.StdEncoding.DecodeString(id)
+	if err != nil || !utf8.Valid(b) {
+		return false
+	}
+	typ, key, ok := strings.Cut(string(b), ":")
+	if !ok || typ == "" || key == "" {
+		return false
+	}
+	for i, r := range typ {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
 
 // nodeTypename names the concrete type of a node() answer.
 func nodeTypename(t *string) string {
@@ -39,7 +71,7 @@ func (c *crawler) projects(ctx context.Context, key string, cl *client) error {
 				if st == nil {
 					continue
 				}
-				r, rerr := c.row(rawstore.Steps, st.GetId(), st, n.Id, int32(i))
+				r, rerr := c.row(rawstore.Steps, stepRowID(n.Id, st.GetId()), st, n.Id, int32(i))
 				if rerr != nil {
 					return page{}, rerr
 				}
@@ -196,7 +228,7 @@ func (c *crawler) proposals(ctx context.Context, key string, s stepRef, trashed 
 			var link any = struct{}{}
 			if kind == "selection" {
 				for _, sel := range f.Selections {
-					if sel.Step.Id == s.id {
+					if sel.Step.Id == s.apiID {
 						link = map[string]any{"status": sel.Status}
 						break
 					}
@@ -221,14 +253,14 @@ type proposalItem struct {
 // items and the page metadata (rows not yet filled).
 func (c *crawler) proposalPage(ctx context.Context, s stepRef, kind string, trashed capco.ProposalTrashedStatus, first int, after *string) ([]proposalItem, page, error) {
 	notA := func(t *string) error {
-		return fmt.Errorf("node %s is a %s, not a %s", s.id, nodeTypename(t), s.typename)
+		return fmt.Errorf("node %s is a %s, not a %s", s.apiID, nodeTypename(t), s.typename)
 	}
 	var items []proposalItem
 	if c.src.Token == "" {
 		var conn *capco.ProposalPage
 		var err error
 		if kind == "collect" {
-			resp, e := capco.CollectStepProposals(ctx, c.gql, s.id, first, after, trashed)
+			resp, e := capco.CollectStepProposals(ctx, c.gql, s.apiID, first, after, trashed)
 			if resp == nil || e != nil && !isPartial(e) {
 				return nil, page{}, e
 			}
@@ -242,7 +274,7 @@ func (c *crawler) proposalPage(ctx context.Context, s stepRef, kind string, tras
 			}
 			conn = &n.Proposals.ProposalPage
 		} else {
-			resp, e := capco.SelectionStepProposals(ctx, c.gql, s.id, first, after, trashed)
+			resp, e := capco.SelectionStepProposals(ctx, c.gql, s.apiID, first, after, trashed)
 			if resp == nil || e != nil && !isPartial(e) {
 				return nil, page{}, e
 			}
@@ -266,7 +298,7 @@ func (c *crawler) proposalPage(ctx context.Context, s stepRef, kind string, tras
 	var conn *capco.ProposalPageWithCosts
 	var err error
 	if kind == "collect" {
-		resp, e := capco.CollectStepProposalsWithCosts(ctx, c.gql, s.id, first, after, trashed)
+		resp, e := capco.CollectStepProposalsWithCosts(ctx, c.gql, s.apiID, first, after, trashed)
 		if resp == nil || e != nil && !isPartial(e) {
 			return nil, page{}, e
 		}
@@ -280,7 +312,7 @@ func (c *crawler) proposalPage(ctx context.Context, s stepRef, kind string, tras
 		}
 		conn = &n.Proposals.ProposalPageWithCosts
 	} else {
-		resp, e := capco.SelectionStepProposalsWithCosts(ctx, c.gql, s.id, first, after, trashed)
+		resp, e := capco.SelectionStepProposalsWithCosts(ctx, c.gql, s.apiID, first, after, trashed)
 		if resp == nil || e != nil && !isPartial(e) {
 			return nil, page{}, e
 		}

@@ -443,3 +443,27 @@ func TestNullEdgesAndNodesSkipped(t *testing.T) {
 		t.Errorf("audit %q (%v)", audit, err)
 	}
 }
+
+func TestRawStepIDsDoNotCollide(t *testing.T) {
+	f := &fakeAPI{
+		users: func(n, first int, w http.ResponseWriter) { io.WriteString(w, userPage(nil, "")) },
+		projects: func(string) string {
+			p2 := strings.Replace(projectJSON("UHJvamVjdDpwMg=="), `"steps":[`, `"steps":[{"__typename":"OtherStep","id":"T3RoZXJTdGVwOm8x","title":"O","url":"u","state":"OPENED","timeRange":{"startAt":null,"endAt":null}},`, 1)
+			return `{"data":{"projects":{"totalCount":2,"pageInfo":{"hasNextPage":false,"endCursor":"x"},"edges":[` + projectJSON("UHJvamVjdDpwMQ==") + "," + p2 + `]}}}`
+		},
+	}
+	ts := httptest.NewServer(f)
+	defer ts.Close()
+	db := openDB(t, filepath.Join(t.TempDir(), "fake.duckdb"))
+	if _, err := ingest.Ingest(context.Background(), db, []ingest.Source{{Name: "fake", Endpoint: ts.URL + "/graphql"}}, ingest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	if err := db.QueryRow(`SELECT string_agg(id || ' ' || project_id || ' ' || position || ' ' || (payload->>'id'), ',' ORDER BY id) FROM raw.steps`).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	want := "T3RoZXJTdGVwOm8x UHJvamVjdDpwMg== 0 T3RoZXJTdGVwOm8x,UHJvamVjdDpwMQ==/pstep1 UHJvamVjdDpwMQ== 0 pstep1,UHJvamVjdDpwMg==/pstep1 UHJvamVjdDpwMg== 1 pstep1"
+	if got != want {
+		t.Errorf("steps\n got %s\nwant %s", got, want)
+	}
+}

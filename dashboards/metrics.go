@@ -52,29 +52,19 @@ var homeMetrics = []metricDef{
 // definition returns the French (and, when it adds a formula, English)
 // catalogue description of a dataset column.
 func definition(cat *catalog.Catalog, dataset, column string) string {
-	d, ok := cat.Dataset(dataset)
-	if !ok {
-		return ""
+	if c, ok := cat.Column(dataset, column); ok {
+		return c.DescriptionFR
 	}
-	c, ok := d.Column(column)
-	if !ok {
-		return ""
-	}
-	return c.DescriptionFR
+	return ""
 }
 
 // definitionEN returns the English catalogue description (it carries the
 // formula, shown on the about page).
 func definitionEN(cat *catalog.Catalog, dataset, column string) string {
-	d, ok := cat.Dataset(dataset)
-	if !ok {
-		return ""
+	if c, ok := cat.Column(dataset, column); ok {
+		return c.Description
 	}
-	c, ok := d.Column(column)
-	if !ok {
-		return ""
-	}
-	return c.Description
+	return ""
 }
 
 // delta formats the difference between two values of the metric

@@ -80,6 +80,15 @@ func (c *Catalog) Dataset(name string) (*Dataset, bool) {
 	return nil, false
 }
 
+// Column returns the column of a dataset, by names.
+func (c *Catalog) Column(dataset, column string) (*Column, bool) {
+	d, ok := c.Dataset(dataset)
+	if !ok {
+		return nil, false
+	}
+	return d.Column(column)
+}
+
 // Column returns the column called name.
 func (d *Dataset) Column(name string) (*Column, bool) {
 	for i := range d.Columns {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 
@@ -39,6 +40,16 @@ func isGlobalID(id string) bool {
 		}
 	}
 	return true
+}
+
+// isGeneric reports whether a decoded value is a generic record of a type no
+// schema declares (the CapstatUnknown* fallback types, see decodeData).
+func isGeneric(v any) bool {
+	t := reflect.TypeOf(v)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t != nil && (strings.HasSuffix(t.Name(), fallbackType) || strings.HasSuffix(t.Name(), fallbackResponseType))
 }
 
 // nodeTypename names the concrete type of a node() answer.
@@ -180,6 +191,9 @@ func (c *crawler) contributions(ctx context.Context, key, project string) error 
 		}
 		pn, ok := (*resp.Node).(*capco.ProjectContributionsNodeProject)
 		if !ok {
+			if isGeneric(*resp.Node) { // unknown type: noted by the decoder, nothing below
+				return page{}, err
+			}
 			return page{}, fmt.Errorf("node %s is a %s, not a Project", project, nodeTypename((*resp.Node).GetTypename()))
 		}
 		conn := pn.Contributions
@@ -270,6 +284,9 @@ func (c *crawler) proposalPage(ctx context.Context, s stepRef, kind string, tras
 			}
 			n, ok := (*resp.Node).(*capco.CollectStepProposalsNodeCollectStep)
 			if !ok {
+				if isGeneric(*resp.Node) { // unknown type: noted by the decoder, nothing below
+					return nil, page{}, err
+				}
 				return nil, page{}, notA((*resp.Node).GetTypename())
 			}
 			conn = &n.Proposals.ProposalPage
@@ -284,6 +301,9 @@ func (c *crawler) proposalPage(ctx context.Context, s stepRef, kind string, tras
 			}
 			n, ok := (*resp.Node).(*capco.SelectionStepProposalsNodeSelectionStep)
 			if !ok {
+				if isGeneric(*resp.Node) { // unknown type: noted by the decoder, nothing below
+					return nil, page{}, err
+				}
 				return nil, page{}, notA((*resp.Node).GetTypename())
 			}
 			conn = &n.Proposals.ProposalPage
@@ -308,6 +328,9 @@ func (c *crawler) proposalPage(ctx context.Context, s stepRef, kind string, tras
 		}
 		n, ok := (*resp.Node).(*capco.CollectStepProposalsWithCostsNodeCollectStep)
 		if !ok {
+			if isGeneric(*resp.Node) { // unknown type: noted by the decoder, nothing below
+				return nil, page{}, err
+			}
 			return nil, page{}, notA((*resp.Node).GetTypename())
 		}
 		conn = &n.Proposals.ProposalPageWithCosts
@@ -322,6 +345,9 @@ func (c *crawler) proposalPage(ctx context.Context, s stepRef, kind string, tras
 		}
 		n, ok := (*resp.Node).(*capco.SelectionStepProposalsWithCostsNodeSelectionStep)
 		if !ok {
+			if isGeneric(*resp.Node) { // unknown type: noted by the decoder, nothing below
+				return nil, page{}, err
+			}
 			return nil, page{}, notA((*resp.Node).GetTypename())
 		}
 		conn = &n.Proposals.ProposalPageWithCosts
@@ -345,6 +371,9 @@ func (c *crawler) votes(ctx context.Context, key, proposal string) error {
 		}
 		pn, ok := (*resp.Node).(*capco.ProposalVotesNodeProposal)
 		if !ok {
+			if isGeneric(*resp.Node) { // unknown type: noted by the decoder, nothing below
+				return page{}, err
+			}
 			return page{}, fmt.Errorf("node %s is a %s, not a Proposal", proposal, nodeTypename((*resp.Node).GetTypename()))
 		}
 		conn := pn.Votes
@@ -376,6 +405,9 @@ func (c *crawler) questions(ctx context.Context, key, questionnaire string) erro
 		}
 		qn, ok := (*resp.Node).(*capco.QuestionnaireQuestionsNodeQuestionnaire)
 		if !ok {
+			if isGeneric(*resp.Node) { // unknown type: noted by the decoder, nothing below
+				return b, 0, err
+			}
 			return nil, 0, fmt.Errorf("node %s is a %s, not a Questionnaire", questionnaire, nodeTypename((*resp.Node).GetTypename()))
 		}
 		for _, q := range qn.Questions {
@@ -403,6 +435,9 @@ func (c *crawler) replies(ctx context.Context, key string, s stepRef) error {
 		}
 		qn, ok := (*resp.Node).(*capco.QuestionnaireRepliesNodeQuestionnaire)
 		if !ok {
+			if isGeneric(*resp.Node) { // unknown type: noted by the decoder, nothing below
+				return page{}, err
+			}
 			return page{}, fmt.Errorf("node %s is a %s, not a Questionnaire", s.questionnaire, nodeTypename((*resp.Node).GetTypename()))
 		}
 		conn := qn.Replies

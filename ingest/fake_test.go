@@ -24,6 +24,7 @@ type fakeAPI struct {
 	headers  []http.Header
 	users    func(n int, first int, w http.ResponseWriter)
 	projects func(locale string) string
+	contribs func(project string) string // ProjectContributions data, nil = empty
 	calls    int
 }
 
@@ -52,6 +53,10 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "ProjectEvents":
 		fmt.Fprintf(w, `{"data":{"events":%s}}`, emptyConn)
 	case "ProjectContributions":
+		if f.contribs != nil {
+			io.WriteString(w, f.contribs(req.Variables["project"].(string)))
+			return
+		}
 		fmt.Fprintf(w, `{"data":{"node":{"__typename":"Project","contributions":%s}}}`, emptyConn)
 	case "Events":
 		fmt.Fprintf(w, `{"data":{"events":%s}}`, emptyConn)
@@ -465,5 +470,49 @@ func TestRawStepIDsDoNotCollide(t *testing.T) {
 	want := "T3RoZXJTdGVwOm8x UHJvamVjdDpwMg== 0 T3RoZXJTdGVwOm8x,UHJvamVjdDpwMQ==/pstep1 UHJvamVjdDpwMQ== 0 pstep1,UHJvamVjdDpwMg==/pstep1 UHJvamVjdDpwMg== 1 pstep1"
 	if got != want {
 		t.Errorf("steps\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestUnknownContributionsAndNodes(t *testing.T) {
+	f := &fakeAPI{
+		users: func(n, first int, w http.ResponseWriter) { io.WriteString(w, userPage(nil, "")) },
+		projects: func(string) string {
+			return `{"data":{"projects":{"totalCount":2,"pageInfo":{"hasNextPage":false,"endCursor":"x"},"edges":[` + projectJSON("UHJvamVjdDpwMQ==") + "," + projectJSON("UHJvamVjdDpwMg==") + `]}}}`
+		},
+		contribs: func(project string) string {
+			if project == "UHJvamVjdDpwMg==" {
+				return `{"data":{"node":{"__typename":"Hologram"}}}`
+			}
+			return `{"data":{"node":{"__typename":"Project","contributions":{"totalCount":4,"pageInfo":{"hasNextPage":false,"endCursor":null},"edges":[
+{"node":{"__typename":"Comment","id":"Q29tbWVudDox","url":"u"}},null,
+{"node":{"__typename":"Opinion","id":"T3BpbmlvbjpvMQ==","url":"u","createdAt":"2024-01-01 00:00:00","updatedAt":null,"published":true,"publishedAt":null,"title":"t"}},
+{"node":{"__typename":"Argument","id":"QXJndW1lbnQ6YTE=","url":"u","createdAt":"2024-01-01 00:00:00","updatedAt":null,"published":true,"publishedAt":null,"trashed":false,"trashedStatus":null,"type":"FOR","related":{"__typename":"Petition","id":"UGV0aXRpb246MQ=="}}}]}}},
+"errors":[{"message":"Internal server Error","extensions":{"category":"internal"},"path":["node","contributions","edges",1]}]}`
+		},
+	}
+	ts := httptest.NewServer(f)
+	defer ts.Close()
+	db := openDB(t, filepath.Join(t.TempDir(), "fake.duckdb"))
+	rep, err := ingest.Ingest(context.Background(), db, []ingest.Source{{Name: "fake", Endpoint: ts.URL + "/graphql"}}, ingest.Options{})
+	if err != nil || !rep.Sources[0].Complete {
+		t.Fatalf("ingest: %v\n%s", err, rep)
+	}
+	var got string
+	if err := db.QueryRow(`SELECT string_agg(payload->>'__typename' || ' ' || coalesce(payload->'related'->>'__typename', '-'), ',' ORDER BY id) FROM raw.contributions`).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got != "Argument Petition,Opinion -" {
+		t.Errorf("contributions %q", got)
+	}
+	var notes string
+	if err := db.QueryRow(`SELECT string_agg(operation || ' ' || path || ' ' || message, '|' ORDER BY operation, path) FROM raw.ingest_errors WHERE operation LIKE 'contributions/%'`).Scan(&notes); err != nil {
+		t.Fatal(err)
+	}
+	want := "contributions/UHJvamVjdDpwMQ== node.contributions.edges[0].node note: unknown type Comment decoded as a generic record|" +
+		"contributions/UHJvamVjdDpwMQ== node.contributions.edges[1] Internal server Error|" +
+		"contributions/UHJvamVjdDpwMQ== node.contributions.edges[3].node.related note: unknown type Petition decoded as a generic record|" +
+		"contributions/UHJvamVjdDpwMg== node note: unknown type Hologram decoded as a generic record"
+	if notes != want {
+		t.Errorf("ingest_errors\n%s\nwant\n%s", strings.ReplaceAll(notes, "|", "\n"), strings.ReplaceAll(want, "|", "\n"))
 	}
 }

@@ -76,6 +76,12 @@ func FuzzDecodeResponse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, data := range []any{&capco.ProjectsResponse{}, &capco.CollectStepProposalsResponse{}, &capco.ProjectContributionsResponse{}, &capco.AuthorsResponse{}} {
 			err := decodeResponse(body, &graphql.Response{Data: data})
+			var pe0 *PartialError
+			if err == nil || errors.As(err, &pe0) {
+				if _, merr := json.Marshal(data); merr != nil {
+					t.Fatalf("decoded data does not encode: %v", merr)
+				}
+			}
 			if err == nil {
 				continue
 			}

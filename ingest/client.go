@@ -220,6 +220,10 @@ func classify(ctx context.Context, err error) failure {
 			return failure{retry: true, wait: he.RetryAfter}
 		case he.Status == http.StatusBadGateway || he.Status == http.StatusGatewayTimeout:
 			return failure{retry: true, shrink: true, wait: he.RetryAfter}
+		case he.Status == http.StatusInternalServerError:
+			// A PHP fatal is mostly memory exhaustion (API.md §8): a
+			// smaller page is likelier to pass.
+			return failure{retry: true, shrink: true, wait: he.RetryAfter}
 		case he.Status >= 500:
 			return failure{retry: true, wait: he.RetryAfter}
 		}

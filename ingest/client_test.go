@@ -109,7 +109,7 @@ func TestClassify(t *testing.T) {
 		{&HTTPError{Status: 502}, true, true, false, 0},
 		{&HTTPError{Status: 504}, true, true, false, 0},
 		{&HTTPError{Status: 503, RetryAfter: 2 * time.Second}, true, false, false, 2 * time.Second},
-		{&HTTPError{Status: 500}, true, false, false, 0},
+		{&HTTPError{Status: 500}, true, true, false, 0},
 		{&HTTPError{Status: 429, RetryAfter: time.Second}, true, false, false, time.Second},
 		{&HTTPError{Status: 401}, false, false, true, 0},
 		{&HTTPError{Status: 400}, false, false, false, 0},

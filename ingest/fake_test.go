@@ -404,7 +404,10 @@ func TestErrorShapes(t *testing.T) {
 				}
 				io.WriteString(w, userPage([]string{"u1", "u2"}, ""))
 			}}
-			rep, err, names := runFake(t, f, ingest.Source{MaxAttempts: 3})
+			rep, err, names := runFake(t, f, ingest.Source{MaxAttempts: 3, PageSize: 40})
+			if tc.want == nil && fmt.Sprint(f.firsts) != "[80 40]" {
+				t.Errorf("page sizes %v, want [80 40] (halved after a 500 or 504)", f.firsts)
+			}
 			if f.calls != tc.calls {
 				t.Errorf("%d users requests, want %d", f.calls, tc.calls)
 			}

@@ -321,6 +321,17 @@ func TestPaginationHazards(t *testing.T) {
 			users: "u1|u2|u3", audit: "3/5", note: "note: connection ended (hasNextPage false) after 3 edges, totalCount 5", maxCalls: 2,
 		},
 		{
+			name: "offset shift repeats one page once",
+			pages: func(n, first int) string {
+				switch n {
+				case 0, 1:
+					return usersPage(2, []string{"u1"}, fmt.Sprintf("c%d", n+1))
+				}
+				return usersPage(2, []string{"u2"}, "")
+			},
+			users: "u1|u2", audit: "3/2", maxCalls: 3,
+		},
+		{
 			name: "server clamps first",
 			pages: func(n, first int) string {
 				ids := []string{fmt.Sprintf("u%d", n+1)}

@@ -266,48 +266,25 @@ type proposalItem struct {
 // proposalPage runs the right listing operation and returns its non-null
 // items and the page metadata (rows not yet filled).
 func (c *crawler) proposalPage(ctx context.Context, s stepRef, kind string, trashed capco.ProposalTrashedStatus, first int, after *string) ([]proposalItem, page, error) {
-	notA := func(t *string) error {
-		return fmt.Errorf("node %s is a %s, not a %s", s.apiID, nodeTypename(t), s.typename)
-	}
-	var items []proposalItem
 	if c.src.Token == "" {
 		var conn *capco.ProposalPage
 		var err error
 		if kind == "collect" {
 			resp, e := capco.CollectStepProposals(ctx, c.gql, s.apiID, first, after, trashed)
-			if resp == nil || e != nil && !isPartial(e) {
-				return nil, page{}, e
-			}
-			err = e
-			if resp.Node == nil || *resp.Node == nil {
-				return nil, page{}, err
-			}
-			n, ok := (*resp.Node).(*capco.CollectStepProposalsNodeCollectStep)
+			n, ok, err2 := listedStep[*capco.CollectStepProposalsNodeCollectStep](resp != nil && resp.Node != nil, func() typenamed { return *resp.Node }, e, s)
 			if !ok {
-				if isGeneric(*resp.Node) { // unknown type: noted by the decoder, nothing below
-					return nil, page{}, err
-				}
-				return nil, page{}, notA((*resp.Node).GetTypename())
+				return nil, page{}, err2
 			}
-			conn = &n.Proposals.ProposalPage
+			conn, err = &n.Proposals.ProposalPage, err2
 		} else {
 			resp, e := capco.SelectionStepProposals(ctx, c.gql, s.apiID, first, after, trashed)
-			if resp == nil || e != nil && !isPartial(e) {
-				return nil, page{}, e
-			}
-			err = e
-			if resp.Node == nil || *resp.Node == nil {
-				return nil, page{}, err
-			}
-			n, ok := (*resp.Node).(*capco.SelectionStepProposalsNodeSelectionStep)
+			n, ok, err2 := listedStep[*capco.SelectionStepProposalsNodeSelectionStep](resp != nil && resp.Node != nil, func() typenamed { return *resp.Node }, e, s)
 			if !ok {
-				if isGeneric(*resp.Node) { // unknown type: noted by the decoder, nothing below
-					return nil, page{}, err
-				}
-				return nil, page{}, notA((*resp.Node).GetTypename())
+				return nil, page{}, err2
 			}
-			conn = &n.Proposals.ProposalPage
+			conn, err = &n.Proposals.ProposalPage, err2
 		}
+		var items []proposalItem
 		for _, e := range conn.Edges {
 			if e != nil && e.Node.Id != "" {
 				items = append(items, proposalItem{&e.Node.ProposalFields, &e.Node})
@@ -319,45 +296,50 @@ func (c *crawler) proposalPage(ctx context.Context, s stepRef, kind string, tras
 	var err error
 	if kind == "collect" {
 		resp, e := capco.CollectStepProposalsWithCosts(ctx, c.gql, s.apiID, first, after, trashed)
-		if resp == nil || e != nil && !isPartial(e) {
-			return nil, page{}, e
-		}
-		err = e
-		if resp.Node == nil || *resp.Node == nil {
-			return nil, page{}, err
-		}
-		n, ok := (*resp.Node).(*capco.CollectStepProposalsWithCostsNodeCollectStep)
+		n, ok, err2 := listedStep[*capco.CollectStepProposalsWithCostsNodeCollectStep](resp != nil && resp.Node != nil, func() typenamed { return *resp.Node }, e, s)
 		if !ok {
-			if isGeneric(*resp.Node) { // unknown type: noted by the decoder, nothing below
-				return nil, page{}, err
-			}
-			return nil, page{}, notA((*resp.Node).GetTypename())
+			return nil, page{}, err2
 		}
-		conn = &n.Proposals.ProposalPageWithCosts
+		conn, err = &n.Proposals.ProposalPageWithCosts, err2
 	} else {
 		resp, e := capco.SelectionStepProposalsWithCosts(ctx, c.gql, s.apiID, first, after, trashed)
-		if resp == nil || e != nil && !isPartial(e) {
-			return nil, page{}, e
-		}
-		err = e
-		if resp.Node == nil || *resp.Node == nil {
-			return nil, page{}, err
-		}
-		n, ok := (*resp.Node).(*capco.SelectionStepProposalsWithCostsNodeSelectionStep)
+		n, ok, err2 := listedStep[*capco.SelectionStepProposalsWithCostsNodeSelectionStep](resp != nil && resp.Node != nil, func() typenamed { return *resp.Node }, e, s)
 		if !ok {
-			if isGeneric(*resp.Node) { // unknown type: noted by the decoder, nothing below
-				return nil, page{}, err
-			}
-			return nil, page{}, notA((*resp.Node).GetTypename())
+			return nil, page{}, err2
 		}
-		conn = &n.Proposals.ProposalPageWithCosts
+		conn, err = &n.Proposals.ProposalPageWithCosts, err2
 	}
+	var items []proposalItem
 	for _, e := range conn.Edges {
 		if e != nil && e.Node.Id != "" {
 			items = append(items, proposalItem{&e.Node.ProposalFields, &e.Node})
 		}
 	}
 	return items, page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}, err
+}
+
+// typenamed is what every generated node() answer implements.
+type typenamed interface{ GetTypename() *string }
+
+// listedStep unwraps the step node of a proposals listing as T. ok is false
+// when there is nothing to read: a failed request (err), no node, or a node
+// of a type the decoder did not know (already noted); a node of another
+// known type is an error. A partial error is passed through with ok true.
+func listedStep[T typenamed](hasNode bool, node func() typenamed, err error, s stepRef) (n T, ok bool, _ error) {
+	if err != nil && !isPartial(err) || !hasNode {
+		return n, false, err
+	}
+	v := node()
+	if v == nil {
+		return n, false, err
+	}
+	if n, ok = v.(T); ok {
+		return n, true, err
+	}
+	if isGeneric(v) {
+		return n, false, err
+	}
+	return n, false, fmt.Errorf("node %s is a %s, not a %s", s.apiID, nodeTypename(v.GetTypename()), s.typename)
 }
 
 func (c *crawler) votes(ctx context.Context, key, proposal string) error {

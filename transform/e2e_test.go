@@ -2,6 +2,7 @@ package transform
 
 import (
 	"context"
+	"database/sql"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -22,23 +23,9 @@ func TestEndToEndSandbox(t *testing.T) {
 	}
 	const seed = 7
 	ctx := context.Background()
-	world := sandbox.Generate(seed, sandbox.Tiny)
-	srv, err := sandbox.NewFromWorld(world, sandbox.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
-
-	db, err := duckdbx.Open(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var sources []ingest.Source
+	world, db := crawlSandbox(t, seed)
 	opts := Options{AuthorKeySecret: []byte("e2e"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	for _, in := range world.Instances {
-		sources = append(sources, ingest.Source{Name: in.Name, Endpoint: ts.URL + "/" + in.Name + "/graphql", Timezone: "Europe/Paris"})
 		meta := SourceMeta{Name: in.Name, CostQuestion: "Coût estimé de votre projet (en euros)"}
 		for _, p := range in.Projects {
 			if p.Budget != nil {
@@ -47,9 +34,6 @@ func TestEndToEndSandbox(t *testing.T) {
 			}
 		}
 		opts.Sources = append(opts.Sources, meta)
-	}
-	if _, err := ingest.Ingest(ctx, db, sources, ingest.Options{}); err != nil {
-		t.Fatalf("ingest: %v", err)
 	}
 	rep, err := Run(ctx, db, opts)
 	if err != nil {
@@ -130,25 +114,7 @@ func TestEndToEndInferredModels(t *testing.T) {
 	}
 	const seed = 11
 	ctx := context.Background()
-	world := sandbox.Generate(seed, sandbox.Tiny)
-	srv, err := sandbox.NewFromWorld(world, sandbox.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
-	db, err := duckdbx.Open(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var sources []ingest.Source
-	for _, in := range world.Instances {
-		sources = append(sources, ingest.Source{Name: in.Name, Endpoint: ts.URL + "/" + in.Name + "/graphql"})
-	}
-	if _, err := ingest.Ingest(ctx, db, sources, ingest.Options{}); err != nil {
-		t.Fatalf("ingest: %v", err)
-	}
+	world, db := crawlSandbox(t, seed)
 	if _, err := Run(ctx, db, Options{AuthorKeySecret: []byte("e2e"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}); err != nil {
 		t.Fatalf("transform: %v", err)
 	}
@@ -172,4 +138,30 @@ func TestEndToEndInferredModels(t *testing.T) {
 			}
 		}
 	}
+}
+
+// crawlSandbox crawls every instance of a tiny sandbox world over HTTP into
+// an in-memory database, as the pipeline's ingest stage does.
+func crawlSandbox(t *testing.T, seed int64) (*sandbox.World, *sql.DB) {
+	t.Helper()
+	world := sandbox.Generate(seed, sandbox.Tiny)
+	srv, err := sandbox.NewFromWorld(world, sandbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	db, err := duckdbx.Open(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	var sources []ingest.Source
+	for _, in := range world.Instances {
+		sources = append(sources, ingest.Source{Name: in.Name, Endpoint: ts.URL + "/" + in.Name + "/graphql", Timezone: "Europe/Paris"})
+	}
+	if _, err := ingest.Ingest(context.Background(), db, sources, ingest.Options{}); err != nil {
+		t.Fatalf("ingest: %v", err)
+	}
+	return world, db
 }

@@ -101,15 +101,8 @@ func (c *crawler) users(ctx context.Context, key string) error {
 		}
 		conn := resp.Users
 		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
-		for _, e := range conn.Edges {
-			if e == nil || e.Node.Id == "" { // null edge, or null node decoded as a zero struct
-				continue
-			}
-			r, rerr := c.row(rawstore.Users, e.Node.Id, &e.Node)
-			if rerr != nil {
-				return page{}, rerr
-			}
-			p.rows = append(p.rows, r)
+		if rerr := edgeRows(c, &p, rawstore.Users, conn.Edges, func(e *capco.UserEdge) (string, any) { return e.Node.Id, &e.Node }); rerr != nil {
+			return page{}, rerr
 		}
 		return p, err
 	})
@@ -123,15 +116,8 @@ func (c *crawler) events(ctx context.Context, key string) error {
 		}
 		conn := resp.Events
 		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
-		for _, e := range conn.Edges {
-			if e == nil || e.Node.Id == "" { // null edge, or null node decoded as a zero struct
-				continue
-			}
-			r, rerr := c.row(rawstore.Events, e.Node.Id, &e.Node)
-			if rerr != nil {
-				return page{}, rerr
-			}
-			p.rows = append(p.rows, r)
+		if rerr := edgeRows(c, &p, rawstore.Events, conn.Edges, func(e *capco.EventEdge) (string, any) { return e.Node.Id, &e.Node }); rerr != nil {
+			return page{}, rerr
 		}
 		return p, err
 	})
@@ -145,15 +131,13 @@ func (c *crawler) districts(ctx context.Context, key string) error {
 		}
 		conn := resp.GlobalDistricts
 		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
-		for _, e := range conn.Edges {
-			if e == nil || e.Node == nil {
-				continue
+		if rerr := edgeRows(c, &p, rawstore.Districts, conn.Edges, func(e *capco.DistrictEdge) (string, any) {
+			if e.Node == nil {
+				return "", nil
 			}
-			r, rerr := c.row(rawstore.Districts, e.Node.Id, e.Node)
-			if rerr != nil {
-				return page{}, rerr
-			}
-			p.rows = append(p.rows, r)
+			return e.Node.Id, e.Node
+		}); rerr != nil {
+			return page{}, rerr
 		}
 		return p, err
 	})
@@ -186,15 +170,9 @@ func (c *crawler) contributions(ctx context.Context, key, project string) error 
 		if resp == nil || err != nil && !isPartial(err) {
 			return page{}, err
 		}
-		if resp.Node == nil || *resp.Node == nil {
-			return page{}, err // invisible project: empty
-		}
-		pn, ok := (*resp.Node).(*capco.ProjectContributionsNodeProject)
+		pn, ok, err := asNode[*capco.ProjectContributionsNodeProject](resp.Node, err, project, "Project")
 		if !ok {
-			if isGeneric(*resp.Node) { // unknown type: noted by the decoder, nothing below
-				return page{}, err
-			}
-			return page{}, fmt.Errorf("node %s is a %s, not a Project", project, nodeTypename((*resp.Node).GetTypename()))
+			return page{}, err // failed request, invisible project or unknown node type
 		}
 		conn := pn.Contributions
 		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
@@ -271,14 +249,20 @@ func (c *crawler) proposalPage(ctx context.Context, s stepRef, kind string, tras
 		var err error
 		if kind == "collect" {
 			resp, e := capco.CollectStepProposals(ctx, c.gql, s.apiID, first, after, trashed)
-			n, ok, err2 := listedStep[*capco.CollectStepProposalsNodeCollectStep](resp != nil && resp.Node != nil, func() typenamed { return *resp.Node }, e, s)
+			if resp == nil {
+				return nil, page{}, e
+			}
+			n, ok, err2 := asNode[*capco.CollectStepProposalsNodeCollectStep](resp.Node, e, s.apiID, s.typename)
 			if !ok {
 				return nil, page{}, err2
 			}
 			conn, err = &n.Proposals.ProposalPage, err2
 		} else {
 			resp, e := capco.SelectionStepProposals(ctx, c.gql, s.apiID, first, after, trashed)
-			n, ok, err2 := listedStep[*capco.SelectionStepProposalsNodeSelectionStep](resp != nil && resp.Node != nil, func() typenamed { return *resp.Node }, e, s)
+			if resp == nil {
+				return nil, page{}, e
+			}
+			n, ok, err2 := asNode[*capco.SelectionStepProposalsNodeSelectionStep](resp.Node, e, s.apiID, s.typename)
 			if !ok {
 				return nil, page{}, err2
 			}
@@ -296,14 +280,20 @@ func (c *crawler) proposalPage(ctx context.Context, s stepRef, kind string, tras
 	var err error
 	if kind == "collect" {
 		resp, e := capco.CollectStepProposalsWithCosts(ctx, c.gql, s.apiID, first, after, trashed)
-		n, ok, err2 := listedStep[*capco.CollectStepProposalsWithCostsNodeCollectStep](resp != nil && resp.Node != nil, func() typenamed { return *resp.Node }, e, s)
+		if resp == nil {
+			return nil, page{}, e
+		}
+		n, ok, err2 := asNode[*capco.CollectStepProposalsWithCostsNodeCollectStep](resp.Node, e, s.apiID, s.typename)
 		if !ok {
 			return nil, page{}, err2
 		}
 		conn, err = &n.Proposals.ProposalPageWithCosts, err2
 	} else {
 		resp, e := capco.SelectionStepProposalsWithCosts(ctx, c.gql, s.apiID, first, after, trashed)
-		n, ok, err2 := listedStep[*capco.SelectionStepProposalsWithCostsNodeSelectionStep](resp != nil && resp.Node != nil, func() typenamed { return *resp.Node }, e, s)
+		if resp == nil {
+			return nil, page{}, e
+		}
+		n, ok, err2 := asNode[*capco.SelectionStepProposalsWithCostsNodeSelectionStep](resp.Node, e, s.apiID, s.typename)
 		if !ok {
 			return nil, page{}, err2
 		}
@@ -321,15 +311,15 @@ func (c *crawler) proposalPage(ctx context.Context, s stepRef, kind string, tras
 // typenamed is what every generated node() answer implements.
 type typenamed interface{ GetTypename() *string }
 
-// listedStep unwraps the step node of a proposals listing as T. ok is false
-// when there is nothing to read: a failed request (err), no node, or a node
-// of a type the decoder did not know (already noted); a node of another
+// asNode unwraps a node(id) answer as T. ok is false when there is nothing
+// to read: a failed request (err), no node (invisible or unknown id), or a
+// node of a type the decoder did not know (already noted); a node of another
 // known type is an error. A partial error is passed through with ok true.
-func listedStep[T typenamed](hasNode bool, node func() typenamed, err error, s stepRef) (n T, ok bool, _ error) {
-	if err != nil && !isPartial(err) || !hasNode {
+func asNode[T typenamed, I typenamed](node *I, err error, id, want string) (n T, ok bool, _ error) {
+	if err != nil && !isPartial(err) || node == nil {
 		return n, false, err
 	}
-	v := node()
+	v := typenamed(*node)
 	if v == nil {
 		return n, false, err
 	}
@@ -339,7 +329,27 @@ func listedStep[T typenamed](hasNode bool, node func() typenamed, err error, s s
 	if isGeneric(v) {
 		return n, false, err
 	}
-	return n, false, fmt.Errorf("node %s is a %s, not a %s", s.apiID, nodeTypename(v.GetTypename()), s.typename)
+	return n, false, fmt.Errorf("node %s is a %s, not a %s", id, nodeTypename(v.GetTypename()), want)
+}
+
+// edgeRows appends to p a row of table for each non-null node of edges;
+// node gives its id ("" for a null node decoded as a zero struct) and payload.
+func edgeRows[E any](c *crawler, p *page, table string, edges []*E, node func(*E) (string, any), ctx ...any) error {
+	for _, e := range edges {
+		if e == nil {
+			continue
+		}
+		id, payload := node(e)
+		if id == "" {
+			continue
+		}
+		r, err := c.row(table, id, payload, ctx...)
+		if err != nil {
+			return err
+		}
+		p.rows = append(p.rows, r)
+	}
+	return nil
 }
 
 func (c *crawler) votes(ctx context.Context, key, proposal string) error {
@@ -348,28 +358,19 @@ func (c *crawler) votes(ctx context.Context, key, proposal string) error {
 		if resp == nil || err != nil && !isPartial(err) {
 			return page{}, err
 		}
-		if resp.Node == nil || *resp.Node == nil {
-			return page{}, err
-		}
-		pn, ok := (*resp.Node).(*capco.ProposalVotesNodeProposal)
+		pn, ok, err := asNode[*capco.ProposalVotesNodeProposal](resp.Node, err, proposal, "Proposal")
 		if !ok {
-			if isGeneric(*resp.Node) { // unknown type: noted by the decoder, nothing below
-				return page{}, err
-			}
-			return page{}, fmt.Errorf("node %s is a %s, not a Proposal", proposal, nodeTypename((*resp.Node).GetTypename()))
+			return page{}, err
 		}
 		conn := pn.Votes
 		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
-		for _, e := range conn.Edges {
-			if e == nil || e.Node.Id == "" { // null edge, or null node decoded as a zero struct
-				continue
+		if rerr := edgeRows(c, &p, rawstore.ProposalVotes, conn.Edges, func(e *capco.VoteEdge) (string, any) {
+			if e.Node.Id != "" { // null nodes decode as zero structs
+				c.observe(e.Node.CreatedAt)
 			}
-			c.observe(e.Node.CreatedAt)
-			r, rerr := c.row(rawstore.ProposalVotes, e.Node.Id, &e.Node, proposal)
-			if rerr != nil {
-				return page{}, rerr
-			}
-			p.rows = append(p.rows, r)
+			return e.Node.Id, &e.Node
+		}, proposal); rerr != nil {
+			return page{}, rerr
 		}
 		return p, err
 	})
@@ -382,15 +383,9 @@ func (c *crawler) questions(ctx context.Context, key, questionnaire string) erro
 			return nil, 0, err
 		}
 		b := &rawstore.Batch{}
-		if resp.Node == nil || *resp.Node == nil {
-			return b, 0, err
-		}
-		qn, ok := (*resp.Node).(*capco.QuestionnaireQuestionsNodeQuestionnaire)
+		qn, ok, err := asNode[*capco.QuestionnaireQuestionsNodeQuestionnaire](resp.Node, err, questionnaire, "Questionnaire")
 		if !ok {
-			if isGeneric(*resp.Node) { // unknown type: noted by the decoder, nothing below
-				return b, 0, err
-			}
-			return nil, 0, fmt.Errorf("node %s is a %s, not a Questionnaire", questionnaire, nodeTypename((*resp.Node).GetTypename()))
+			return b, 0, err
 		}
 		for _, q := range qn.Questions {
 			if q == nil {
@@ -412,28 +407,19 @@ func (c *crawler) replies(ctx context.Context, key string, s stepRef) error {
 		if resp == nil || err != nil && !isPartial(err) {
 			return page{}, err
 		}
-		if resp.Node == nil || *resp.Node == nil {
-			return page{}, err
-		}
-		qn, ok := (*resp.Node).(*capco.QuestionnaireRepliesNodeQuestionnaire)
+		qn, ok, err := asNode[*capco.QuestionnaireRepliesNodeQuestionnaire](resp.Node, err, s.questionnaire, "Questionnaire")
 		if !ok {
-			if isGeneric(*resp.Node) { // unknown type: noted by the decoder, nothing below
-				return page{}, err
-			}
-			return page{}, fmt.Errorf("node %s is a %s, not a Questionnaire", s.questionnaire, nodeTypename((*resp.Node).GetTypename()))
+			return page{}, err
 		}
 		conn := qn.Replies
 		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
-		for _, e := range conn.Edges {
-			if e == nil || e.Node.Id == "" { // null edge, or null node decoded as a zero struct
-				continue
+		if rerr := edgeRows(c, &p, rawstore.Replies, conn.Edges, func(e *capco.ReplyEdge) (string, any) {
+			if e.Node.Id != "" { // null nodes decode as zero structs
+				c.observe(e.Node.CreatedAt)
 			}
-			c.observe(e.Node.CreatedAt)
-			r, rerr := c.row(rawstore.Replies, e.Node.Id, &e.Node, s.project, s.id, s.questionnaire, nil)
-			if rerr != nil {
-				return page{}, rerr
-			}
-			p.rows = append(p.rows, r)
+			return e.Node.Id, &e.Node
+		}, s.project, s.id, s.questionnaire, nil); rerr != nil {
+			return page{}, rerr
 		}
 		return p, err
 	})

@@ -54,23 +54,16 @@ func (w *writer) put(ctx context.Context, b *rawstore.Batch, stats func(rawstore
 
 // flush waits until everything queued before it is committed.
 func (w *writer) flush(ctx context.Context) error {
-	it := &item{done: make(chan error, 1)}
-	select {
-	case w.in <- it:
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
-	select {
-	case err := <-it.done:
-		return err
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
+	return w.await(ctx, &item{done: make(chan error, 1)})
 }
 
 // exec runs fn on the writer goroutine after everything queued before it.
 func (w *writer) exec(ctx context.Context, fn func(*rawstore.Store) error) error {
-	it := &item{fn: fn, done: make(chan error, 1)}
+	return w.await(ctx, &item{fn: fn, done: make(chan error, 1)})
+}
+
+// await queues it and waits for its outcome.
+func (w *writer) await(ctx context.Context, it *item) error {
 	select {
 	case w.in <- it:
 	case <-ctx.Done():

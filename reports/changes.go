@@ -131,28 +131,18 @@ func diffDataset(ctx context.Context, conn *sql.Conn, curRel string, d *catalog.
 }
 
 func relationColumns(ctx context.Context, conn *sql.Conn, rel string) (map[string]bool, error) {
-	rows, err := conn.QueryContext(ctx, "DESCRIBE SELECT * FROM "+rel)
+	rows, err := conn.QueryContext(ctx, "SELECT column_name FROM (DESCRIBE SELECT * FROM "+rel+")")
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return nil, err
-	}
 	out := map[string]bool{}
 	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
+		var name string
+		if err := rows.Scan(&name); err != nil {
 			return nil, err
 		}
-		if s, ok := vals[0].(string); ok {
-			out[s] = true
-		}
+		out[name] = true
 	}
 	return out, rows.Err()
 }

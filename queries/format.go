@@ -65,6 +65,24 @@ func (r *rowReader) next() (bool, error) {
 	return true, nil
 }
 
+// each calls fn for each row, up to limit rows when limit > 0; truncated
+// says that more rows were left unread.
+func (r *rowReader) each(limit int, fn func() error) (n int, truncated bool, err error) {
+	for {
+		ok, err := r.next()
+		if err != nil || !ok {
+			return n, false, err
+		}
+		if limit > 0 && n == limit {
+			return n, true, nil
+		}
+		if err := fn(); err != nil {
+			return n, false, err
+		}
+		n++
+	}
+}
+
 // writeRows writes the rows in format. limit > 0 caps the rows; past it,
 // JSON and table answers say they were truncated, and refuseOverLimit turns
 // it into a result_too_large error written before anything else (the rows
@@ -78,14 +96,13 @@ func writeRows(rows *sql.Rows, w io.Writer, format Format, limit int, refuseOver
 	case FormatCSV:
 		if refuseOverLimit {
 			var buf bytes.Buffer
-			n, more, err := writeCSV(r, &buf, limit)
+			_, more, err := writeCSV(r, &buf, limit)
 			if err != nil {
 				return err
 			}
 			if more {
 				return errorf(CodeResultTooLarge, "résultat trop grand : plus de %d lignes ; ajoutez des filtres ou un LIMIT, ou utilisez une requête du catalogue (export complet)", limit)
 			}
-			_ = n
 			_, err = buf.WriteTo(w)
 			return err
 		}
@@ -109,25 +126,14 @@ func writeCSV(r *rowReader, w io.Writer, limit int) (int, bool, error) {
 	if err := cw.Write(rec); err != nil {
 		return 0, false, err
 	}
-	n := 0
-	for {
-		ok, err := r.next()
-		if err != nil {
-			return n, false, err
-		}
-		if !ok {
-			break
-		}
-		if limit > 0 && n == limit {
-			return n, true, nil
-		}
+	n, truncated, err := r.each(limit, func() error {
 		for i, v := range r.vals {
 			rec[i] = textValue(v, r.cols[i].Type)
 		}
-		if err := cw.Write(rec); err != nil {
-			return n, false, err
-		}
-		n++
+		return cw.Write(rec)
+	})
+	if err != nil || truncated {
+		return n, truncated, err
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
@@ -145,33 +151,23 @@ func writeJSON(r *rowReader, w io.Writer, limit int) error {
 	bw.WriteString(`{"columns":`)
 	bw.Write(cols)
 	bw.WriteString(`,"rows":[`)
-	n, truncated := 0, false
 	row := make([]any, len(r.cols))
-	for {
-		ok, err := r.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		if limit > 0 && n == limit {
-			truncated = true
-			break
-		}
+	sep := ""
+	n, truncated, err := r.each(limit, func() error {
 		for i, v := range r.vals {
 			row[i] = jsonValue(v, r.cols[i].Type)
 		}
 		b, err := json.Marshal(row)
 		if err != nil {
-			return fmt.Errorf("encode row %d: %w", n, err)
+			return fmt.Errorf("encode row: %w", err)
 		}
-		if n > 0 {
-			bw.WriteByte(',')
-		}
-		bw.WriteString("\n")
+		bw.WriteString(sep + "\n")
 		bw.Write(b)
-		n++
+		sep = ","
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(bw, "\n],\"row_count\":%d,\"truncated\":%t,\"row_limit\":%d}\n", n, truncated, limit)
 	return bw.Flush()
@@ -189,19 +185,7 @@ func writeTable(r *rowReader, w io.Writer, limit int) error {
 		rec[i] = strings.Repeat("-", max(3, len([]rune(cell(c.Name)))))
 	}
 	fmt.Fprintln(tw, strings.Join(rec, "\t"))
-	n, truncated := 0, false
-	for {
-		ok, err := r.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		if limit > 0 && n == limit {
-			truncated = true
-			break
-		}
+	n, truncated, err := r.each(limit, func() error {
 		for i, v := range r.vals {
 			if v == nil {
 				rec[i] = "NULL"
@@ -209,8 +193,11 @@ func writeTable(r *rowReader, w io.Writer, limit int) error {
 				rec[i] = cell(textValue(v, r.cols[i].Type))
 			}
 		}
-		fmt.Fprintln(tw, strings.Join(rec, "\t"))
-		n++
+		_, err := fmt.Fprintln(tw, strings.Join(rec, "\t"))
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	if err := tw.Flush(); err != nil {
 		return err

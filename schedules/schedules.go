@@ -530,15 +530,21 @@ func (s *Scheduler) History(ctx context.Context, limit int) ([]Run, error) {
 	return s.history.list(ctx, limit, s.log)
 }
 
-// Jobs lists the registered jobs with their next and previous scheduled
-// times, sorted by name.
-func (s *Scheduler) Jobs() []JobInfo {
+// states returns the registered jobs' states.
+func (s *Scheduler) states() []*jobState {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	states := make([]*jobState, 0, len(s.jobs))
 	for _, st := range s.jobs {
 		states = append(states, st)
 	}
-	s.mu.Unlock()
+	return states
+}
+
+// Jobs lists the registered jobs with their next and previous scheduled
+// times, sorted by name.
+func (s *Scheduler) Jobs() []JobInfo {
+	states := s.states()
 	out := make([]JobInfo, 0, len(states))
 	for _, st := range states {
 		ji := JobInfo{Name: st.job.Name, Spec: st.spec, Concurrent: st.job.Concurrent, Running: st.running.Load()}
@@ -564,12 +570,7 @@ func (s *Scheduler) Jobs() []JobInfo {
 
 // Stats returns a snapshot of every job's counters, sorted by name.
 func (s *Scheduler) Stats() []JobStats {
-	s.mu.Lock()
-	states := make([]*jobState, 0, len(s.jobs))
-	for _, st := range s.jobs {
-		states = append(states, st)
-	}
-	s.mu.Unlock()
+	states := s.states()
 	out := make([]JobStats, 0, len(states))
 	for _, st := range states {
 		st.mu.Lock()

@@ -451,7 +451,6 @@ func (s *snapshot) export(ctx context.Context) (*sql.DB, error) {
 		db.SetMaxOpenConns(s.limits.MaxConcurrent)
 		for _, st := range []string{
 			"ATTACH " + sqlString(s.path) + " AS " + snapshotCatalog + " (READ_ONLY)",
-			"SET autoload_known_extensions = false",
 			"SET memory_limit = " + sqlString(s.limits.MemoryLimit),
 			fmt.Sprintf("SET threads = %d", s.limits.Threads),
 			"SET temp_directory = " + sqlString(filepath.Join(s.tmpDir, "export")),

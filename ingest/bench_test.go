@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -139,6 +140,7 @@ func BenchmarkSandboxCapacity(b *testing.B) {
 	for range b.N {
 		start := time.Now()
 		var wg sync.WaitGroup
+		var served atomic.Int64
 		next := make(chan recorded)
 		tr := &http.Transport{MaxIdleConnsPerHost: workers}
 		cl := &http.Client{Transport: tr}
@@ -155,8 +157,12 @@ func BenchmarkSandboxCapacity(b *testing.B) {
 						b.Error(err)
 						continue
 					}
-					io.Copy(io.Discard, resp.Body)
+					n, _ := io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						b.Errorf("replay %s: status %d", r.path, resp.StatusCode)
+					}
+					served.Add(n)
 				}
 			}()
 		}
@@ -168,5 +174,6 @@ func BenchmarkSandboxCapacity(b *testing.B) {
 		d := time.Since(start)
 		b.ReportMetric(float64(records)/d.Seconds(), "records/s")
 		b.ReportMetric(float64(len(rec.bodies))/d.Seconds(), "requests/s")
+		b.ReportMetric(float64(served.Load())/d.Seconds()/1e6, "MB/s")
 	}
 }

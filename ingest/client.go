@@ -148,6 +148,9 @@ func decodeResponse(body []byte, resp *graphql.Response) error {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return &DecodeError{Snippet: snippet(body), Err: errors.New("not a JSON object")}
 	}
+	if bytes.HasPrefix(trimmed, []byte(`{"data":`)) && decodeDirect(trimmed, resp) {
+		return nil
+	}
 	var env struct {
 		Data   json.RawMessage `json:"data"`
 		Errors gqlerror.List   `json:"errors"`
@@ -170,6 +173,27 @@ func decodeResponse(body []byte, resp *graphql.Response) error {
 		return &PartialError{Errors: resp.Errors}
 	}
 	return nil
+}
+
+// decodeDirect is the one-pass path of decodeResponse for the common answer,
+// data present and no errors: the body is decoded straight into resp.Data.
+// It reports false, with resp.Data zeroed, for anything else (errors, null
+// data, types the generated decoders reject), which the general path then
+// handles.
+func decodeDirect(body []byte, resp *graphql.Response) bool {
+	out := reflect.ValueOf(resp.Data)
+	if out.Kind() != reflect.Pointer || out.IsNil() {
+		return false
+	}
+	env := struct {
+		Data   any             `json:"data"`
+		Errors json.RawMessage `json:"errors"`
+	}{Data: resp.Data}
+	if err := json.Unmarshal(body, &env); err != nil || env.Data == nil || len(env.Errors) > 0 && string(env.Errors) != "null" {
+		out.Elem().SetZero()
+		return false
+	}
+	return true
 }
 
 func snippet(b []byte) string {

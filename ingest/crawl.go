@@ -117,7 +117,8 @@ func (c *crawler) crawl(parent context.Context, newRun int64) (err error) {
 	}()
 	all.wg.Wait()
 
-	flushErr := c.w.flush(ctx)
+	// Whatever reached the inbox is merged, even when the run failed.
+	flushErr := c.w.mergeSource(context.WithoutCancel(ctx), c.src.Name, c.onStats)
 	complete := flushErr == nil && ctx.Err() == nil && len(c.failures) == 0
 	var msg string
 	if !complete {
@@ -189,7 +190,10 @@ func (c *crawler) projectTree(ctx context.Context) {
 		c.spawn(ctx, &g1, "projects@"+l, func(ctx context.Context, key string) error { return c.projects(ctx, key, cl) })
 	}
 	g1.wg.Wait()
-	if err := c.w.flush(ctx); err != nil {
+	if err := c.w.mergeSource(ctx, c.src.Name, c.onStats); err != nil {
+		if ctx.Err() == nil {
+			c.fail(ctx, "merge", err)
+		}
 		return
 	}
 	steps, projects, err := c.planSteps(ctx)
@@ -218,7 +222,10 @@ func (c *crawler) projectTree(ctx context.Context) {
 		}
 	}
 	g2.wg.Wait()
-	if err := c.w.flush(ctx); err != nil {
+	if err := c.w.mergeSource(ctx, c.src.Name, c.onStats); err != nil {
+		if ctx.Err() == nil {
+			c.fail(ctx, "merge", err)
+		}
 		return
 	}
 	votes, err := c.queryIDs(ctx, `SELECT id FROM raw.proposals WHERE source = ? AND last_seen_run = ?

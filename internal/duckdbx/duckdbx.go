@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/duckdb/duckdb-go/v2"
 )
@@ -25,21 +26,29 @@ func Open(ctx context.Context, path string) (*sql.DB, error) {
 	return open(ctx, path, "")
 }
 
-// OpenReadOnly opens an existing DuckDB file in read-only mode.
+// OpenReadOnly opens an existing DuckDB file in read-only mode. Relative
+// file paths in its views (a release snapshot's views read the release's
+// Parquet files as data/<dataset>/…) resolve against the file's directory,
+// so a snapshot works wherever its release directory is.
 func OpenReadOnly(ctx context.Context, path string) (*sql.DB, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("open duckdb %s read-only: %w", path, err)
 	}
-	return open(ctx, path, "access_mode=READ_ONLY")
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open duckdb %s read-only: %w", path, err)
+	}
+	return open(ctx, path, "access_mode=READ_ONLY", SearchPathSQL(filepath.Dir(abs)))
 }
 
-func open(ctx context.Context, path, opts string) (*sql.DB, error) {
+func open(ctx context.Context, path, opts string, init ...string) (*sql.DB, error) {
 	dsn := path
 	if opts != "" {
 		dsn += "?" + opts
 	}
+	stmts := append([]string{"SET autoinstall_known_extensions=false", "SET autoload_known_extensions=false"}, init...)
 	connector, err := duckdb.NewConnector(dsn, func(execer driver.ExecerContext) error {
-		_, err := execer.ExecContext(ctx, "SET autoinstall_known_extensions=false; SET autoload_known_extensions=false", nil)
+		_, err := execer.ExecContext(ctx, strings.Join(stmts, "; "), nil)
 		return err
 	})
 	if err != nil {
@@ -52,3 +61,12 @@ func open(ctx context.Context, path, opts string) (*sql.DB, error) {
 	}
 	return db, nil
 }
+
+// SearchPathSQL returns the statement that makes relative file paths
+// resolve against dir (DuckDB's file_search_path) on a connection.
+func SearchPathSQL(dir string) string {
+	return "SET file_search_path = " + Quote(dir)
+}
+
+// Quote returns s as a SQL string literal.
+func Quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -12,69 +12,38 @@ import (
 	"github.com/capstat/capstat/internal/catalog"
 )
 
-// computeChanges compares each dataset of the snapshot being written with
-// the previous release: rows are matched on the primary key and compared on
-// a hash of the columns both releases have. The previous release is read
-// from its snapshot, or from its Parquet files when the snapshot is absent.
-func computeChanges(ctx context.Context, conn *sql.Conn, al aliases, cat *catalog.Catalog, id string, prev *Release, rows map[string]int64) (*Changes, error) {
-	ch := &Changes{ReleaseID: id, Datasets: map[string]DatasetChanges{}}
+// datasetChanges compares dataset d (the projection cur, n rows, with
+// fingerprint fp) with the previous release. The comparison is set-based:
+// when the previous manifest has the same fingerprint the row sets are
+// equal and nothing is read; otherwise rows are matched on the primary key
+// and compared on a hash of the columns both releases have, the previous
+// rows being read from its Parquet files.
+func datasetChanges(ctx context.Context, conn *sql.Conn, d *catalog.Dataset, cur string, n int64, fp string, prev *Release) (DatasetChanges, error) {
 	if prev == nil {
-		for _, d := range cat.Datasets {
-			ch.Datasets[d.Name] = DatasetChanges{Added: rows[d.Name]}
-		}
-		return ch, nil
+		return DatasetChanges{Added: n}, nil
 	}
-	ch.PreviousReleaseID = prev.ID
-	snap := filepath.Join(prev.Dir, snapshotFile)
-	haveSnap := false
-	if _, err := os.Stat(snap); err == nil {
-		if _, err := conn.ExecContext(ctx, fmt.Sprintf("ATTACH %s AS %s (READ_ONLY)", lit(snap), al.prev)); err != nil {
-			return nil, fmt.Errorf("changes: open previous snapshot: %w", err)
-		}
-		haveSnap = true
-		defer conn.ExecContext(context.WithoutCancel(ctx), "DETACH DATABASE IF EXISTS "+al.prev) //nolint:errcheck
+	if _, ok := prev.Manifest.Datasets[d.Name]; ok && fp != "" && prev.Manifest.Fingerprints[d.Name] == fp {
+		return DatasetChanges{}, nil
 	}
-	for i := range cat.Datasets {
-		d := &cat.Datasets[i]
-		src, err := previousRelation(ctx, conn, al.prev, d.Name, prev.Dir, haveSnap)
-		if err != nil {
-			return nil, fmt.Errorf("changes of %s: %w", d.Name, err)
-		}
-		if src == "" {
-			ch.Datasets[d.Name] = DatasetChanges{Added: rows[d.Name]}
-			continue
-		}
-		dc, err := diffDataset(ctx, conn, al.cur+".data."+ident(d.Name), d, src)
-		if err != nil {
-			return nil, fmt.Errorf("changes of %s: %w", d.Name, err)
-		}
-		ch.Datasets[d.Name] = dc
+	src, err := previousRelation(d.Name, prev.Dir)
+	if err != nil {
+		return DatasetChanges{}, err
 	}
-	for name, n := range prev.Manifest.Datasets {
-		if _, ok := cat.Dataset(name); !ok {
-			ch.Datasets[name] = DatasetChanges{Removed: n}
-		}
+	if src == "" {
+		return DatasetChanges{Added: n}, nil
 	}
-	return ch, nil
+	return diffDataset(ctx, conn, cur, d, src)
 }
 
 // previousRelation returns a SQL relation reading dataset name from the
-// previous release, or "" when that release does not have it.
-func previousRelation(ctx context.Context, conn *sql.Conn, prevAlias, name, prevDir string, haveSnap bool) (string, error) {
-	if haveSnap {
-		var n int
-		if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables()
-			WHERE database_name = ? AND schema_name = 'data' AND table_name = ?`, prevAlias, name).Scan(&n); err != nil {
-			return "", err
-		}
-		if n > 0 {
-			return prevAlias + ".data." + ident(name), nil
-		}
-		return "", nil
-	}
+// previous release's Parquet files, or "" when that release does not have
+// it.
+func previousRelation(name, prevDir string) (string, error) {
 	dir := filepath.Join(prevDir, "data", name)
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		return "", nil
+	} else if err != nil {
+		return "", err
 	}
 	return fmt.Sprintf("read_parquet(%s, hive_partitioning = true, hive_types_autocast = false, union_by_name = true)",
 		lit(filepath.Join(dir, "**", "*.parquet"))), nil
@@ -115,7 +84,7 @@ func diffDataset(ctx context.Context, conn *sql.Conn, curRel string, d *catalog.
 		h = "hash(" + strings.Join(hashed, ", ") + ")"
 	}
 	side := func(rel string) string {
-		return fmt.Sprintf("SELECT hash(%s) AS k, %s AS h, true AS m FROM %s", strings.Join(keyExprs, ", "), h, rel)
+		return fmt.Sprintf("SELECT hash(%s) AS k, %s AS h, true AS m FROM %s AS r", strings.Join(keyExprs, ", "), h, rel)
 	}
 	q := fmt.Sprintf(`SELECT
 		count(*) FILTER (WHERE p.m IS NULL),

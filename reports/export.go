@@ -2,7 +2,7 @@ package reports
 
 import (
 	"context"
-	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"errors"
@@ -10,88 +10,117 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/capstat/capstat/internal/catalog"
-	"github.com/capstat/capstat/internal/duckdbx"
 )
 
 const rowGroup = 122880
 
-// aliases names the databases a publish attaches to the working database.
-// Attached databases are shared by every connection of a DuckDB instance,
-// so the names are unique per publish.
-type aliases struct{ cur, prev string }
+// SpreadsheetMaxRows is the default Options.CSVMaxRows: the data rows of
+// one sheet in Excel and LibreOffice Calc (1,048,576 rows, header
+// included). A larger CSV cannot be opened by any spreadsheet, so it is not
+// written: Parquet, the snapshot and the query service's CSV export serve
+// those datasets.
+const SpreadsheetMaxRows = 1_048_575
 
-func newAliases() aliases {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	suffix := hex.EncodeToString(b[:])
-	return aliases{cur: "capstat_release_" + suffix, prev: "capstat_previous_" + suffix}
+// publishWorkers is the number of datasets written at once, each on its own
+// connection of the working database. DuckDB's partitioned Parquet writes
+// and CSV writes keep about one core busy; two at once fill the machine.
+const publishWorkers = 2
+
+// datasetOutput is what writing one dataset produced.
+type datasetOutput struct {
+	rows        int64
+	fingerprint string
+	files       []FileEntry // Parquet files then the CSV file, Bytes and SHA256 not yet set
+	changes     DatasetChanges
+	stats       Stats
 }
 
-// writeRelease writes and verifies the whole release into dir.
+// writeRelease writes and verifies the whole release into dir: every
+// dataset goes from the working table, in one read transaction, through
+// the privacy projection and the key checks to Parquet (and CSV when it
+// fits a spreadsheet); the snapshot then gets one view per dataset over the
+// release's own Parquet files.
 func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, now time.Time, dir string, prev *Release) (rel *Release, err error) {
 	for _, sub := range []string{"data", "csv"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return nil, fmt.Errorf("create release dir: %w", err)
 		}
 	}
-	conn, err := working.Conn(ctx)
+	main, err := working.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("working database: %w", err)
 	}
-	defer conn.Close()
-	restore, err := sessionSettings(ctx, conn)
+	defer main.Close()
+	restore, err := sessionSettings(ctx, main, globalSettings)
 	if err != nil {
 		return nil, err
 	}
 	defer restore()
 
-	snapshot := filepath.Join(dir, snapshotFile)
-	al := newAliases()
-	newAlias := al.cur
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf("ATTACH %s AS %s (READ_WRITE)", lit(snapshot), newAlias)); err != nil {
-		return nil, fmt.Errorf("create snapshot: %w", err)
+	order, err := datasetOrder(ctx, main, o.Catalog)
+	if err != nil {
+		return nil, err
 	}
-	attached := true
-	defer func() {
-		if attached {
-			if _, dErr := conn.ExecContext(context.WithoutCancel(ctx), "DETACH DATABASE IF EXISTS "+newAlias); dErr != nil && err == nil {
-				err = fmt.Errorf("detach snapshot: %w", dErr)
-			}
-		}
-	}()
-	if _, err := conn.ExecContext(ctx, "CREATE SCHEMA "+newAlias+".data"); err != nil {
-		return nil, fmt.Errorf("create snapshot: %w", err)
-	}
-
 	partitioned := map[string]bool{}
 	for _, p := range o.Partitioned {
 		partitioned[p] = true
 	}
-	rows := map[string]int64{}
-	var st Stats
-	for i := range o.Catalog.Datasets {
+	hashes := newHasher(ctx, dir)
+	defer hashes.stop()
+
+	outs := make([]*datasetOutput, len(o.Catalog.Datasets))
+	write := func(ctx context.Context, conn *sql.Conn, i int) error {
 		d := &o.Catalog.Datasets[i]
-		t0 := time.Now()
-		n, err := materialise(ctx, conn, newAlias, d, o.Privacy)
+		out, err := writeDataset(ctx, conn, o, d, dir, id, partitioned[d.Name], prev)
 		if err != nil {
-			return nil, fmt.Errorf("dataset %s: %w", d.Name, err)
+			return fmt.Errorf("dataset %s: %w", d.Name, err)
 		}
-		rows[d.Name] = n
-		tMat := time.Since(t0)
-		tPq, tCSV, err := exportFiles(ctx, conn, newAlias, d, dir, id, o.Licence, partitioned[d.Name] && n > 0, n)
-		if err != nil {
-			return nil, fmt.Errorf("dataset %s: %w", d.Name, err)
+		for _, f := range out.files {
+			hashes.add(f.Path)
 		}
-		st.Snapshot += tMat
-		st.Parquet += tPq
-		st.CSV += tCSV
-		st.Rows += n
-		o.Logger.DebugContext(ctx, "publish: dataset written", "dataset", d.Name, "rows", n,
-			"snapshot", tMat, "parquet", tPq, "csv", tCSV)
+		outs[i] = out
+		o.Logger.DebugContext(ctx, "publish: dataset written", "dataset", d.Name, "rows", out.rows,
+			"checks", out.stats.Checks, "parquet", out.stats.Parquet, "csv", out.stats.CSV, "changes", out.stats.Changes)
+		return nil
+	}
+	if err := writeDatasets(ctx, working, main, order, write); err != nil {
+		return nil, err
+	}
+
+	var st Stats
+	rows := map[string]int64{}
+	prints := map[string]string{}
+	changes := &Changes{ReleaseID: id, Datasets: map[string]DatasetChanges{}}
+	noCSV := []string{}
+	for i, d := range o.Catalog.Datasets {
+		out := outs[i]
+		rows[d.Name] = out.rows
+		prints[d.Name] = out.fingerprint
+		changes.Datasets[d.Name] = out.changes
+		st.Checks += out.stats.Checks
+		st.Parquet += out.stats.Parquet
+		st.CSV += out.stats.CSV
+		st.Changes += out.stats.Changes
+		st.Rows += out.rows
+		if !slices.ContainsFunc(out.files, func(f FileEntry) bool { return f.Format == "csv" }) {
+			noCSV = append(noCSV, d.Name)
+		}
+	}
+	prevID := ""
+	if prev != nil {
+		prevID = prev.ID
+		changes.PreviousReleaseID = prev.ID
+		for name, n := range prev.Manifest.Datasets {
+			if _, ok := o.Catalog.Dataset(name); !ok {
+				changes.Datasets[name] = DatasetChanges{Removed: n}
+			}
+		}
 	}
 
 	phase := func(name string, since time.Time) time.Duration {
@@ -100,36 +129,33 @@ func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, no
 		return d
 	}
 	tPhase := time.Now()
-	prevID := ""
-	if prev != nil {
-		prevID = prev.ID
+	if err := WriteSnapshot(ctx, dir, o.Catalog, id, now, prevID); err != nil {
+		return nil, err
 	}
-	changes, err := computeChanges(ctx, conn, al, o.Catalog, id, prev, rows)
+	hashes.add(snapshotFile)
+	st.Snapshot = phase("snapshot views", tPhase)
+
+	tPhase = time.Now()
+	m := &Manifest{ReleaseID: id, CreatedAt: now, PreviousReleaseID: prevID, Licence: o.Licence, Datasets: rows,
+		CSVMaxRows: o.CSVMaxRows, DatasetsWithoutCSV: noCSV, Fingerprints: prints}
+	for _, out := range outs {
+		m.Files = append(m.Files, out.files...)
+	}
+	m.Files = append(m.Files, FileEntry{Path: snapshotFile, Format: "duckdb"})
+	sums, err := hashes.wait()
 	if err != nil {
 		return nil, err
 	}
-	if _, err := conn.ExecContext(ctx, "DETACH DATABASE "+newAlias); err != nil {
-		return nil, fmt.Errorf("detach snapshot: %w", err)
-	}
-	attached = false
-	st.Changes = phase("changes", tPhase)
-	tPhase = time.Now()
-	if err := finishSnapshot(ctx, snapshot, o.Catalog, id, now, prevID); err != nil {
-		return nil, err
-	}
-	st.Metadata = phase("snapshot views", tPhase)
-	tPhase = time.Now()
-
-	m := &Manifest{ReleaseID: id, CreatedAt: now, PreviousReleaseID: prevID, Licence: o.Licence, Datasets: rows}
-	if err := listDataFiles(ctx, conn, dir, o.Catalog, m); err != nil {
-		return nil, err
+	for i := range m.Files {
+		s := sums[m.Files[i].Path]
+		m.Files[i].Bytes, m.Files[i].SHA256 = s.bytes, s.sha256
 	}
 	if err := writeMetadata(dir, o, m, changes, partitioned); err != nil {
 		return nil, err
 	}
-	st.Metadata += phase("manifest", tPhase)
+	st.Metadata = phase("manifest", tPhase)
 	tPhase = time.Now()
-	if err := verifyRelease(ctx, conn, dir, m); err != nil {
+	if err := verifyRelease(ctx, main, dir, m); err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
 	st.Verify = phase("verify", tPhase)
@@ -139,13 +165,82 @@ func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, no
 	return &Release{ID: id, Dir: dir, CreatedAt: now, Manifest: *m, Changes: *changes, Stats: st}, nil
 }
 
-// sessionSettings applies the settings a release needs on the working
-// connection and returns a function restoring the caller's values:
-// TimeZone UTC (CSV timestamps, date_trunc) and no insertion-order
-// preservation (row order carries no meaning in a release, and DuckDB
-// writes faster without it).
-func sessionSettings(ctx context.Context, conn *sql.Conn) (func(), error) {
-	settings := [][2]string{{"TimeZone", "'UTC'"}, {"preserve_insertion_order", "false"}}
+// writeDatasets calls write for every dataset index of order, on
+// publishWorkers connections of db at once when its pool allows it (else
+// one after the other on main), and stops at the first error.
+func writeDatasets(ctx context.Context, db *sql.DB, main *sql.Conn, order []int, write func(context.Context, *sql.Conn, int) error) error {
+	if max := db.Stats().MaxOpenConnections; max != 0 && max < publishWorkers+1 {
+		for _, i := range order {
+			if err := write(ctx, main, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range publishWorkers {
+		wg.Go(func() {
+			err := runWorker(ctx, db, jobs, write)
+			if err != nil {
+				cancel(err)
+			}
+		})
+	}
+feed:
+	for _, i := range order {
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	return context.Cause(ctx)
+}
+
+// runWorker runs write for every job on its own connection of db, set up
+// like the main one (UTC session time zone). After an error it only drains
+// the jobs.
+func runWorker(ctx context.Context, db *sql.DB, jobs <-chan int, write func(context.Context, *sql.Conn, int) error) (err error) {
+	defer func() {
+		for range jobs {
+		}
+	}()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("working database: %w", err)
+	}
+	defer conn.Close()
+	restore, err := sessionSettings(ctx, conn, localSettings)
+	if err != nil {
+		return err
+	}
+	defer restore()
+	for i := range jobs {
+		if err := write(ctx, conn, i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var (
+	// localSettings apply to one connection: CSV timestamps and
+	// date_trunc in UTC.
+	localSettings = [][2]string{{"TimeZone", "'UTC'"}}
+	// globalSettings apply to the whole working database while publishing:
+	// row order carries no meaning in a release, and DuckDB writes faster
+	// without preserving it.
+	globalSettings = [][2]string{{"TimeZone", "'UTC'"}, {"preserve_insertion_order", "false"}}
+)
+
+// sessionSettings applies settings on conn and returns a function restoring
+// the caller's values.
+func sessionSettings(ctx context.Context, conn *sql.Conn, settings [][2]string) (func(), error) {
 	var olds []string
 	restore := func() {
 		for i, old := range olds {
@@ -167,114 +262,250 @@ func sessionSettings(ctx context.Context, conn *sql.Conn) (func(), error) {
 	return restore, nil
 }
 
-// materialise copies the working table of d into the snapshot with the
-// catalogue's columns and types and the privacy policy, then checks the
-// primary key. It returns the row count.
-func materialise(ctx context.Context, conn *sql.Conn, newAlias string, d *catalog.Dataset, p Privacy) (int64, error) {
-	schema, table, ok := strings.Cut(d.Table, ".")
-	if !ok {
-		schema, table = "main", d.Table
+// datasetOrder checks that every working table exists with the catalogue's
+// columns and returns the dataset indexes, largest table first (so the
+// longest write starts first and the small ones fill the other worker).
+func datasetOrder(ctx context.Context, conn *sql.Conn, cat *catalog.Catalog) ([]int, error) {
+	type tableInfo struct {
+		cols map[string]bool
+		size int64
 	}
-	q, err := conn.QueryContext(ctx, `SELECT column_name FROM duckdb_columns()
-		WHERE database_name = current_database() AND schema_name = ? AND table_name = ?`, schema, table)
+	tables := map[[2]string]*tableInfo{}
+	rows, err := conn.QueryContext(ctx, `SELECT c.schema_name, c.table_name, c.column_name, coalesce(t.estimated_size, 0)
+		FROM duckdb_columns() c LEFT JOIN duckdb_tables() t
+		  ON t.database_name = c.database_name AND t.schema_name = c.schema_name AND t.table_name = c.table_name
+		WHERE c.database_name = current_database()`)
 	if err != nil {
-		return 0, fmt.Errorf("read columns of %s: %w", d.Table, err)
+		return nil, fmt.Errorf("read working tables: %w", err)
 	}
-	have := map[string]bool{}
-	for q.Next() {
-		var c string
-		if err := q.Scan(&c); err != nil {
-			q.Close()
-			return 0, fmt.Errorf("read columns of %s: %w", d.Table, err)
+	for rows.Next() {
+		var schema, table, col string
+		var size int64
+		if err := rows.Scan(&schema, &table, &col, &size); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read working tables: %w", err)
 		}
-		have[c] = true
-	}
-	if err := errors.Join(q.Err(), q.Close()); err != nil {
-		return 0, fmt.Errorf("read columns of %s: %w", d.Table, err)
-	}
-	if len(have) == 0 {
-		return 0, fmt.Errorf("working table %s does not exist (run transform first)", d.Table)
-	}
-	var missing []string
-	for _, c := range d.Columns {
-		if !have[c.Name] {
-			missing = append(missing, c.Name)
+		k := [2]string{schema, table}
+		if tables[k] == nil {
+			tables[k] = &tableInfo{cols: map[string]bool{}, size: size}
 		}
+		tables[k].cols[col] = true
 	}
-	if len(missing) > 0 {
-		return 0, fmt.Errorf("working table %s lacks catalogue columns %s", d.Table, strings.Join(missing, ", "))
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, fmt.Errorf("read working tables: %w", err)
 	}
-	target := newAlias + ".data." + ident(d.Name)
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE TABLE %s AS SELECT %s FROM %s",
-		target, projection(d, p), tableRef(d.Table))); err != nil {
-		return 0, fmt.Errorf("copy %s into the snapshot: %w", d.Table, err)
-	}
-	if len(d.PrimaryKey) == 0 {
-		var n int64
-		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM "+target).Scan(&n); err != nil {
-			return 0, fmt.Errorf("count rows: %w", err)
+	sizes := make([]int64, len(cat.Datasets))
+	order := make([]int, len(cat.Datasets))
+	for i, d := range cat.Datasets {
+		schema, table, ok := strings.Cut(d.Table, ".")
+		if !ok {
+			schema, table = "main", d.Table
 		}
-		return n, nil
-	}
-	// One scan counts the rows, the NULL keys and the distinct key hashes;
-	// only when the hashes collide does the exact (slower) check run.
-	keys := identList(d.PrimaryKey)
-	var nulls []string
-	for _, k := range d.PrimaryKey {
-		nulls = append(nulls, ident(k)+" IS NULL")
-	}
-	var n, distinct, nullKeys int64
-	if err := conn.QueryRowContext(ctx, fmt.Sprintf(
-		"SELECT count(*), count(DISTINCT hash(%s)), count(*) FILTER (WHERE %s) FROM %s",
-		keys, strings.Join(nulls, " OR "), target)).Scan(&n, &distinct, &nullKeys); err != nil {
-		return 0, fmt.Errorf("check primary key: %w", err)
-	}
-	var dups int64
-	if distinct != n {
-		if err := conn.QueryRowContext(ctx, fmt.Sprintf(
-			"SELECT count(*) FROM (SELECT 1 FROM %s GROUP BY %s HAVING count(*) > 1)", target, keys)).Scan(&dups); err != nil {
-			return 0, fmt.Errorf("check primary key: %w", err)
+		t := tables[[2]string{schema, table}]
+		if t == nil {
+			return nil, fmt.Errorf("dataset %s: working table %s does not exist (run transform first)", d.Name, d.Table)
 		}
+		var missing []string
+		for _, c := range d.Columns {
+			if !t.cols[c.Name] {
+				missing = append(missing, c.Name)
+			}
+		}
+		if len(missing) > 0 {
+			return nil, fmt.Errorf("dataset %s: working table %s lacks catalogue columns %s", d.Name, d.Table, strings.Join(missing, ", "))
+		}
+		sizes[i], order[i] = t.size, i
 	}
-	if dups > 0 || nullKeys > 0 {
-		return 0, fmt.Errorf("primary key (%s) of %s is violated: %d duplicated keys, %d rows with a NULL key",
-			strings.Join(d.PrimaryKey, ", "), d.Table, dups, nullKeys)
-	}
-	return n, nil
+	sort.SliceStable(order, func(a, b int) bool { return sizes[order[a]] > sizes[order[b]] })
+	return order, nil
 }
 
-// exportFiles writes the Parquet and CSV files of d from the snapshot.
-func exportFiles(ctx context.Context, conn *sql.Conn, newAlias string, d *catalog.Dataset, dir, id, licence string, partition bool, want int64) (tParquet, tCSV time.Duration, err error) {
-	src := newAlias + ".data." + ident(d.Name)
+// writeDataset writes dataset d in one read transaction of the working
+// database, so that the checks, the Parquet and CSV files and the changes
+// all see the same rows:
+//
+//  1. one scan of the privacy projection counts the rows, checks the primary
+//     key (no NULL, no duplicate) and sums a hash of every row (the dataset's
+//     fingerprint, which tells an unchanged dataset from the previous
+//     release's without a diff);
+//  2. COPY of the projection to Parquet (hive partitions by source when
+//     partition is set), with per-file row counts from RETURN_STATS;
+//  3. COPY to CSV when the dataset fits a spreadsheet (Options.CSVMaxRows);
+//  4. the changes since prev: none when the fingerprints match, else a
+//     diff on the primary key against prev's Parquet files.
+func writeDataset(ctx context.Context, conn *sql.Conn, o Options, d *catalog.Dataset, dir, id string, partition bool, prev *Release) (out *datasetOutput, err error) {
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		end := "COMMIT"
+		if err != nil {
+			end = "ROLLBACK"
+		}
+		if _, cErr := conn.ExecContext(context.WithoutCancel(ctx), end); cErr != nil && err == nil {
+			out, err = nil, fmt.Errorf("commit: %w", cErr)
+		}
+	}()
+	src := fmt.Sprintf("(SELECT %s FROM %s)", projection(d, o.Privacy), tableRef(d.Table))
+	out = &datasetOutput{}
+
+	t0 := time.Now()
+	n, fp, err := checkDataset(ctx, conn, d, src)
+	if err != nil {
+		return nil, err
+	}
+	out.rows, out.fingerprint = n, fp
+	out.stats.Checks = time.Since(t0)
+
+	t0 = time.Now()
+	partition = partition && n > 0
 	skip := ""
 	if partition {
 		skip = "source"
 	}
-	kv, err := parquetKV(d, id, licence, skip)
+	kv, err := parquetKV(d, id, o.Licence, skip)
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
-	out := filepath.Join(dir, "data", d.Name)
-	opts := fmt.Sprintf("FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE %d, KV_METADATA %s", rowGroup, kvSQL(kv))
+	target := filepath.Join(dir, "data", d.Name)
+	opts := fmt.Sprintf("FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE %d, KV_METADATA %s, RETURN_STATS", rowGroup, kvSQL(kv))
 	if partition {
 		opts += ", PARTITION_BY (source), FILENAME_PATTERN 'part-{i}'"
 	} else {
-		if err := os.MkdirAll(out, 0o755); err != nil {
-			return 0, 0, fmt.Errorf("create %s: %w", out, err)
+		if err := os.MkdirAll(target, 0o755); err != nil {
+			return nil, fmt.Errorf("create %s: %w", target, err)
 		}
-		out = filepath.Join(out, d.Name+".parquet")
+		target = filepath.Join(target, d.Name+".parquet")
 	}
-	t0 := time.Now()
-	if err := copyTo(ctx, conn, src, out, opts, want); err != nil {
-		return 0, 0, fmt.Errorf("write Parquet: %w", err)
+	files, err := copyParquet(ctx, conn, src, target, opts, dir)
+	if err != nil {
+		return nil, fmt.Errorf("write Parquet: %w", err)
 	}
-	tParquet = time.Since(t0)
+	var total int64
+	for i := range files {
+		files[i].Dataset, files[i].Format = d.Name, "parquet"
+		total += *files[i].Rows
+	}
+	if total != n {
+		return nil, fmt.Errorf("write Parquet: wrote %d rows in %d files, want %d", total, len(files), n)
+	}
+	out.files = files
+	out.stats.Parquet = time.Since(t0)
+
+	if n <= o.CSVMaxRows {
+		t0 = time.Now()
+		csvOpts := `FORMAT csv, HEADER true, DELIMITER ',', QUOTE '"', ESCAPE '"', NEW_LINE '\r\n', TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%SZ', DATEFORMAT '%Y-%m-%d'`
+		path := "csv/" + d.Name + ".csv"
+		if err := copyTo(ctx, conn, src, filepath.Join(dir, filepath.FromSlash(path)), csvOpts, n); err != nil {
+			return nil, fmt.Errorf("write CSV: %w", err)
+		}
+		rows := n
+		out.files = append(out.files, FileEntry{Path: path, Rows: &rows, Dataset: d.Name, Format: "csv"})
+		out.stats.CSV = time.Since(t0)
+	}
+
 	t0 = time.Now()
-	csvOpts := `FORMAT csv, HEADER true, DELIMITER ',', QUOTE '"', ESCAPE '"', NEW_LINE '\r\n', TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%SZ', DATEFORMAT '%Y-%m-%d'`
-	if err := copyTo(ctx, conn, src, filepath.Join(dir, "csv", d.Name+".csv"), csvOpts, want); err != nil {
-		return 0, 0, fmt.Errorf("write CSV: %w", err)
+	out.changes, err = datasetChanges(ctx, conn, d, src, n, fp, prev)
+	if err != nil {
+		return nil, fmt.Errorf("changes: %w", err)
 	}
-	return tParquet, time.Since(t0), nil
+	out.stats.Changes = time.Since(t0)
+	return out, nil
+}
+
+// checkDataset reads the projection src once: row count, primary key
+// check, and the fingerprint (column names and types, then the sum of a
+// hash of every row: equal for the same rows in any order).
+func checkDataset(ctx context.Context, conn *sql.Conn, d *catalog.Dataset, src string) (int64, string, error) {
+	all := make([]string, len(d.Columns))
+	sig := sha256.New()
+	for i, c := range d.Columns {
+		all[i] = ident(c.Name)
+		fmt.Fprintf(sig, "%s %s\n", c.Name, c.Type)
+	}
+	keyCount, nullCount := "0", "0"
+	if len(d.PrimaryKey) > 0 {
+		var nulls []string
+		for _, k := range d.PrimaryKey {
+			nulls = append(nulls, ident(k)+" IS NULL")
+		}
+		keyCount = fmt.Sprintf("count(DISTINCT hash(%s))", identList(d.PrimaryKey))
+		nullCount = fmt.Sprintf("count(*) FILTER (WHERE %s)", strings.Join(nulls, " OR "))
+	}
+	var n, distinct, nullKeys int64
+	var sum string
+	if err := conn.QueryRowContext(ctx, fmt.Sprintf(
+		"SELECT count(*), %s, %s, coalesce(sum(hash(%s)::HUGEINT), 0)::VARCHAR FROM %s AS p",
+		keyCount, nullCount, strings.Join(all, ", "), src)).Scan(&n, &distinct, &nullKeys, &sum); err != nil {
+		return 0, "", fmt.Errorf("read %s: %w", d.Table, err)
+	}
+	fmt.Fprintf(sig, "%d %s", n, sum)
+	fp := hex.EncodeToString(sig.Sum(nil))
+	if len(d.PrimaryKey) == 0 {
+		return n, fp, nil
+	}
+	// Only when the key hashes collide does the exact (slower) check run.
+	var dups int64
+	if distinct != n {
+		if err := conn.QueryRowContext(ctx, fmt.Sprintf(
+			"SELECT count(*) FROM (SELECT 1 FROM %s AS p GROUP BY %s HAVING count(*) > 1)", src, identList(d.PrimaryKey))).Scan(&dups); err != nil {
+			return 0, "", fmt.Errorf("check primary key: %w", err)
+		}
+	}
+	if dups > 0 || nullKeys > 0 {
+		return 0, "", fmt.Errorf("primary key (%s) of %s is violated: %d duplicated keys, %d rows with a NULL key",
+			strings.Join(d.PrimaryKey, ", "), d.Table, dups, nullKeys)
+	}
+	return n, fp, nil
+}
+
+// copyParquet runs a COPY … (RETURN_STATS) and returns the files written
+// (paths relative to dir) with their row counts, sorted by path.
+func copyParquet(ctx context.Context, conn *sql.Conn, src, target, opts, dir string) ([]FileEntry, error) {
+	rows, err := conn.QueryContext(ctx, fmt.Sprintf("COPY %s TO %s (%s)", src, lit(target), opts))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var files []FileEntry
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		var name string
+		var n int64
+		for i, c := range cols {
+			switch c {
+			case "filename":
+				name, _ = vals[i].(string)
+			case "count":
+				switch v := vals[i].(type) {
+				case int64:
+					n = v
+				case uint64:
+					n = int64(v)
+				}
+			}
+		}
+		if name == "" {
+			return nil, fmt.Errorf("COPY returned no file name (columns %v)", cols)
+		}
+		files = append(files, FileEntry{Path: rel(dir, name), Rows: &n})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(files, func(a, b FileEntry) int { return strings.Compare(a.Path, b.Path) })
+	return files, nil
 }
 
 func copyTo(ctx context.Context, conn *sql.Conn, src, path, opts string, want int64) error {
@@ -298,117 +529,6 @@ func identList(cols []string) string {
 		q[i] = ident(c)
 	}
 	return strings.Join(q, ", ")
-}
-
-// finishSnapshot adds the views main.<dataset>, the release_info view and
-// the catalogue descriptions as comments to the snapshot, then closes it.
-func finishSnapshot(ctx context.Context, path string, cat *catalog.Catalog, id string, now time.Time, prevID string) (err error) {
-	db, err := duckdbx.Open(ctx, path)
-	if err != nil {
-		return fmt.Errorf("finish snapshot: %w", err)
-	}
-	defer func() {
-		if cErr := db.Close(); cErr != nil && err == nil {
-			err = fmt.Errorf("close snapshot: %w", cErr)
-		}
-	}()
-	prev := "NULL"
-	if prevID != "" {
-		prev = lit(prevID)
-	}
-	stmts := []string{
-		fmt.Sprintf("CREATE VIEW main.release_info AS SELECT %s AS release_id, %s::TIMESTAMPTZ AS created_at, %s::VARCHAR AS previous_release_id",
-			lit(id), lit(now.UTC().Format(time.RFC3339)), prev),
-	}
-	for _, d := range cat.Datasets {
-		t := "data." + ident(d.Name)
-		stmts = append(stmts,
-			fmt.Sprintf("CREATE VIEW main.%s AS SELECT * FROM %s", ident(d.Name), t),
-			fmt.Sprintf("COMMENT ON TABLE %s IS %s", t, lit(d.Description+" / "+d.DescriptionFR)),
-			fmt.Sprintf("COMMENT ON VIEW main.%s IS %s", ident(d.Name), lit(d.Description+" / "+d.DescriptionFR)))
-		for _, c := range d.Columns {
-			stmts = append(stmts, fmt.Sprintf("COMMENT ON COLUMN %s.%s IS %s", t, ident(c.Name), lit(c.Description+" / "+c.DescriptionFR)))
-		}
-	}
-	stmts = append(stmts, "CHECKPOINT")
-	for _, s := range stmts {
-		if _, err := db.ExecContext(ctx, s); err != nil {
-			return fmt.Errorf("finish snapshot: %s: %w", firstWords(s), err)
-		}
-	}
-	return nil
-}
-
-func firstWords(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "…"
-	}
-	return s
-}
-
-// listDataFiles fills m.Files with the Parquet, CSV and snapshot files,
-// their sizes, SHA-256 and (for Parquet and CSV) row counts.
-func listDataFiles(ctx context.Context, conn *sql.Conn, dir string, cat *catalog.Catalog, m *Manifest) error {
-	var entries []FileEntry
-	for _, d := range cat.Datasets {
-		var parquet []string
-		root := filepath.Join(dir, "data", d.Name)
-		err := filepath.WalkDir(root, func(p string, e os.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if !e.IsDir() {
-				parquet = append(parquet, p)
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("list Parquet files of %s: %w", d.Name, err)
-		}
-		slices.Sort(parquet)
-		counts, err := parquetRows(ctx, conn, parquet)
-		if err != nil {
-			return fmt.Errorf("dataset %s: %w", d.Name, err)
-		}
-		for _, p := range parquet {
-			n := counts[p]
-			entries = append(entries, FileEntry{Path: rel(dir, p), Rows: &n, Dataset: d.Name, Format: "parquet"})
-		}
-		n := m.Datasets[d.Name]
-		entries = append(entries, FileEntry{Path: "csv/" + d.Name + ".csv", Rows: &n, Dataset: d.Name, Format: "csv"})
-	}
-	entries = append(entries, FileEntry{Path: snapshotFile, Format: "duckdb"})
-	if err := hashEntries(dir, entries); err != nil {
-		return err
-	}
-	m.Files = entries
-	return nil
-}
-
-// parquetRows reads the row counts of Parquet files from their footers.
-func parquetRows(ctx context.Context, conn *sql.Conn, files []string) (map[string]int64, error) {
-	out := map[string]int64{}
-	if len(files) == 0 {
-		return out, nil
-	}
-	lits := make([]string, len(files))
-	for i, f := range files {
-		lits[i] = lit(f)
-	}
-	rows, err := conn.QueryContext(ctx, "SELECT file_name, num_rows FROM parquet_file_metadata(["+strings.Join(lits, ", ")+"])")
-	if err != nil {
-		return nil, fmt.Errorf("read Parquet footers: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var f string
-		var n int64
-		if err := rows.Scan(&f, &n); err != nil {
-			return nil, fmt.Errorf("read Parquet footers: %w", err)
-		}
-		out[f] = n
-	}
-	return out, rows.Err()
 }
 
 func rel(dir, p string) string {

@@ -49,7 +49,7 @@ func TestGoldenMetadata(t *testing.T) {
 	m := &Manifest{
 		ReleaseID: "20261129T171502Z", CreatedAt: time.Date(2026, 11, 29, 17, 15, 2, 0, time.UTC),
 		PreviousReleaseID: "20261128T171502Z", Licence: "etalab-2.0",
-		Datasets: map[string]int64{"projects": 2, "proposal_votes": 3},
+		Datasets: map[string]int64{"projects": 2, "proposal_votes": 3}, CSVMaxRows: SpreadsheetMaxRows,
 		Files: []FileEntry{
 			{Path: "data/projects/projects.parquet", Bytes: 100, Rows: rows(2), SHA256: "aa", Dataset: "projects", Format: "parquet"},
 			{Path: "csv/projects.csv", Bytes: 50, Rows: rows(2), SHA256: "bb", Dataset: "projects", Format: "csv"},

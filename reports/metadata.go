@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -31,7 +32,16 @@ type Manifest struct {
 	PreviousReleaseID string           `json:"previous_release_id"` // "" for the first release
 	Licence           string           `json:"licence"`
 	Datasets          map[string]int64 `json:"datasets"` // rows per dataset
-	Files             []FileEntry      `json:"files"`
+	// CSVMaxRows is the largest dataset written as CSV (the rows of one
+	// spreadsheet); DatasetsWithoutCSV are the datasets above it, published
+	// as Parquet (and in the snapshot) only.
+	CSVMaxRows         int64    `json:"csv_max_rows"`
+	DatasetsWithoutCSV []string `json:"datasets_without_csv"`
+	// Fingerprints are per dataset a hash of its column names and types and
+	// of its set of rows (in any order): the next release skips the diff of
+	// a dataset whose fingerprint is unchanged.
+	Fingerprints map[string]string `json:"fingerprints,omitempty"`
+	Files        []FileEntry       `json:"files"`
 }
 
 // FileEntry is one file of a release. Path is relative to the release
@@ -309,13 +319,26 @@ func buildDataPackage(cat *catalog.Catalog, m *Manifest, lic Licence, sources []
 			if len(parquet) == 1 {
 				path = parquet[0]
 			}
-			dp.Resources = append(dp.Resources, resource{
+			r := resource{
 				Name: d.Name + "-parquet", Profile: "data-resource", Path: path,
 				Title: d.Title + " (Parquet)", Description: d.Description,
 				Format: "parquet", Mediatype: "application/vnd.apache.parquet",
 				Schema: ts,
-			})
+			}
+			if slices.Contains(m.DatasetsWithoutCSV, d.Name) {
+				// No CSV: the Parquet files are the dataset's resource
+				// (and the target of foreign keys).
+				r.Name, r.Title = d.Name, d.Title
+				r.Description = fmt.Sprintf("%s / %s — %s", d.Description, d.DescriptionFR, noCSVNote(m.Datasets[d.Name], m.CSVMaxRows))
+			}
+			dp.Resources = append(dp.Resources, r)
 		}
 	}
 	return dp, nil
+}
+
+// noCSVNote says, in French and English, why a dataset has no CSV file.
+func noCSVNote(rows, max int64) string {
+	return fmt.Sprintf("Pas de CSV : %d lignes, plus que ce qu'ouvre un tableur (%d) ; lisez le Parquet, la base capstat.duckdb ou l'export CSV d'une requête filtrée. / No CSV: %d rows, more than a spreadsheet opens (%d); read the Parquet files, the capstat.duckdb snapshot or the CSV export of a filtered query.",
+		rows, max, rows, max)
 }

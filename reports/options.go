@@ -30,6 +30,9 @@ type Options struct {
 	// Partitioned lists the datasets written as hive partitions by source
 	// (default proposal_votes, contributions, participation_daily).
 	Partitioned []string
+	// CSVMaxRows is the largest dataset (rows) also written as CSV
+	// (default SpreadsheetMaxRows, what a spreadsheet opens).
+	CSVMaxRows int64
 
 	// beforeSwitch runs after the release is written and verified, before
 	// it is renamed and made current; tests use it to inject a failure.
@@ -97,6 +100,9 @@ func (o Options) withDefaults() (Options, error) {
 			return o, err
 		}
 		o.Catalog = c
+	}
+	if o.CSVMaxRows <= 0 {
+		o.CSVMaxRows = SpreadsheetMaxRows
 	}
 	if o.Partitioned == nil {
 		o.Partitioned = defaultPartitioned

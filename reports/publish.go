@@ -21,14 +21,18 @@ type Release struct {
 	Stats Stats
 }
 
-// Stats says where the time of a Publish went.
+// Stats says where the time of a Publish went. Datasets are written two at
+// a time, so Checks, Parquet, CSV and Changes add up the time of both
+// workers (their sum may exceed the elapsed time); the other phases follow
+// them one after the other.
 type Stats struct {
-	Snapshot time.Duration // working tables → snapshot tables (privacy, casts, key checks)
+	Checks   time.Duration // one scan per dataset: rows, primary key, fingerprint
 	Parquet  time.Duration // COPY … (FORMAT parquet)
-	CSV      time.Duration // COPY … (FORMAT csv)
-	Changes  time.Duration // diff against the previous release
-	Metadata time.Duration // snapshot views, checksums, datapackage, README, manifest
-	Verify   time.Duration // re-read checksums, row counts, snapshot
+	CSV      time.Duration // COPY … (FORMAT csv), spreadsheet-sized datasets only
+	Changes  time.Duration // diff against the previous release (skipped when fingerprints match)
+	Snapshot time.Duration // capstat.duckdb: views over the Parquet files
+	Metadata time.Duration // wait for the checksums, datapackage, README, manifest
+	Verify   time.Duration // file set and sizes, Parquet footers, snapshot views
 	Total    time.Duration
 	Bytes    int64 // size of the release
 	Rows     int64 // rows over all datasets

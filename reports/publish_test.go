@@ -420,8 +420,16 @@ func TestSnapshotWorksOffline(t *testing.T) {
 	}
 	defer snap.Close()
 	snap.SetMaxOpenConns(1)
-	if _, err := snap.Exec("SET enable_external_access = false"); err != nil {
+	// Offline and confined the way the query engine opens it: no external
+	// access except reading the release's own Parquet files.
+	access, err := duckdbx.NewReleaseAccess(filepath.Join(rel.Dir, snapshotFile))
+	if err != nil {
 		t.Fatal(err)
+	}
+	for _, st := range access.ConfineSQL() {
+		if _, err := snap.Exec(st); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var id, prev any
 	var created time.Time
@@ -439,7 +447,7 @@ func TestSnapshotWorksOffline(t *testing.T) {
 		}
 	}
 	var comment string
-	if err := snap.QueryRow("SELECT comment FROM duckdb_columns() WHERE schema_name = 'data' AND table_name = 'proposals' AND column_name = 'estimated_cost_eur'").Scan(&comment); err != nil || !strings.Contains(comment, "never guessed") {
+	if err := snap.QueryRow("SELECT comment FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = 'proposals' AND column_name = 'estimated_cost_eur'").Scan(&comment); err != nil || !strings.Contains(comment, "never guessed") {
 		t.Errorf("column comment = %q, %v", comment, err)
 	}
 	if _, err := snap.Exec("CREATE TABLE x (a INT)"); err == nil {

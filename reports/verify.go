@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/capstat/capstat/internal/duckdbx"
@@ -61,10 +62,63 @@ func hashEntries(dir string, entries []FileEntry) error {
 	return errors.Join(errs...)
 }
 
+// hasher hashes (and syncs) release files on a few goroutines while the
+// rest of the release is being written.
+type hasher struct {
+	dir  string
+	jobs chan string
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	sums map[string]fileSum
+	errs []error
+	once sync.Once
+}
+
+type fileSum struct {
+	bytes  int64
+	sha256 string
+}
+
+func newHasher(ctx context.Context, dir string) *hasher {
+	h := &hasher{dir: dir, jobs: make(chan string, 256), sums: map[string]fileSum{}}
+	for range min(runtime.NumCPU(), 4) {
+		h.wg.Go(func() {
+			for p := range h.jobs {
+				if ctx.Err() != nil {
+					continue
+				}
+				n, sum, err := hashFile(filepath.Join(dir, filepath.FromSlash(p)))
+				h.mu.Lock()
+				h.sums[p] = fileSum{n, sum}
+				if err != nil {
+					h.errs = append(h.errs, err)
+				}
+				h.mu.Unlock()
+			}
+		})
+	}
+	return h
+}
+
+// add queues the file at path (relative to the release directory).
+func (h *hasher) add(path string) { h.jobs <- path }
+
+// wait returns the sums once every queued file is hashed.
+func (h *hasher) wait() (map[string]fileSum, error) {
+	h.stop()
+	return h.sums, errors.Join(h.errs...)
+}
+
+func (h *hasher) stop() {
+	h.once.Do(func() { close(h.jobs) })
+	h.wg.Wait()
+}
+
 // verifyRelease re-reads the release in dir from disk and checks it against
 // the manifest: the file set, every size and SHA-256, the Parquet row
 // counts (footers) against the dataset counts, and the snapshot, opened
-// read-only with external access disabled, row by dataset.
+// read-only the way the query engine opens it (external access off except
+// reading the release's Parquet files), row count by dataset.
 func verifyRelease(ctx context.Context, conn *sql.Conn, dir string, want *Manifest) error {
 	var m Manifest
 	if err := readJSON(filepath.Join(dir, manifestFile), &m); err != nil {
@@ -73,62 +127,125 @@ func verifyRelease(ctx context.Context, conn *sql.Conn, dir string, want *Manife
 	if m.ReleaseID != want.ReleaseID || len(m.Files) != len(want.Files) {
 		return fmt.Errorf("manifest.json on disk differs from the release written")
 	}
-	listed := map[string]bool{manifestFile: true}
+	listed := map[string]FileEntry{}
 	for _, f := range m.Files {
-		listed[f.Path] = true
+		if f.SHA256 == "" {
+			return fmt.Errorf("%s: no checksum", f.Path)
+		}
+		listed[f.Path] = f
 	}
 	var extra []string
+	seen := 0
 	err := filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
-		if err != nil {
+		if err != nil || e.IsDir() {
 			return err
 		}
-		if !e.IsDir() && !listed[rel(dir, p)] {
-			extra = append(extra, rel(dir, p))
+		r := rel(dir, p)
+		if r == manifestFile {
+			return nil
 		}
+		if _, ok := listed[r]; !ok {
+			extra = append(extra, r)
+			return nil
+		}
+		seen++
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("list release files: %w", err)
+		return fmt.Errorf("check release files: %w", err)
 	}
 	if len(extra) > 0 {
 		sort.Strings(extra)
 		return fmt.Errorf("files not in the manifest: %v", extra)
 	}
-	check := make([]FileEntry, len(m.Files))
-	copy(check, m.Files)
-	if err := hashEntries(dir, check); err != nil {
+	if seen != len(m.Files) {
+		return fmt.Errorf("%d files of the manifest are missing", len(m.Files)-seen)
+	}
+	// The checksums are re-read while DuckDB checks the footers and the
+	// snapshot.
+	sums := make(chan error, 1)
+	go func() {
+		check := make([]FileEntry, len(m.Files))
+		copy(check, m.Files)
+		if err := hashEntries(dir, check); err != nil {
+			sums <- err
+			return
+		}
+		for i, f := range m.Files {
+			if check[i].Bytes != f.Bytes || check[i].SHA256 != f.SHA256 {
+				sums <- fmt.Errorf("%s: checksum mismatch (manifest %s, %d bytes; disk %s, %d bytes)", f.Path, f.SHA256, f.Bytes, check[i].SHA256, check[i].Bytes)
+				return
+			}
+		}
+		sums <- nil
+	}()
+	if err := verifyData(ctx, conn, dir, &m); err != nil {
+		<-sums
 		return err
 	}
-	parquetByDataset := map[string][]string{}
-	for i, f := range m.Files {
-		if check[i].Bytes != f.Bytes || check[i].SHA256 != f.SHA256 {
-			return fmt.Errorf("%s: checksum mismatch (manifest %s, %d bytes; disk %s, %d bytes)", f.Path, f.SHA256, f.Bytes, check[i].SHA256, check[i].Bytes)
-		}
+	return <-sums
+}
+
+// verifyData checks the Parquet footers and the snapshot against m.
+func verifyData(ctx context.Context, conn *sql.Conn, dir string, m *Manifest) error {
+	var parquet []string
+	datasetOf := map[string]string{}
+	for _, f := range m.Files {
 		if f.Format == "parquet" {
-			parquetByDataset[f.Dataset] = append(parquetByDataset[f.Dataset], f.Path)
+			p := filepath.Join(dir, filepath.FromSlash(f.Path))
+			parquet = append(parquet, p)
+			datasetOf[p] = f.Dataset
 		}
 	}
-	for ds, want := range m.Datasets {
-		var files []string
-		for _, p := range parquetByDataset[ds] {
-			files = append(files, filepath.Join(dir, filepath.FromSlash(p)))
-		}
-		counts, err := parquetRows(ctx, conn, files)
-		if err != nil {
-			return fmt.Errorf("dataset %s: %w", ds, err)
-		}
-		var total int64
-		for _, n := range counts {
-			total += n
-		}
-		if len(files) == 0 || total != want {
-			return fmt.Errorf("dataset %s: %d Parquet rows in %d files, want %d", ds, total, len(files), want)
+	counts, err := parquetRows(ctx, conn, parquet)
+	if err != nil {
+		return err
+	}
+	got := map[string]int64{}
+	files := map[string]int{}
+	for p, n := range counts {
+		got[datasetOf[p]] += n
+		files[datasetOf[p]]++
+	}
+	for ds, n := range m.Datasets {
+		if files[ds] == 0 || got[ds] != n {
+			return fmt.Errorf("dataset %s: %d Parquet rows in %d files, want %d", ds, got[ds], files[ds], n)
 		}
 	}
-	return verifySnapshot(ctx, filepath.Join(dir, snapshotFile), &m)
+	return verifySnapshot(ctx, filepath.Join(dir, snapshotFile), m)
+}
+
+// parquetRows reads the row counts of Parquet files from their footers.
+func parquetRows(ctx context.Context, conn *sql.Conn, files []string) (map[string]int64, error) {
+	out := map[string]int64{}
+	if len(files) == 0 {
+		return out, nil
+	}
+	lits := make([]string, len(files))
+	for i, f := range files {
+		lits[i] = lit(f)
+	}
+	rows, err := conn.QueryContext(ctx, "SELECT file_name, num_rows FROM parquet_file_metadata(["+strings.Join(lits, ", ")+"])")
+	if err != nil {
+		return nil, fmt.Errorf("read Parquet footers: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var f string
+		var n int64
+		if err := rows.Scan(&f, &n); err != nil {
+			return nil, fmt.Errorf("read Parquet footers: %w", err)
+		}
+		out[f] = n
+	}
+	return out, rows.Err()
 }
 
 func verifySnapshot(ctx context.Context, path string, m *Manifest) (err error) {
+	access, err := duckdbx.NewReleaseAccess(path)
+	if err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
 	db, err := duckdbx.OpenReadOnly(ctx, path)
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
@@ -143,8 +260,10 @@ func verifySnapshot(ctx context.Context, path string, m *Manifest) (err error) {
 		return fmt.Errorf("snapshot: %w", err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "SET enable_external_access = false"); err != nil {
-		return fmt.Errorf("snapshot: %w", err)
+	for _, st := range access.ConfineSQL() {
+		if _, err := conn.ExecContext(ctx, st); err != nil {
+			return fmt.Errorf("snapshot: %w", err)
+		}
 	}
 	var id string
 	if err := conn.QueryRowContext(ctx, "SELECT release_id FROM release_info").Scan(&id); err != nil {

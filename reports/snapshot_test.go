@@ -1,0 +1,195 @@
+package reports
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/capstat/capstat/internal/duckdbx"
+)
+
+// TestDatasetsTooLargeForCSV: a dataset above Options.CSVMaxRows has no
+// CSV file; the manifest, datapackage.json and README say so and point to
+// Parquet; every other dataset keeps its CSV.
+func TestDatasetsTooLargeForCSV(t *testing.T) {
+	cat := loadCatalog(t)
+	db := newWorkingDB(t, cat)
+	opts := testOptions(t, t.TempDir())
+	probe := publish(t, db, opts)
+	// The largest dataset(s) of the fixture go above the limit.
+	var max int64
+	for _, n := range probe.Manifest.Datasets {
+		max = max0(max, n)
+	}
+	opts.CSVMaxRows = max - 1
+	rel := publish(t, db, opts)
+	var want []string
+	for _, d := range cat.Datasets {
+		if rel.Manifest.Datasets[d.Name] > opts.CSVMaxRows {
+			want = append(want, d.Name)
+		}
+	}
+	if len(want) == 0 || len(want) == len(cat.Datasets) {
+		t.Fatalf("fixture: %d of %d datasets above %d rows", len(want), len(cat.Datasets), opts.CSVMaxRows)
+	}
+	var m Manifest
+	if err := readJSON(filepath.Join(rel.Dir, manifestFile), &m); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(m.DatasetsWithoutCSV, want) || m.CSVMaxRows != opts.CSVMaxRows {
+		t.Errorf("manifest: without CSV %v (max %d), want %v (max %d)", m.DatasetsWithoutCSV, m.CSVMaxRows, want, opts.CSVMaxRows)
+	}
+	for _, d := range cat.Datasets {
+		_, err := os.Stat(filepath.Join(rel.Dir, "csv", d.Name+".csv"))
+		if big := slices.Contains(want, d.Name); big != os.IsNotExist(err) {
+			t.Errorf("%s: csv exists = %v, want %v", d.Name, err == nil, !big)
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join(rel.Dir, datapackageFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range validateDataPackage(raw, rel.Dir) {
+		t.Error(e)
+	}
+	for _, name := range want {
+		if !strings.Contains(string(raw), `"name": "`+name+`",`) || !strings.Contains(string(raw), "No CSV:") {
+			t.Errorf("datapackage.json: no Parquet resource %q saying why there is no CSV", name)
+		}
+	}
+	readme, err := os.ReadFile(filepath.Join(rel.Dir, readmeFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"Sans CSV car trop volumineux : `" + want[0], "No CSV, too large: `" + want[0], "`data/" + want[0] + "/` (pas de CSV / no CSV)"} {
+		if !strings.Contains(string(readme), s) {
+			t.Errorf("README lacks %q", s)
+		}
+	}
+}
+
+func max0(a, b int64) int64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// TestSnapshotRelocatable: the snapshot's views read the release's Parquet
+// files by relative paths, so a downloaded release works from wherever it
+// is: through OpenReadOnly, and from any DuckDB with file_search_path.
+func TestSnapshotRelocatable(t *testing.T) {
+	cat := loadCatalog(t)
+	db := newWorkingDB(t, cat)
+	rel := publish(t, db, testOptions(t, t.TempDir()))
+	moved := filepath.Join(t.TempDir(), "downloaded")
+	if out, err := exec.Command("cp", "-r", rel.Dir, moved).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
+	}
+	if err := os.RemoveAll(rel.Dir); err != nil {
+		t.Fatal(err)
+	}
+	counts := func(t *testing.T, conn *sql.Conn) {
+		t.Helper()
+		for _, d := range cat.Datasets {
+			var n int64
+			if err := conn.QueryRowContext(t.Context(), "SELECT count(*) FROM "+ident(d.Name)).Scan(&n); err != nil {
+				t.Fatalf("%s: %v", d.Name, err)
+			}
+			if n != rel.Manifest.Datasets[d.Name] {
+				t.Errorf("%s: %d rows, want %d", d.Name, n, rel.Manifest.Datasets[d.Name])
+			}
+		}
+	}
+	t.Run("OpenReadOnly", func(t *testing.T) {
+		snap, err := duckdbx.OpenReadOnly(t.Context(), filepath.Join(moved, snapshotFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer snap.Close()
+		conn, err := snap.Conn(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		counts(t, conn)
+	})
+	t.Run("attach with file_search_path", func(t *testing.T) {
+		mem, err := duckdbx.Open(t.Context(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer mem.Close()
+		conn, err := mem.Conn(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		for _, q := range []string{
+			fmt.Sprintf("ATTACH %s AS rel (READ_ONLY)", lit(filepath.Join(moved, snapshotFile))),
+			"USE rel",
+			fmt.Sprintf("SET file_search_path = %s", lit(moved)),
+		} {
+			if _, err := conn.ExecContext(t.Context(), q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		counts(t, conn)
+	})
+}
+
+// TestSnapshotConfined: opened the way the query engine opens it, the
+// snapshot's views work but nothing else can be read or written.
+func TestSnapshotConfined(t *testing.T) {
+	cat := loadCatalog(t)
+	db := newWorkingDB(t, cat)
+	rel := publish(t, db, testOptions(t, t.TempDir()))
+	ctx := context.Background()
+	path := filepath.Join(rel.Dir, snapshotFile)
+	access, err := duckdbx.NewReleaseAccess(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := duckdbx.OpenReadOnly(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	conn, err := snap.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, st := range append(access.ConfineSQL(), "SET lock_configuration = true") {
+		if _, err := conn.ExecContext(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int64
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM proposal_votes").Scan(&n); err != nil || n != rel.Manifest.Datasets["proposal_votes"] {
+		t.Fatalf("view under confinement: %d, %v", n, err)
+	}
+	outside := t.TempDir()
+	for _, q := range []string{
+		"SELECT * FROM read_csv('/etc/passwd')",
+		"SELECT * FROM read_csv('csv/projects.csv')",
+		"SELECT * FROM read_text('manifest.json')",
+		"SELECT * FROM read_parquet('data/**/*.parquet')",
+		"SELECT * FROM read_parquet('data/proposals/../../../" + filepath.Base(rel.Dir) + "/data/proposals/proposals.parquet')",
+		"COPY (SELECT 1) TO " + lit(filepath.Join(outside, "x.csv")),
+		"COPY (SELECT 1) TO " + lit(filepath.Join(rel.Dir, "data", "proposals", "new.parquet")),
+		"ATTACH " + lit(filepath.Join(rel.Dir, "x.duckdb")) + " AS x",
+		"SET file_search_path = '/'",
+		"SET enable_external_access = true",
+	} {
+		if _, err := conn.ExecContext(ctx, q); err == nil {
+			t.Errorf("%s: allowed", q)
+		}
+	}
+}

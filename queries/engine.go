@@ -133,6 +133,7 @@ type Engine struct {
 // release switch closes it only when its last query has finished.
 type snapshot struct {
 	path   string // resolved (symlinks followed)
+	access duckdbx.ReleaseAccess
 	tmpDir string
 	limits Limits
 
@@ -343,11 +344,18 @@ func openSnapshot(ctx context.Context, path string, limits Limits) (_ *snapshot,
 		s.conns <- c
 	}
 	c0 := conns[0]
+	// The views read the release's Parquet files by relative paths
+	// (data/<dataset>/…): they resolve against the release directory, and
+	// those files are the only ones this instance may read (see below).
+	s.access, err = duckdbx.NewReleaseAccess(resolved)
+	if err != nil {
+		return nil, fmt.Errorf("open snapshot %s: %w", resolved, err)
+	}
 	if _, err := c0.ExecContext(ctx, "ATTACH "+sqlString(resolved)+" AS "+snapshotCatalog+" (READ_ONLY)"); err != nil {
 		return nil, fmt.Errorf("open snapshot %s: attach: %w", resolved, err)
 	}
 	for _, c := range conns {
-		for _, st := range []string{"USE " + snapshotCatalog, "SET TimeZone = " + sqlString(TimeZone)} {
+		for _, st := range []string{"USE " + snapshotCatalog, "SET TimeZone = " + sqlString(TimeZone), s.access.SearchPathSQL()} {
 			if _, err := c.ExecContext(ctx, st); err != nil {
 				return nil, fmt.Errorf("open snapshot %s: %s: %w", resolved, st, err)
 			}
@@ -366,9 +374,11 @@ func openSnapshot(ctx context.Context, path string, limits Limits) (_ *snapshot,
 		"SET temp_directory = " + sqlString(filepath.Join(tmpDir, "guarded")),
 		"SET max_temp_directory_size = " + sqlString(limits.MaxTempDirectorySize),
 		"SET GLOBAL TimeZone = " + sqlString(TimeZone),
-		"SET enable_external_access = false",
-		"SET lock_configuration = true", // last: nothing can change the above afterwards
 	}
+	// External access off, except reading the release's Parquet files (by
+	// their exact names: allowed_paths, no directory, no glob).
+	settings = append(settings, s.access.ConfineSQL()...)
+	settings = append(settings, "SET lock_configuration = true") // last: nothing can change the above afterwards
 	for _, st := range settings {
 		if _, err := c0.ExecContext(ctx, st); err != nil {
 			return nil, fmt.Errorf("open snapshot %s: %s: %w", resolved, st, err)
@@ -479,7 +489,7 @@ func (s *snapshot) copyParquet(ctx context.Context, q *Query, args []any, w io.W
 		return fmt.Errorf("parquet export %s: %w", q.Name, err)
 	}
 	defer c.Close()
-	for _, st := range []string{"USE " + snapshotCatalog, "SET TimeZone = " + sqlString(TimeZone)} {
+	for _, st := range []string{"USE " + snapshotCatalog, "SET TimeZone = " + sqlString(TimeZone), s.access.SearchPathSQL()} {
 		if _, err := c.ExecContext(ctx, st); err != nil {
 			return fmt.Errorf("parquet export %s: %s: %w", q.Name, st, err)
 		}

@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -211,7 +213,7 @@ func TestTooManyConcurrentQueries(t *testing.T) {
 // and the old snapshot is closed once released.
 func TestReopenKeepsRunningQueries(t *testing.T) {
 	dir := t.TempDir()
-	pathA, pathB := filepath.Join(dir, "a.duckdb"), filepath.Join(dir, "b.duckdb")
+	pathA, pathB := filepath.Join(dir, "a", "capstat.duckdb"), filepath.Join(dir, "b", "capstat.duckdb")
 	writeSnapshot(t, pathA, fixture{}, "UPDATE data.release_info SET release_id = 'A'")
 	writeSnapshot(t, pathB, fixture{}, "UPDATE data.release_info SET release_id = 'B'")
 	latest := filepath.Join(dir, "latest")
@@ -317,7 +319,7 @@ func runtimeGosched() { runtime.Gosched() }
 // bypassing the statement checks: even a statement that slipped through
 // could neither change the configuration, nor write, nor touch files.
 func TestGuardedSettings(t *testing.T) {
-	e, _, _ := openFixture(t, Limits{MemoryLimit: "300MB", Threads: 1})
+	e, _, path := openFixture(t, Limits{MemoryLimit: "300MB", Threads: 1})
 	s, release, err := e.acquire()
 	if err != nil {
 		t.Fatal(err)
@@ -345,20 +347,108 @@ func TestGuardedSettings(t *testing.T) {
 	if err := c.QueryRowContext(ctx, "SELECT current_setting('memory_limit')::VARCHAR").Scan(&mem); err != nil || !strings.Contains(mem, "MiB") {
 		t.Errorf("memory_limit = %q %v", mem, err)
 	}
+	// The views read the release's Parquet files, and only those.
+	var n int64
+	if err := c.QueryRowContext(ctx, "SELECT count(*) FROM proposals").Scan(&n); err != nil || n == 0 {
+		t.Fatalf("view over the release's Parquet: %d %v", n, err)
+	}
+	dir := s.access.Dir
+	filesBefore := releaseFiles(t, dir)
+	other := t.TempDir()
+	if err := os.WriteFile(filepath.Join(other, "x.csv"), []byte("a\n1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rel := func(p string) string { r, _ := filepath.Rel(dir, p); return r }
 	for _, q := range []string{
 		"SET enable_external_access = true",
 		"SET lock_configuration = false",
 		"RESET memory_limit",
+		"SET allowed_paths = ['/etc/passwd']",
+		"SET allowed_directories = ['/']",
+		"SET file_search_path = '/etc'",
 		"INSERT INTO data.proposals (source) VALUES ('x')",
 		"CREATE TABLE data.x AS SELECT 1",
 		"COPY (SELECT 1) TO '" + filepath.Join(t.TempDir(), "x.csv") + "'",
+		"COPY (SELECT 1) TO '" + filepath.Join(dir, "new.csv") + "'",
+		"COPY (SELECT 1) TO '" + filepath.Join(dir, "data", "proposals", "new.parquet") + "'",
+		"COPY (SELECT 1) TO 'data/proposals/new.parquet'",
 		"SELECT * FROM read_text('/etc/passwd')",
+		"SELECT * FROM read_csv('" + filepath.Join(other, "x.csv") + "')",
+		"SELECT * FROM read_csv('" + rel(filepath.Join(other, "x.csv")) + "')",
+		"SELECT * FROM read_csv('data/../../" + filepath.Base(other) + "/x.csv')",
+		"SELECT * FROM read_parquet('data/**/*.parquet')",
+		"SELECT * FROM read_parquet('" + filepath.Join(dir, "data", "*", "*.parquet") + "')",
+		"SELECT * FROM read_parquet('/tmp/**/*.parquet')",
+		"SELECT * FROM read_parquet('../**/*.parquet')",
+		"SELECT * FROM read_parquet('data/*/../../../*/data/*/*.parquet')",
+		"SELECT * FROM read_blob('capstat.duckdb')",
+		"SELECT * FROM read_text('" + path + "')",
+		"SELECT * FROM glob('*')",
+		"SELECT * FROM glob('data/*')",
 		"ATTACH '" + filepath.Join(t.TempDir(), "x.duckdb") + "' AS x",
 		"INSTALL httpfs",
 	} {
 		if _, err := c.ExecContext(ctx, q); err == nil {
 			t.Errorf("%q succeeded on the guarded connection", q)
 		}
+	}
+	// DuckDB 1.5 attaches a Parquet file it may read as an in-memory
+	// catalog (like ATTACH ':memory:', which the statement checks refuse
+	// anyway): what is written there never reaches the file.
+	pq := filepath.Join(dir, "data", "proposals", "proposals.parquet")
+	if _, err := c.ExecContext(ctx, "ATTACH '"+pq+"' AS y"); err == nil {
+		c.ExecContext(ctx, "CREATE TABLE y.t AS SELECT 1")
+		c.ExecContext(ctx, "CHECKPOINT y")
+		c.ExecContext(ctx, "DETACH y")
+	}
+	if got := releaseFiles(t, dir); !slices.Equal(got, filesBefore) {
+		t.Errorf("release files changed:\n%v\nwant\n%v", got, filesBefore)
+	}
+}
+
+// releaseFiles lists the files of a release directory with their digests.
+func releaseFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		out = append(out, fmt.Sprintf("%s %x", p, fileSum(t, p)))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestGuardedSymlinkInRelease: a symbolic link planted among a release's
+// Parquet files (pointing outside) is not readable, even by a view.
+func TestGuardedSymlinkInRelease(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "capstat.duckdb")
+	writeSnapshot(t, path, smallFixture())
+	dir := filepath.Dir(path)
+	outside := filepath.Join(t.TempDir(), "secret.parquet")
+	target := filepath.Join(dir, "data", "projects", "projects.parquet")
+	if err := os.Rename(target, outside); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, target); err != nil {
+		t.Fatal(err)
+	}
+	e, err := Open(context.Background(), path, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	var out bytes.Buffer
+	if err := e.SQL(context.Background(), "SELECT count(*) FROM projects", &out, FormatJSON); err == nil {
+		t.Errorf("view read through a symlink out of the release: %s", out.String())
+	}
+	out.Reset()
+	if err := e.SQL(context.Background(), "SELECT count(*) FROM proposals", &out, FormatJSON); err != nil {
+		t.Errorf("other views must still work: %v", err)
 	}
 }
 

@@ -2,6 +2,7 @@ package queries
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/capstat/capstat/internal/catalog"
 	"github.com/capstat/capstat/internal/duckdbx"
+	"github.com/capstat/capstat/reports"
 )
 
 type row = map[string]any
@@ -23,21 +25,29 @@ type fixture map[string][]row
 
 var releaseCreated = time.Date(2026, 11, 29, 17, 15, 2, 0, time.UTC)
 
-// writeSnapshot writes a release snapshot like the publisher's: a table
-// data.<dataset> per catalogue dataset with the catalogue's columns, a view
-// main.<dataset> over it, and release_info.
+// writeSnapshot writes a release like the publisher's in the directory of
+// path (which must be named capstat.duckdb): the fixture rows go to tables
+// data.<dataset> of a scratch in-memory database (extraSQL runs there), are
+// written to data/<dataset>/<dataset>.parquet, and reports.WriteSnapshot
+// makes the snapshot: a view main.<dataset> per catalogue dataset over
+// those files, and release_info.
 func writeSnapshot(tb testing.TB, path string, fx fixture, extraSQL ...string) {
 	tb.Helper()
+	if filepath.Base(path) != "capstat.duckdb" {
+		tb.Fatalf("snapshot %s: a release snapshot is named capstat.duckdb", path)
+	}
+	dir := filepath.Dir(path)
 	ctx := context.Background()
 	cat, err := catalog.Load()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	db, err := duckdbx.Open(ctx, path)
+	db, err := duckdbx.Open(ctx, "")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer db.Close()
+	db.SetMaxOpenConns(1)
 	exec := func(q string, args ...any) {
 		tb.Helper()
 		if _, err := db.ExecContext(ctx, q, args...); err != nil {
@@ -94,7 +104,23 @@ func writeSnapshot(tb testing.TB, path string, fx fixture, extraSQL ...string) {
 	for _, q := range extraSQL {
 		exec(q)
 	}
-	exec("CHECKPOINT")
+	exec("SET TimeZone = 'UTC'")
+	for _, d := range cat.Datasets {
+		out := filepath.Join(dir, "data", d.Name)
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		exec(fmt.Sprintf("COPY data.%s TO '%s' (FORMAT parquet, COMPRESSION zstd)", d.Name, filepath.Join(out, d.Name+".parquet")))
+	}
+	var id string
+	var created time.Time
+	var prev sql.NullString
+	if err := db.QueryRowContext(ctx, "SELECT release_id, created_at, previous_release_id FROM data.release_info").Scan(&id, &created, &prev); err != nil {
+		tb.Fatal(err)
+	}
+	if err := reports.WriteSnapshot(ctx, dir, cat, id, created, prev.String); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // The hostile and non-ASCII titles every reader must survive.

@@ -411,7 +411,7 @@ func (s *snapshot) classify(ctx context.Context, err error) error {
 
 // redact hides local paths from DuckDB messages.
 func (s *snapshot) redact(msg string) string {
-	for _, p := range []string{s.tmpDir, s.path} {
+	for _, p := range []string{s.tmpDir, s.path, s.access.Dir} {
 		if p != "" {
 			msg = strings.ReplaceAll(msg, p, "…")
 		}

@@ -225,8 +225,8 @@ func checkNoIdentity(t *testing.T, public string, world *sandbox.World) {
 			if _, err := db.Exec(fmt.Sprintf("ATTACH '%s' AS snap%d (READ_ONLY)", path, checked)); err != nil {
 				t.Fatal(err)
 			}
-			for _, tbl := range strings.Split(strings.TrimRight(dump(fmt.Sprintf(
-				"SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE database_name = 'snap%d'", checked)), "\x00"), "\x00") {
+			for _, tbl := range strings.FieldsFunc(dump(fmt.Sprintf(
+				"SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE database_name = 'snap%d'", checked)), func(r rune) bool { return r == 0 }) {
 				find(rel+":"+tbl, dump(fmt.Sprintf("SELECT * FROM snap%d.%s", checked, tbl)))
 			}
 		default:

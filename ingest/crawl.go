@@ -117,8 +117,7 @@ func (c *crawler) crawl(parent context.Context, newRun int64) (err error) {
 	}()
 	all.wg.Wait()
 
-	// Whatever reached the inbox is merged, even when the run failed.
-	flushErr := c.w.mergeSource(context.WithoutCancel(ctx), c.src.Name, c.onStats)
+	flushErr := c.w.flush(ctx)
 	complete := flushErr == nil && ctx.Err() == nil && len(c.failures) == 0
 	var msg string
 	if !complete {
@@ -190,10 +189,7 @@ func (c *crawler) projectTree(ctx context.Context) {
 		c.spawn(ctx, &g1, "projects@"+l, func(ctx context.Context, key string) error { return c.projects(ctx, key, cl) })
 	}
 	g1.wg.Wait()
-	if err := c.w.mergeSource(ctx, c.src.Name, c.onStats); err != nil {
-		if ctx.Err() == nil {
-			c.fail(ctx, "merge", err)
-		}
+	if err := c.w.flush(ctx); err != nil {
 		return
 	}
 	steps, projects, err := c.planSteps(ctx)
@@ -222,10 +218,7 @@ func (c *crawler) projectTree(ctx context.Context) {
 		}
 	}
 	g2.wg.Wait()
-	if err := c.w.mergeSource(ctx, c.src.Name, c.onStats); err != nil {
-		if ctx.Err() == nil {
-			c.fail(ctx, "merge", err)
-		}
+	if err := c.w.flush(ctx); err != nil {
 		return
 	}
 	votes, err := c.queryIDs(ctx, `SELECT id FROM raw.proposals WHERE source = ? AND last_seen_run = ?

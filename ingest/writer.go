@@ -18,10 +18,7 @@ type writer struct {
 	in    chan *item
 	once  sync.Once
 
-	stats map[string]func(rawstore.Stats) // per source: merge outcome callback
-
 	commits   int
-	merges    int
 	committed int // rows
 	busy      time.Duration
 }
@@ -31,27 +28,25 @@ type writer struct {
 type item struct {
 	fn    func(*rawstore.Store) error
 	batch *rawstore.Batch
-	stats func(rawstore.Stats) // called with the outcome of each merge of the batch's source
+	stats func(rawstore.Stats) // called after the commit that holds the batch
 	done  chan error           // closed/filled after that commit (barriers)
 }
 
 // A group commit gathers the pages that arrive within groupLinger of its
-// first one (or up to maxGroupRows rows, maxGroupBlocks pages, or a
-// barrier): each commit has a fixed cost (transaction, checkpoint upserts),
-// so fewer and larger commits write faster; a crash loses at most the
-// pages of that window, which the resumed run fetches again.
+// first one, up to maxGroupRows rows, maxGroupBlocks pages or a barrier:
+// each commit has a fixed cost (transaction, WAL sync, checkpoint upserts,
+// one merge statement per table), so fewer and larger commits write
+// faster. A crash loses at most the pages of that window, which the
+// resumed run fetches again.
 const (
 	writerQueue    = 64
 	groupLinger    = 250 * time.Millisecond
-	maxGroupRows   = 50000
-	maxGroupBlocks = 1024
-	// mergeEvery is the number of inbox rows of a source that triggers a
-	// merge between the crawl's own merges (at its phase barriers).
-	mergeEvery = 200000
+	maxGroupRows   = 20000
+	maxGroupBlocks = 512
 )
 
 func newWriter(store *rawstore.Store, log *slog.Logger) *writer {
-	return &writer{store: store, log: log, in: make(chan *item, writerQueue), stats: map[string]func(rawstore.Stats){}}
+	return &writer{store: store, log: log, in: make(chan *item, writerQueue)}
 }
 
 // put queues a page; it blocks when the queue is full (back-pressure).
@@ -62,6 +57,11 @@ func (w *writer) put(ctx context.Context, b *rawstore.Batch, stats func(rawstore
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	}
+}
+
+// flush waits until everything queued before it is committed.
+func (w *writer) flush(ctx context.Context) error {
+	return w.await(ctx, &item{done: make(chan error, 1)})
 }
 
 // exec runs fn on the writer goroutine after everything queued before it.
@@ -84,15 +84,6 @@ func (w *writer) await(ctx context.Context, it *item) error {
 	}
 }
 
-// mergeSource merges the inbox of src after everything queued before it;
-// stats receives the outcome.
-func (w *writer) mergeSource(ctx context.Context, src string, stats func(rawstore.Stats)) error {
-	return w.exec(ctx, func(*rawstore.Store) error {
-		w.stats[src] = stats
-		return w.merge(context.WithoutCancel(ctx), src)
-	})
-}
-
 func (w *writer) close() { w.once.Do(func() { close(w.in) }) }
 
 // loop commits queued items until the queue is closed. A commit error is
@@ -101,7 +92,7 @@ func (w *writer) loop(ctx context.Context) error {
 	for {
 		first, ok := <-w.in
 		if !ok {
-			w.log.Info("writer done", "commits", w.commits, "merges", w.merges, "rows", w.committed, "busy", w.busy)
+			w.log.Info("writer done", "commits", w.commits, "rows", w.committed, "busy", w.busy)
 			return nil
 		}
 		if first.fn != nil {
@@ -114,9 +105,10 @@ func (w *writer) loop(ctx context.Context) error {
 		if first.batch != nil {
 			rows = len(first.batch.Rows)
 		}
+		// A flush barrier (done set) is waited for: commit at once.
 		linger := time.NewTimer(groupLinger)
 	drain:
-		for rows < maxGroupRows && len(group) < maxGroupBlocks {
+		for rows < maxGroupRows && len(group) < maxGroupBlocks && group[len(group)-1].done == nil {
 			select {
 			case it, ok := <-w.in:
 				if !ok {
@@ -167,46 +159,31 @@ func (w *writer) commit(ctx context.Context, group []*item) error {
 	for _, it := range group {
 		if it.batch != nil {
 			all.Add(it.batch)
-			if it.stats != nil {
-				w.stats[batchSource(it.batch)] = it.stats
-			}
 		}
 	}
 	if all.Empty() {
 		return nil
 	}
-	ctx = context.WithoutCancel(ctx)
 	t0 := time.Now()
-	err := w.store.Commit(ctx, &all)
+	st, err := w.store.Commit(context.WithoutCancel(ctx), &all)
 	w.busy += time.Since(t0)
 	w.commits++
 	w.committed += len(all.Rows)
 	if err != nil {
 		return fmt.Errorf("store %d rows: %w", len(all.Rows), err)
 	}
-	// A source whose inbox grew large is merged now, which bounds the
-	// size (and memory) of each merge.
-	for src := range w.stats {
-		if w.store.Pending(src) >= mergeEvery {
-			if err := w.merge(ctx, src); err != nil {
-				return err
-			}
+	// Stats callbacks filter by source: call one per source of the group.
+	seen := map[string]bool{}
+	for _, it := range group {
+		if it.stats == nil || it.batch == nil || len(it.batch.Rows)+len(it.batch.Authors) == 0 {
+			continue
 		}
-	}
-	return nil
-}
-
-// merge merges the inbox of src and reports the outcome to its callback.
-func (w *writer) merge(ctx context.Context, src string) error {
-	t0 := time.Now()
-	st, err := w.store.Merge(ctx, src)
-	w.busy += time.Since(t0)
-	w.merges++
-	if err != nil {
-		return fmt.Errorf("merge %s: %w", src, err)
-	}
-	if f := w.stats[src]; f != nil {
-		f(st)
+		src := batchSource(it.batch)
+		if seen[src] {
+			continue
+		}
+		seen[src] = true
+		it.stats(st)
 	}
 	return nil
 }

@@ -97,7 +97,6 @@ func ddl() []string {
 		b.WriteString(", payload JSON NOT NULL, content_hash VARCHAR NOT NULL, first_seen_run BIGINT NOT NULL, last_seen_run BIGINT NOT NULL, deleted_run BIGINT)")
 		out = append(out, b.String())
 	}
-	out = append(out, inboxDDL()...)
 	out = append(out,
 		`CREATE TABLE IF NOT EXISTS raw.sources (source VARCHAR PRIMARY KEY, endpoint VARCHAR NOT NULL, timezone VARCHAR NOT NULL, locales VARCHAR[], last_complete_run BIGINT)`,
 		`CREATE TABLE IF NOT EXISTS raw.ingest_runs (run_id BIGINT NOT NULL, source VARCHAR NOT NULL, started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ, status VARCHAR NOT NULL, requests BIGINT NOT NULL DEFAULT 0, retries BIGINT NOT NULL DEFAULT 0, records BIGINT NOT NULL DEFAULT 0, changed BIGINT NOT NULL DEFAULT 0, deleted BIGINT NOT NULL DEFAULT 0, errors BIGINT NOT NULL DEFAULT 0, message VARCHAR, PRIMARY KEY (run_id, source))`,
@@ -107,42 +106,6 @@ func ddl() []string {
 	)
 	return out
 }
-
-// inboxDDL returns the inbox tables: pages are appended there as they
-// arrive (with the checkpoints that cover them, in one transaction) and
-// merged into the entity tables by Store.Merge. seq orders the appends.
-func inboxDDL() []string {
-	var out []string
-	for _, s := range specs() {
-		var b strings.Builder
-		fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS raw.inbox_%s (source VARCHAR NOT NULL, id VARCHAR NOT NULL", s.name)
-		for _, c := range s.ctx {
-			fmt.Fprintf(&b, ", %s %s", c.name, c.typ)
-		}
-		b.WriteString(", payload VARCHAR NOT NULL, run BIGINT NOT NULL, seq BIGINT NOT NULL)")
-		out = append(out, b.String())
-	}
-	return append(out, `CREATE TABLE IF NOT EXISTS raw.inbox_authors (tbl VARCHAR NOT NULL, source VARCHAR NOT NULL, id VARCHAR NOT NULL, author_id VARCHAR, run BIGINT NOT NULL, seq BIGINT NOT NULL)`)
-}
-
-// unboxSQL fills stage_<t> with the inbox rows of one source (parameter),
-// one row per id: the latest payload and run, and for each context column
-// its latest non-NULL value (a NULL never replaces a known value).
-func unboxSQL(s tableSpec) string {
-	sel := []string{"source", "id"}
-	for _, c := range s.ctx {
-		sel = append(sel, fmt.Sprintf("arg_max(%s, seq)", c.name))
-	}
-	sel = append(sel, "arg_max(payload, seq)", "max(run)")
-	return fmt.Sprintf("INSERT INTO stage_%s SELECT %s FROM raw.inbox_%s WHERE source = ? GROUP BY source, id",
-		s.name, strings.Join(sel, ", "), s.name)
-}
-
-// unboxAuthorsSQL fills stage_authors with the latest author of each
-// proposal or reply of one source (parameter); NULL (a deleted account) is
-// a value here.
-const unboxAuthorsSQL = `INSERT INTO stage_authors SELECT tbl, source, id, arg_max_null(author_id, seq), max(run)
-FROM raw.inbox_authors WHERE source = ? GROUP BY tbl, source, id`
 
 // stageDDL returns the connection-local staging tables, one per entity table
 // (plus one for author updates). Payload is staged as VARCHAR.
@@ -182,8 +145,7 @@ func hashExpr(payload string, ctx []string) string {
 type mergeStmts struct {
 	join   string // fills merge_<t> from stage_<t> joined once with the raw table
 	counts string // per source: changed rows, matched rows
-	update string // matched rows that changed or come back: new values, last_seen_run, revived
-	touch  string // matched unchanged rows: last_seen_run
+	update string // matched rows: new values, last_seen_run, revived
 	insert string // unmatched rows
 }
 
@@ -217,10 +179,9 @@ func mergeSQL(s tableSpec) mergeStmts {
 	st.join = fmt.Sprintf(`INSERT INTO merge_%s SELECT %s FROM stage_%s s
 LEFT JOIN (SELECT %s FROM raw.%s WHERE id IN (SELECT id FROM stage_%s)) o ON o.source = s.source AND o.id = s.id`,
 		s.name, strings.Join(sel, ", "), s.name, strings.Join(stored, ", "), s.name, s.name)
-	st.counts = fmt.Sprintf(`SELECT source, count(*),
+	st.counts = fmt.Sprintf(`SELECT source,
 count(*) FILTER (old_hash IS NULL OR old_deleted OR old_hash <> content_hash),
-count(*) FILTER (old_hash IS NOT NULL AND NOT old_deleted AND old_hash = content_hash),
-count(*) FILTER (old_hash IS NOT NULL AND (old_deleted OR old_hash <> content_hash))
+count(*) FILTER (old_hash IS NOT NULL)
 FROM merge_%s GROUP BY source`, s.name)
 
 	var set []string
@@ -230,11 +191,8 @@ FROM merge_%s GROUP BY source`, s.name)
 		}
 	}
 	set = append(set, "payload = CAST(m.payload AS JSON)", "content_hash = m.content_hash", "last_seen_run = m.run", "deleted_run = NULL")
-	st.update = fmt.Sprintf("UPDATE raw.%s SET %s FROM merge_%s m WHERE m.old_hash IS NOT NULL AND (m.old_deleted OR m.old_hash <> m.content_hash) AND raw.%s.source = m.source AND raw.%s.id = m.id",
+	st.update = fmt.Sprintf("UPDATE raw.%s SET %s FROM merge_%s m WHERE m.old_hash IS NOT NULL AND raw.%s.source = m.source AND raw.%s.id = m.id",
 		s.name, strings.Join(set, ", "), s.name, s.name, s.name)
-	// Unchanged rows only move last_seen_run (no payload rewrite).
-	st.touch = fmt.Sprintf("UPDATE raw.%s SET last_seen_run = m.run FROM merge_%s m WHERE m.old_hash IS NOT NULL AND NOT m.old_deleted AND m.old_hash = m.content_hash AND raw.%s.source = m.source AND raw.%s.id = m.id",
-		s.name, s.name, s.name, s.name)
 
 	cols := append([]string{"source", "id"}, names...)
 	vals := append([]string{"source", "id"}, names...)

@@ -99,16 +99,11 @@ func newStats() Stats { return Stats{Records: map[Key]int64{}, Changed: map[Key]
 
 // Store writes the raw tables through one dedicated connection.
 type Store struct {
-	db      *sql.DB
-	conn    *sql.Conn
-	specs   map[string]tableSpec
-	order   []tableSpec
-	seq     int64         // last inbox sequence number used
-	pending map[Key]int64 // inbox rows per source and table (authorsKey for author updates)
+	db    *sql.DB
+	conn  *sql.Conn
+	specs map[string]tableSpec
+	order []tableSpec
 }
-
-// authorsKey is the Key.Table of author updates in Store.pending.
-const authorsKey = "authors"
 
 // Open creates the raw schema if needed and prepares the staging tables.
 // The Store holds one connection of db until Close.
@@ -126,40 +121,11 @@ func Open(ctx context.Context, db *sql.DB) (*Store, error) {
 			return nil, fmt.Errorf("rawstore: staging tables: %w", err)
 		}
 	}
-	s := &Store{db: db, conn: conn, specs: map[string]tableSpec{}, order: specs(), pending: map[Key]int64{}}
+	s := &Store{db: db, conn: conn, specs: map[string]tableSpec{}, order: specs()}
 	for _, sp := range s.order {
 		s.specs[sp.name] = sp
 	}
-	if err := s.readInbox(ctx); err != nil {
-		conn.Close()
-		return nil, err
-	}
 	return s, nil
-}
-
-// readInbox reads what a previous process left in the inbox: rows per
-// source and table, and the last sequence number.
-func (s *Store) readInbox(ctx context.Context) error {
-	var parts []string
-	for _, sp := range s.order {
-		parts = append(parts, fmt.Sprintf("SELECT source, '%s' AS tbl, count(*) AS n, max(seq) AS seq FROM raw.inbox_%s GROUP BY source", sp.name, sp.name))
-	}
-	parts = append(parts, fmt.Sprintf("SELECT source, '%s', count(*), max(seq) FROM raw.inbox_authors GROUP BY source", authorsKey))
-	rs, err := s.conn.QueryContext(ctx, strings.Join(parts, " UNION ALL "))
-	if err != nil {
-		return fmt.Errorf("rawstore: read inbox: %w", err)
-	}
-	defer rs.Close()
-	for rs.Next() {
-		var k Key
-		var n, seq int64
-		if err := rs.Scan(&k.Source, &k.Table, &n, &seq); err != nil {
-			return fmt.Errorf("rawstore: read inbox: %w", err)
-		}
-		s.pending[k] = n
-		s.seq = max(s.seq, seq)
-	}
-	return rs.Err()
 }
 
 // Init creates the raw schema and tables if they do not exist.
@@ -178,158 +144,36 @@ func (s *Store) Close() error { return s.conn.Close() }
 // DB returns the database the store writes to.
 func (s *Store) DB() *sql.DB { return s.db }
 
-// Pending returns the number of inbox rows of source appended since its
-// last merge.
-func (s *Store) Pending(source string) int64 {
-	var n int64
-	for k, c := range s.pending {
-		if k.Source == source {
-			n += c
-		}
-	}
-	return n
-}
-
-// Commit appends a batch atomically: its rows and author updates go to the
-// inbox tables (appended in bulk, no lookup of stored rows), and its
-// checkpoints, errors and audit rows are written, all in one transaction.
-// Rows reach the entity tables at the next Merge of their source.
-func (s *Store) Commit(ctx context.Context, b *Batch) (err error) {
-	for _, r := range b.Rows {
-		sp, ok := s.specs[r.Table]
-		if !ok {
-			return fmt.Errorf("rawstore: unknown table %q", r.Table)
-		}
-		if len(r.Context) != len(sp.ctx) {
-			return fmt.Errorf("rawstore: raw.%s wants %d context values, got %d", r.Table, len(sp.ctx), len(r.Context))
-		}
-	}
-	if _, err := s.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-		return fmt.Errorf("rawstore: begin: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			_, _ = s.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-		}
-	}()
-	seq := s.seq
-	if err := s.append(b, &seq); err != nil {
-		return err
-	}
-	if err := writeCheckpoints(ctx, s.conn, b.Checkpoints); err != nil {
-		return err
-	}
-	if err := writeErrors(ctx, s.conn, b.Errors); err != nil {
-		return err
-	}
-	if err := writeAudit(ctx, s.conn, b.Audit); err != nil {
-		return err
-	}
-	if _, err := s.conn.ExecContext(ctx, "COMMIT"); err != nil {
-		return fmt.Errorf("rawstore: commit: %w", err)
-	}
-	s.seq = seq
-	for _, r := range b.Rows {
-		s.pending[Key{r.Source, r.Table}]++
-	}
-	for _, a := range b.Authors {
-		s.pending[Key{a.Source, authorsKey}]++
-	}
-	return nil
-}
-
-// append writes the batch's rows and author updates to the inbox tables in
-// the open transaction, numbering them from *seq.
-func (s *Store) append(b *Batch, seq *int64) error {
-	if len(b.Rows)+len(b.Authors) == 0 {
-		return nil
-	}
-	byTable := map[string][]Row{}
-	for _, r := range b.Rows {
-		byTable[r.Table] = append(byTable[r.Table], r)
-	}
-	return s.conn.Raw(func(dc any) error {
-		conn, ok := dc.(driver.Conn)
-		if !ok {
-			return errors.New("rawstore: driver connection is not a driver.Conn")
-		}
-		for _, sp := range s.order {
-			rows := byTable[sp.name]
-			if len(rows) == 0 {
-				continue
-			}
-			if err := appendRows(conn, "inbox_"+sp.name, func(a *duckdb.Appender) error {
-				vals := make([]driver.Value, 0, len(sp.ctx)+5)
-				for _, r := range rows {
-					*seq++
-					vals = vals[:0]
-					vals = append(vals, r.Source, r.ID)
-					for _, c := range r.Context {
-						vals = append(vals, c)
-					}
-					vals = append(vals, string(r.Payload), r.Run, *seq)
-					if err := a.AppendRow(vals...); err != nil {
-						return fmt.Errorf("raw.%s id %s: %w", sp.name, r.ID, err)
-					}
-				}
-				return nil
-			}); err != nil {
-				return err
-			}
-		}
-		if len(b.Authors) == 0 {
-			return nil
-		}
-		return appendRows(conn, "inbox_authors", func(a *duckdb.Appender) error {
-			for _, u := range b.Authors {
-				var author driver.Value
-				if u.AuthorID != nil {
-					author = *u.AuthorID
-				}
-				*seq++
-				if err := a.AppendRow(u.Table, u.Source, u.ID, author, u.Run, *seq); err != nil {
-					return fmt.Errorf("author of %s %s: %w", u.Table, u.ID, err)
-				}
-			}
-			return nil
-		})
-	})
-}
-
-// Merge moves the inbox rows of source into the entity tables, set-based
-// and in one transaction: one row per id (the latest), new rows inserted,
-// changed or revived rows rewritten, unchanged rows only marked seen, then
-// the latest author of each proposal and reply applied. It returns the
-// rows merged and changed per table.
-func (s *Store) Merge(ctx context.Context, source string) (Stats, error) {
+// Commit writes a batch atomically: staged rows are merged, authors updated,
+// checkpoints, errors and audit rows written, all in one transaction.
+func (s *Store) Commit(ctx context.Context, b *Batch) (Stats, error) {
 	st := newStats()
-	var staged []string
-	defer func() { s.clearStage(context.WithoutCancel(ctx), staged) }()
+	byTable, err := s.dedupe(b.Rows)
+	if err != nil {
+		return st, err
+	}
+	defer s.clearStage(context.WithoutCancel(ctx), byTable, len(b.Authors) > 0)
+	if err := s.stage(ctx, byTable, b.Authors); err != nil {
+		return st, err
+	}
 	tx, err := s.conn.BeginTx(ctx, nil)
 	if err != nil {
-		return st, fmt.Errorf("rawstore: begin merge of %s: %w", source, err)
+		return st, fmt.Errorf("rawstore: begin: %w", err)
 	}
 	defer tx.Rollback()
 	for _, sp := range s.order {
-		if s.pending[Key{source, sp.name}] == 0 {
+		rows := byTable[sp.name]
+		if len(rows) == 0 {
 			continue
 		}
-		staged = append(staged, "stage_"+sp.name, "merge_"+sp.name)
-		if _, err := tx.ExecContext(ctx, unboxSQL(sp), source); err != nil {
-			return st, fmt.Errorf("rawstore: read inbox of raw.%s: %w", sp.name, err)
+		for _, r := range rows {
+			st.Records[Key{r.Source, sp.name}]++
 		}
-		if err := s.merge(ctx, tx, sp, st); err != nil {
+		if err := s.merge(ctx, tx, sp, len(rows), st.Changed); err != nil {
 			return st, err
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM raw.inbox_"+sp.name+" WHERE source = ?", source); err != nil {
-			return st, fmt.Errorf("rawstore: empty inbox of raw.%s: %w", sp.name, err)
-		}
 	}
-	if s.pending[Key{source, authorsKey}] > 0 {
-		staged = append(staged, "stage_authors")
-		if _, err := tx.ExecContext(ctx, unboxAuthorsSQL, source); err != nil {
-			return st, fmt.Errorf("rawstore: read author inbox: %w", err)
-		}
+	if len(b.Authors) > 0 {
 		for _, name := range []string{Proposals, Replies} {
 			sp := s.specs[name]
 			q := fmt.Sprintf(`SELECT a.source, count(*) FROM stage_authors a
@@ -342,23 +186,24 @@ WHERE a.tbl = '%s' AND t.author_id IS DISTINCT FROM a.author_id AND t.first_seen
 				return st, fmt.Errorf("rawstore: update authors of raw.%s: %w", name, err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM raw.inbox_authors WHERE source = ?", source); err != nil {
-			return st, fmt.Errorf("rawstore: empty author inbox: %w", err)
-		}
+	}
+	if err := writeCheckpoints(ctx, tx, b.Checkpoints); err != nil {
+		return st, err
+	}
+	if err := writeErrors(ctx, tx, b.Errors); err != nil {
+		return st, err
+	}
+	if err := writeAudit(ctx, tx, b.Audit); err != nil {
+		return st, err
 	}
 	if err := tx.Commit(); err != nil {
-		return st, fmt.Errorf("rawstore: commit merge of %s: %w", source, err)
-	}
-	for k := range s.pending {
-		if k.Source == source {
-			delete(s.pending, k)
-		}
+		return st, fmt.Errorf("rawstore: commit: %w", err)
 	}
 	return st, nil
 }
 
-// merge merges stage_<table> into raw.<table>.
-func (s *Store) merge(ctx context.Context, tx *sql.Tx, sp tableSpec, st Stats) error {
+// merge merges stage_<table> (n rows) into raw.<table>.
+func (s *Store) merge(ctx context.Context, tx *sql.Tx, sp tableSpec, n int, changed map[Key]int64) error {
 	m := mergeSQL(sp)
 	if _, err := tx.ExecContext(ctx, m.join); err != nil {
 		return fmt.Errorf("rawstore: merge raw.%s (join): %w", sp.name, err)
@@ -367,33 +212,27 @@ func (s *Store) merge(ctx context.Context, tx *sql.Tx, sp tableSpec, st Stats) e
 	if err != nil {
 		return fmt.Errorf("rawstore: merge raw.%s (count): %w", sp.name, err)
 	}
-	var all, unchanged, rewritten int64
+	var matched int64
 	for rs.Next() {
 		var src string
-		var n, c, u, r int64
-		if err := rs.Scan(&src, &n, &c, &u, &r); err != nil {
+		var c, mt int64
+		if err := rs.Scan(&src, &c, &mt); err != nil {
 			rs.Close()
 			return fmt.Errorf("rawstore: merge raw.%s (count): %w", sp.name, err)
 		}
-		st.Records[Key{src, sp.name}] += n
-		st.Changed[Key{src, sp.name}] += c
-		all, unchanged, rewritten = all+n, unchanged+u, rewritten+r
+		changed[Key{src, sp.name}] += c
+		matched += mt
 	}
 	rs.Close()
 	if err := rs.Err(); err != nil {
 		return fmt.Errorf("rawstore: merge raw.%s (count): %w", sp.name, err)
 	}
-	if unchanged > 0 {
-		if _, err := tx.ExecContext(ctx, m.touch); err != nil {
-			return fmt.Errorf("rawstore: merge raw.%s (seen): %w", sp.name, err)
-		}
-	}
-	if rewritten > 0 {
+	if matched > 0 {
 		if _, err := tx.ExecContext(ctx, m.update); err != nil {
 			return fmt.Errorf("rawstore: merge raw.%s (update): %w", sp.name, err)
 		}
 	}
-	if unchanged+rewritten < all {
+	if matched < int64(n) {
 		if _, err := tx.ExecContext(ctx, m.insert); err != nil {
 			return fmt.Errorf("rawstore: merge raw.%s (insert): %w", sp.name, err)
 		}
@@ -418,8 +257,92 @@ func groupCount(ctx context.Context, tx *sql.Tx, q, table string, into map[Key]i
 	return rs.Err()
 }
 
+// dedupe groups rows by table and keeps one row per (source, id): the last
+// one, except that a NULL context value never replaces a known one.
+func (s *Store) dedupe(rows []Row) (map[string][]Row, error) {
+	out := map[string][]Row{}
+	idx := map[string]map[[2]string]int{}
+	for _, r := range rows {
+		sp, ok := s.specs[r.Table]
+		if !ok {
+			return nil, fmt.Errorf("rawstore: unknown table %q", r.Table)
+		}
+		if len(r.Context) != len(sp.ctx) {
+			return nil, fmt.Errorf("rawstore: raw.%s wants %d context values, got %d", r.Table, len(sp.ctx), len(r.Context))
+		}
+		m := idx[r.Table]
+		if m == nil {
+			m = map[[2]string]int{}
+			idx[r.Table] = m
+		}
+		k := [2]string{r.Source, r.ID}
+		if i, dup := m[k]; dup {
+			prev := out[r.Table][i]
+			ctx := append([]any(nil), r.Context...)
+			for j := range ctx {
+				if ctx[j] == nil {
+					ctx[j] = prev.Context[j]
+				}
+			}
+			r.Context = ctx
+			out[r.Table][i] = r
+			continue
+		}
+		m[k] = len(out[r.Table])
+		out[r.Table] = append(out[r.Table], r)
+	}
+	return out, nil
+}
+
+func (s *Store) stage(ctx context.Context, byTable map[string][]Row, authors []AuthorUpdate) error {
+	return s.conn.Raw(func(dc any) error {
+		conn, ok := dc.(driver.Conn)
+		if !ok {
+			return errors.New("rawstore: driver connection is not a driver.Conn")
+		}
+		for _, sp := range s.order {
+			rows := byTable[sp.name]
+			if len(rows) == 0 {
+				continue
+			}
+			if err := appendRows(conn, "stage_"+sp.name, func(a *duckdb.Appender) error {
+				vals := make([]driver.Value, 0, len(sp.ctx)+4)
+				for _, r := range rows {
+					vals = vals[:0]
+					vals = append(vals, r.Source, r.ID)
+					for _, c := range r.Context {
+						vals = append(vals, c)
+					}
+					vals = append(vals, string(r.Payload), r.Run)
+					if err := a.AppendRow(vals...); err != nil {
+						return fmt.Errorf("raw.%s id %s: %w", sp.name, r.ID, err)
+					}
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		if len(authors) == 0 {
+			return nil
+		}
+		return appendRows(conn, "stage_authors", func(a *duckdb.Appender) error {
+			for _, u := range authors {
+				var author driver.Value
+				if u.AuthorID != nil {
+					author = *u.AuthorID
+				}
+				if err := a.AppendRow(u.Table, u.Source, u.ID, author, u.Run); err != nil {
+					return fmt.Errorf("author of %s %s: %w", u.Table, u.ID, err)
+				}
+			}
+			return nil
+		})
+	})
+}
+
 func appendRows(conn driver.Conn, table string, fill func(*duckdb.Appender) error) error {
-	a, err := duckdb.NewAppender(conn, "", "raw", table)
+	a, err := duckdb.NewAppender(conn, "temp", "main", table)
 	if err != nil {
 		return fmt.Errorf("rawstore: appender %s: %w", table, err)
 	}
@@ -433,20 +356,18 @@ func appendRows(conn driver.Conn, table string, fill func(*duckdb.Appender) erro
 	return nil
 }
 
-// clearStage empties connection-local staging tables.
-func (s *Store) clearStage(ctx context.Context, tables []string) {
-	for _, t := range tables {
-		_, _ = s.conn.ExecContext(ctx, "DELETE FROM "+t)
+func (s *Store) clearStage(ctx context.Context, byTable map[string][]Row, authors bool) {
+	for name := range byTable {
+		_, _ = s.conn.ExecContext(ctx, "DELETE FROM stage_"+name)
+		_, _ = s.conn.ExecContext(ctx, "DELETE FROM merge_"+name)
+	}
+	if authors {
+		_, _ = s.conn.ExecContext(ctx, "DELETE FROM stage_authors")
 	}
 }
 
-// execer is a connection or a transaction.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
 // execValues runs a multi-row INSERT "prefix VALUES (…),(…) suffix" in chunks.
-func execValues(ctx context.Context, tx execer, prefix, suffix string, ncol int, rows [][]any) error {
+func execValues(ctx context.Context, tx *sql.Tx, prefix, suffix string, ncol int, rows [][]any) error {
 	const chunk = 200
 	ph := "(" + strings.TrimSuffix(strings.Repeat("?, ", ncol), ", ") + ")"
 	for start := 0; start < len(rows); start += chunk {
@@ -465,7 +386,7 @@ func execValues(ctx context.Context, tx execer, prefix, suffix string, ncol int,
 	return nil
 }
 
-func writeCheckpoints(ctx context.Context, tx execer, cps []Checkpoint) error {
+func writeCheckpoints(ctx context.Context, tx *sql.Tx, cps []Checkpoint) error {
 	if len(cps) == 0 {
 		return nil
 	}
@@ -492,7 +413,7 @@ func writeCheckpoints(ctx context.Context, tx execer, cps []Checkpoint) error {
 	return nil
 }
 
-func writeErrors(ctx context.Context, tx execer, es []ErrorRow) error {
+func writeErrors(ctx context.Context, tx *sql.Tx, es []ErrorRow) error {
 	if len(es) == 0 {
 		return nil
 	}
@@ -506,7 +427,7 @@ func writeErrors(ctx context.Context, tx execer, es []ErrorRow) error {
 	return nil
 }
 
-func writeAudit(ctx context.Context, tx execer, as []AuditRow) error {
+func writeAudit(ctx context.Context, tx *sql.Tx, as []AuditRow) error {
 	if len(as) == 0 {
 		return nil
 	}
@@ -607,10 +528,6 @@ AND EXISTS (SELECT 1 FROM raw.checkpoints c WHERE c.source = r.source AND c.run_
 		return st, rs.Err()
 	}
 	st.Run = newRun
-	// Rows appended by a run that is not resumed are still good data.
-	if _, err := s.Merge(ctx, src.Name); err != nil {
-		return st, err
-	}
 	if _, err := s.conn.ExecContext(ctx, `DELETE FROM raw.checkpoints WHERE source = ?`, src.Name); err != nil {
 		return st, fmt.Errorf("rawstore: clear checkpoints of %s: %w", src.Name, err)
 	}

@@ -28,69 +28,6 @@ func openStore(t testing.TB) (*Store, *sql.DB) {
 
 func str(s string) *string { return &s }
 
-// commitMerge commits b and merges the inbox of source "a".
-func commitMerge(ctx context.Context, s *Store, b *Batch) (Stats, error) {
-	if err := s.Commit(ctx, b); err != nil {
-		return Stats{}, err
-	}
-	return s.Merge(ctx, "a")
-}
-
-// TestInboxSurvivesCrash: rows committed to the inbox but not merged when
-// the process dies are merged by the next store, after the rows appended
-// since (the sequence goes on), whether the run resumes or a new one starts.
-func TestInboxSurvivesCrash(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "crash.duckdb")
-	open := func() (*Store, *sql.DB) {
-		db, err := duckdbx.Open(ctx, path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := Open(ctx, db)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s, db
-	}
-	src := SourceInfo{Name: "a", Endpoint: "http://x", Timezone: "UTC"}
-	s, db := open()
-	if _, err := s.BeginRun(ctx, src, 1, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	row := func(title string) Row {
-		return Row{Table: Users, Source: "a", Run: 1, ID: "u1", Payload: []byte(`{"id":"u1","t":"` + title + `"}`)}
-	}
-	if err := s.Commit(ctx, &Batch{Rows: []Row{row("old")}, Checkpoints: []Checkpoint{{Source: "a", Task: "users", Cursor: "c1", Run: 1}}}); err != nil {
-		t.Fatal(err)
-	}
-	if s.Pending("a") != 1 {
-		t.Fatalf("pending = %d", s.Pending("a"))
-	}
-	s.Close()
-	db.Close() // the process dies before any merge
-
-	s, db = open()
-	defer db.Close()
-	defer s.Close()
-	if err := s.Commit(ctx, &Batch{Rows: []Row{row("new")}}); err != nil {
-		t.Fatal(err)
-	}
-	st, err := s.BeginRun(ctx, src, 2, time.Now())
-	if err != nil || !st.Resumed || st.Run != 1 {
-		t.Fatalf("BeginRun = %+v, %v", st, err)
-	}
-	got, err := s.Merge(ctx, "a")
-	if err != nil || got.Records[Key{"a", Users}] != 1 || got.Changed[Key{"a", Users}] != 1 {
-		t.Fatalf("merge = %+v, %v", got, err)
-	}
-	var title string
-	var inbox int
-	if err := db.QueryRow(`SELECT payload->>'t', (SELECT count(*) FROM raw.inbox_users) FROM raw.users`).Scan(&title, &inbox); err != nil || title != "new" || inbox != 0 {
-		t.Fatalf("users = %q, inbox %d, %v", title, inbox, err)
-	}
-}
-
 func TestCommitIdempotentAndChangeTracking(t *testing.T) {
 	ctx := context.Background()
 	s, db := openStore(t)
@@ -114,7 +51,7 @@ func TestCommitIdempotentAndChangeTracking(t *testing.T) {
 			Errors:      []ErrorRow{{Run: run, Source: "a", At: now, Operation: "op", Path: "a.b", Message: "m"}},
 		}
 	}
-	got, err := commitMerge(ctx, s, batch(1, "x"))
+	got, err := s.Commit(ctx, batch(1, "x"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +59,7 @@ func TestCommitIdempotentAndChangeTracking(t *testing.T) {
 		t.Fatalf("first commit stats = %+v", got)
 	}
 	// Authors.
-	got, err = commitMerge(ctx, s, &Batch{Authors: []AuthorUpdate{{Table: Proposals, Source: "a", Run: 1, ID: "p1", AuthorID: str("u1")}}})
+	got, err = s.Commit(ctx, &Batch{Authors: []AuthorUpdate{{Table: Proposals, Source: "a", Run: 1, ID: "p1", AuthorID: str("u1")}}})
 	// p1 is new in run 1: its author is part of that change, not a second one.
 	if err != nil || got.Changed[Key{"a", Proposals}] != 0 {
 		t.Fatalf("author commit = %+v, %v", got, err)
@@ -138,14 +75,14 @@ func TestCommitIdempotentAndChangeTracking(t *testing.T) {
 	}
 	b2 := batch(2, "x")
 	b2.Rows = b2.Rows[:3] // s1 vanished
-	got, err = commitMerge(ctx, s, b2)
+	got, err = s.Commit(ctx, b2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n := got.Changed[Key{"a", Proposals}]; n != 0 {
 		t.Fatalf("second run changed %d proposals", n)
 	}
-	got, err = commitMerge(ctx, s, &Batch{Authors: []AuthorUpdate{{Table: Proposals, Source: "a", Run: 2, ID: "p1", AuthorID: str("u2")}}})
+	got, err = s.Commit(ctx, &Batch{Authors: []AuthorUpdate{{Table: Proposals, Source: "a", Run: 2, ID: "p1", AuthorID: str("u2")}}})
 	if err != nil || got.Changed[Key{"a", Proposals}] != 1 {
 		t.Fatalf("author commit 2 = %+v, %v", got, err)
 	}
@@ -172,7 +109,7 @@ func TestCommitIdempotentAndChangeTracking(t *testing.T) {
 	if _, err := s.BeginRun(ctx, SourceInfo{Name: "a", Endpoint: "http://x", Timezone: "Europe/Paris"}, 3, now); err != nil {
 		t.Fatal(err)
 	}
-	got, err = commitMerge(ctx, s, batch(3, "y"))
+	got, err = s.Commit(ctx, batch(3, "y"))
 	if err != nil || got.Changed[Key{"a", Proposals}] != 1 || got.Changed[Key{"a", Steps}] != 1 {
 		t.Fatalf("third run = %+v, %v", got, err)
 	}
@@ -186,7 +123,7 @@ func TestBeginRunResumes(t *testing.T) {
 	if _, err := s.BeginRun(ctx, src, 7, now); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Commit(ctx, &Batch{Checkpoints: []Checkpoint{{Source: "b", Task: "users", Cursor: "abc", Run: 7, Fetched: 100}}}); err != nil {
+	if _, err := s.Commit(ctx, &Batch{Checkpoints: []Checkpoint{{Source: "b", Task: "users", Cursor: "abc", Run: 7, Fetched: 100}}}); err != nil {
 		t.Fatal(err)
 	}
 	// The process dies here; the next invocation resumes run 7.

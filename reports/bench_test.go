@@ -46,6 +46,24 @@ func BenchmarkPublish(b *testing.B) {
 		}
 		total = n
 	}
+	// CAPSTAT_BENCH_CSV_MAX sets Options.CSVMaxRows (default: a spreadsheet);
+	// CAPSTAT_BENCH_WORKERS the datasets written at once.
+	var csvMax int64
+	if s := os.Getenv("CAPSTAT_BENCH_CSV_MAX"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			b.Fatal(err)
+		}
+		csvMax = n
+	}
+	if s := os.Getenv("CAPSTAT_BENCH_WORKERS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			b.Fatalf("CAPSTAT_BENCH_WORKERS=%q", s)
+		}
+		defer func(old int) { publishWorkers = old }(publishWorkers)
+		publishWorkers = n
+	}
 	ctx := context.Background()
 	cat := loadCatalog(b)
 	dir := b.TempDir()
@@ -78,7 +96,7 @@ func BenchmarkPublish(b *testing.B) {
 		floorTotal += time.Since(t1)
 		floorBytes = dirBytes(b, floorDir, "")
 
-		opts := Options{OutDir: filepath.Join(dir, "public"), Privacy: DefaultPrivacy(), Retention: 2}
+		opts := Options{OutDir: filepath.Join(dir, "public"), Privacy: DefaultPrivacy(), Retention: 2, CSVMaxRows: csvMax}
 		opts.Logger = slog.New(slog.DiscardHandler)
 		if os.Getenv("CAPSTAT_BENCH_DEBUG") != "" {
 			opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))

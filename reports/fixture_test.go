@@ -52,6 +52,9 @@ func newWorkingDB(t testing.TB, cat *catalog.Catalog) *sql.DB {
 	if err := fillWorkingDB(ctx, db, cat, fixtureRows); err != nil {
 		t.Fatal(err)
 	}
+	// Publish writes datasets on several connections at once when the pool
+	// allows it (tests that need the one-connection path set it back to 1).
+	db.SetMaxOpenConns(0)
 	return db
 }
 

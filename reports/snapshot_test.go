@@ -193,3 +193,23 @@ func TestSnapshotConfined(t *testing.T) {
 		}
 	}
 }
+
+// TestPublishOnOneConnection: with a working database limited to one
+// connection, datasets are written one after the other, with the same
+// result as on several connections.
+func TestPublishOnOneConnection(t *testing.T) {
+	cat := loadCatalog(t)
+	db := newWorkingDB(t, cat)
+	many := publish(t, db, testOptions(t, t.TempDir()))
+	db.SetMaxOpenConns(1)
+	one := publish(t, db, testOptions(t, t.TempDir()))
+	for name, n := range many.Manifest.Datasets {
+		if one.Manifest.Datasets[name] != n || one.Manifest.Fingerprints[name] != many.Manifest.Fingerprints[name] {
+			t.Errorf("%s: one connection %d rows (%s), several %d (%s)", name, one.Manifest.Datasets[name],
+				one.Manifest.Fingerprints[name], n, many.Manifest.Fingerprints[name])
+		}
+	}
+	if len(one.Manifest.Files) != len(many.Manifest.Files) {
+		t.Errorf("%d files on one connection, %d on several", len(one.Manifest.Files), len(many.Manifest.Files))
+	}
+}

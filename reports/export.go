@@ -76,7 +76,19 @@ func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, no
 	hashes := newHasher(ctx, dir)
 	defer hashes.stop()
 
+	snap, err := newSnapshotWriter(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	snapDone := false
+	defer func() {
+		if !snapDone {
+			snap.abort()
+		}
+	}()
 	outs := make([]*datasetOutput, len(o.Catalog.Datasets))
+	var snapTime time.Duration
+	var snapMu sync.Mutex
 	write := func(ctx context.Context, conn *sql.Conn, i int) error {
 		d := &o.Catalog.Datasets[i]
 		out, err := writeDataset(ctx, conn, o, d, dir, id, partitioned[d.Name], prev)
@@ -86,6 +98,13 @@ func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, no
 		for _, f := range out.files {
 			hashes.add(f.Path)
 		}
+		t0 := time.Now()
+		if err := snap.add(ctx, d); err != nil {
+			return err
+		}
+		snapMu.Lock()
+		snapTime += time.Since(t0)
+		snapMu.Unlock()
 		outs[i] = out
 		o.Logger.DebugContext(ctx, "publish: dataset written", "dataset", d.Name, "rows", out.rows,
 			"checks", out.stats.Checks, "parquet", out.stats.Parquet, "csv", out.stats.CSV, "changes", out.stats.Changes)
@@ -131,11 +150,12 @@ func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, no
 		return d
 	}
 	tPhase := time.Now()
-	if err := WriteSnapshot(ctx, dir, o.Catalog, id, now, prevID); err != nil {
+	snapDone = true
+	if err := snap.finish(ctx, id, now, prevID); err != nil {
 		return nil, err
 	}
 	hashes.add(snapshotFile)
-	st.Snapshot = phase("snapshot views", tPhase)
+	st.Snapshot = snapTime + phase("snapshot", tPhase)
 
 	tPhase = time.Now()
 	m := &Manifest{ReleaseID: id, CreatedAt: now, PreviousReleaseID: prevID, Licence: o.Licence, Datasets: rows,

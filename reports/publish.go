@@ -30,7 +30,7 @@ type Stats struct {
 	Parquet  time.Duration // COPY … (FORMAT parquet)
 	CSV      time.Duration // COPY … (FORMAT csv), spreadsheet-sized datasets only
 	Changes  time.Duration // diff against the previous release (skipped when fingerprints match)
-	Snapshot time.Duration // capstat.duckdb: views over the Parquet files
+	Snapshot time.Duration // capstat.duckdb: a view per dataset as it is written, then release_info and commit
 	Metadata time.Duration // wait for the checksums, datapackage, README, manifest
 	Verify   time.Duration // file set and sizes, Parquet footers, snapshot views
 	Total    time.Duration

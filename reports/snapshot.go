@@ -2,11 +2,14 @@ package reports
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/capstat/capstat/internal/catalog"
@@ -20,64 +23,104 @@ import (
 // release: DuckDB resolves them against the working directory or
 // file_search_path), the view release_info, and the catalogue descriptions
 // as comments. The snapshot holds no data of its own.
-func WriteSnapshot(ctx context.Context, dir string, cat *catalog.Catalog, id string, created time.Time, prevID string) (err error) {
-	path := filepath.Join(dir, snapshotFile)
-	db, err := duckdbx.Open(ctx, path)
+func WriteSnapshot(ctx context.Context, dir string, cat *catalog.Catalog, id string, created time.Time, prevID string) error {
+	w, err := newSnapshotWriter(ctx, dir)
 	if err != nil {
-		return fmt.Errorf("snapshot: %w", err)
+		return err
 	}
+	for i := range cat.Datasets {
+		if err := w.add(ctx, &cat.Datasets[i]); err != nil {
+			w.abort()
+			return err
+		}
+	}
+	return w.finish(ctx, id, created, prevID)
+}
+
+// snapshotWriter builds the snapshot while the datasets are being written:
+// add creates a dataset's view as soon as its Parquet files exist; finish
+// adds release_info and commits. All statements run in one transaction.
+type snapshotWriter struct {
+	mu   sync.Mutex
+	dir  string
+	db   *sql.DB
+	conn *sql.Conn
+}
+
+func newSnapshotWriter(ctx context.Context, dir string) (_ *snapshotWriter, err error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot: %w", err)
+	}
+	w := &snapshotWriter{dir: abs}
+	w.db, err = duckdbx.Open(ctx, filepath.Join(abs, snapshotFile))
+	if err != nil {
+		return nil, fmt.Errorf("snapshot: %w", err)
+	}
+	if w.conn, err = w.db.Conn(ctx); err == nil {
+		err = w.exec(ctx, duckdbx.SearchPathSQL(abs), "BEGIN TRANSACTION")
+	}
+	if err != nil {
+		w.abort()
+		return nil, fmt.Errorf("snapshot: %w", err)
+	}
+	return w, nil
+}
+
+func (w *snapshotWriter) exec(ctx context.Context, stmts ...string) error {
+	for _, s := range stmts {
+		if _, err := w.conn.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("snapshot: %s: %w", firstWords(s), err)
+		}
+	}
+	return nil
+}
+
+// add creates the view of dataset d (and its comments).
+func (w *snapshotWriter) add(ctx context.Context, d *catalog.Dataset) error {
+	view, err := datasetView(w.dir, d)
+	if err != nil {
+		return err
+	}
+	name := "main." + ident(d.Name)
+	stmts := []string{view, fmt.Sprintf("COMMENT ON VIEW %s IS %s", name, lit(d.Description+" / "+d.DescriptionFR))}
+	for _, c := range d.Columns {
+		stmts = append(stmts, fmt.Sprintf("COMMENT ON COLUMN %s.%s IS %s", name, ident(c.Name), lit(c.Description+" / "+c.DescriptionFR)))
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.exec(ctx, stmts...)
+}
+
+// finish adds release_info, commits, checkpoints (no WAL left) and closes.
+func (w *snapshotWriter) finish(ctx context.Context, id string, created time.Time, prevID string) (err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	defer func() {
-		if cErr := db.Close(); cErr != nil && err == nil {
+		if cErr := errors.Join(w.conn.Close(), w.db.Close()); cErr != nil && err == nil {
 			err = fmt.Errorf("close snapshot: %w", cErr)
 		}
 	}()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("snapshot: %w", err)
-	}
-	defer conn.Close()
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return fmt.Errorf("snapshot: %w", err)
-	}
 	prev := "NULL"
 	if prevID != "" {
 		prev = lit(prevID)
 	}
-	stmts := []string{
-		duckdbx.SearchPathSQL(abs),
+	return w.exec(ctx,
 		fmt.Sprintf("CREATE VIEW main.release_info AS SELECT %s AS release_id, %s::TIMESTAMPTZ AS created_at, %s::VARCHAR AS previous_release_id",
 			lit(id), lit(created.UTC().Format(time.RFC3339)), prev),
+		"COMMIT", "CHECKPOINT")
+}
+
+// abort drops the snapshot being written (its file goes with the release
+// directory).
+func (w *snapshotWriter) abort() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.conn != nil {
+		_, _ = w.conn.ExecContext(context.Background(), "ROLLBACK")
+		w.conn.Close()
 	}
-	for i := range cat.Datasets {
-		d := &cat.Datasets[i]
-		view, err := datasetView(abs, d)
-		if err != nil {
-			return err
-		}
-		name := "main." + ident(d.Name)
-		stmts = append(stmts, view, fmt.Sprintf("COMMENT ON VIEW %s IS %s", name, lit(d.Description+" / "+d.DescriptionFR)))
-		for _, c := range d.Columns {
-			stmts = append(stmts, fmt.Sprintf("COMMENT ON COLUMN %s.%s IS %s", name, ident(c.Name), lit(c.Description+" / "+c.DescriptionFR)))
-		}
-	}
-	// One transaction for every statement (a commit each is slower), then
-	// a checkpoint so that the file is complete without a WAL.
-	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-		return fmt.Errorf("snapshot: %w", err)
-	}
-	for _, s := range stmts {
-		if _, err := conn.ExecContext(ctx, s); err != nil {
-			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-			return fmt.Errorf("snapshot: %s: %w", firstWords(s), err)
-		}
-	}
-	for _, s := range []string{"COMMIT", "CHECKPOINT"} {
-		if _, err := conn.ExecContext(ctx, s); err != nil {
-			return fmt.Errorf("snapshot: %s: %w", s, err)
-		}
-	}
-	return nil
+	w.db.Close()
 }
 
 // datasetView returns the CREATE VIEW of dataset d over the Parquet files

@@ -213,3 +213,40 @@ func TestPublishOnOneConnection(t *testing.T) {
 		t.Errorf("%d files on one connection, %d on several", len(one.Manifest.Files), len(many.Manifest.Files))
 	}
 }
+
+// TestChangesWithoutFingerprints: against a previous release without
+// fingerprints (an older one), changes come from the diff on the primary
+// key, and unchanged data still gives all zeros.
+func TestChangesWithoutFingerprints(t *testing.T) {
+	cat := loadCatalog(t)
+	db := newWorkingDB(t, cat)
+	out := t.TempDir()
+	opts := testOptions(t, out)
+	first := publish(t, db, opts)
+	var m Manifest
+	path := filepath.Join(first.Dir, manifestFile)
+	if err := readJSON(path, &m); err != nil {
+		t.Fatal(err)
+	}
+	m.Fingerprints = nil
+	if err := writeJSON(path, &m); err != nil {
+		t.Fatal(err)
+	}
+	second := publish(t, db, opts)
+	if !second.Changes.Zero() || second.Changes.PreviousReleaseID != first.ID {
+		t.Errorf("unchanged data diffed without fingerprints: %+v", second.Changes)
+	}
+	if _, err := db.Exec("UPDATE core.projects SET title = title || ' (modifié)' WHERE project_id = 'project_id-3'"); err != nil {
+		t.Fatal(err)
+	}
+	third := publish(t, db, opts)
+	for name, got := range third.Changes.Datasets {
+		want := DatasetChanges{}
+		if name == "projects" {
+			want.Updated = 1
+		}
+		if got != want {
+			t.Errorf("%s changes = %+v, want %+v", name, got, want)
+		}
+	}
+}

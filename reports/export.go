@@ -46,8 +46,8 @@ type datasetOutput struct {
 // writeRelease writes and verifies the whole release into dir: every
 // dataset goes from the working table, in one read transaction, through
 // the privacy projection and the key checks to Parquet (and CSV when it
-// fits a spreadsheet); the snapshot then gets one view per dataset over the
-// release's own Parquet files.
+// fits a spreadsheet), several datasets at once; as each one is written
+// its files are hashed and the snapshot gets its view over them.
 func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, now time.Time, dir string, prev *Release) (rel *Release, err error) {
 	for _, sub := range []string{"data", "csv"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {

@@ -374,6 +374,9 @@ func openSnapshot(ctx context.Context, path string, limits Limits) (_ *snapshot,
 		"SET temp_directory = " + sqlString(filepath.Join(tmpDir, "guarded")),
 		"SET max_temp_directory_size = " + sqlString(limits.MaxTempDirectorySize),
 		"SET GLOBAL TimeZone = " + sqlString(TimeZone),
+		// The views read the release's Parquet files: keep their footers
+		// in memory between queries (a release never changes).
+		"SET parquet_metadata_cache = true",
 	}
 	// External access off, except reading the release's Parquet files (by
 	// their exact names: allowed_paths, no directory, no glob).

@@ -443,7 +443,7 @@ func (c *crawler) paginate(ctx context.Context, key, entity, scope string, fetch
 	if after != nil {
 		seenCursors[*after] = true
 	}
-	seenRows := map[string]struct{}{}
+	seenRows := map[rowKey]struct{}{}
 	repeats := 0 // consecutive pages of rows all seen before
 	for n := 1; ; n++ {
 		var p page
@@ -515,15 +515,18 @@ func (c *crawler) paginate(ctx context.Context, key, entity, scope string, fetch
 	}
 }
 
+// rowKey identifies a row of a connection's pages.
+type rowKey struct{ table, id string }
+
 // repeatedRows reports whether a non-empty page holds only rows already in
 // seen, and adds its rows to seen.
-func repeatedRows(seen map[string]struct{}, rows []rawstore.Row) bool {
+func repeatedRows(seen map[rowKey]struct{}, rows []rawstore.Row) bool {
 	if len(rows) == 0 {
 		return false
 	}
 	all := true
 	for _, r := range rows {
-		k := r.Table + "\x00" + r.ID
+		k := rowKey{r.Table, r.ID}
 		if _, ok := seen[k]; !ok {
 			all = false
 			seen[k] = struct{}{}

@@ -146,11 +146,24 @@ func TestE2ETiny(t *testing.T) {
 	db := openDB(t, filepath.Join(t.TempDir(), "capstat.duckdb"))
 	srcs := sourcesFor(ts.URL, instanceNames(truth))
 
+	// A bad memory limit is refused before anything is written.
+	if _, err := ingest.Ingest(ctx, db, srcs, ingest.Options{MemoryLimit: "lots"}); err == nil || !strings.Contains(err.Error(), `memory_limit "lots"`) {
+		t.Fatalf("ingest with a bad memory limit: %v", err)
+	}
+	var limit string
+	if err := db.QueryRow(`SELECT current_setting('memory_limit')`).Scan(&limit); err != nil {
+		t.Fatal(err)
+	}
 	rep, err := ingest.Ingest(ctx, db, srcs, ingest.Options{})
 	if err != nil {
 		t.Fatalf("ingest: %v\n%s", err, rep)
 	}
 	t.Logf("first run:\n%s", rep)
+	// The crawl's memory settings are the database's own again.
+	var after string
+	if err := db.QueryRow(`SELECT current_setting('memory_limit')`).Scan(&after); err != nil || after != limit {
+		t.Errorf("memory_limit after the crawl = %q, %v; want %q", after, err, limit)
+	}
 	checkCounts(t, db, truth)
 	first := tablesHash(t, db)
 	checkAudit(t, db)

@@ -53,6 +53,80 @@ type Options struct {
 	// HTTPClient overrides the HTTP client (proxies, custom transports);
 	// Source.Timeout still bounds every request.
 	HTTPClient *http.Client
+	// MemoryLimit is DuckDB's memory_limit during the crawl ("" =
+	// DefaultMemoryLimit, "keep" = leave the database's own), restored
+	// afterwards. The crawl's DuckDB work is small merges: a low limit
+	// keeps the process small without slowing it (docs/benchmarks.md).
+	MemoryLimit string
+}
+
+// DefaultMemoryLimit is the DuckDB memory_limit of a crawl.
+const DefaultMemoryLimit = "64MB"
+
+// GoMemoryLimit is the soft Go memory limit `capstat ingest` sets when
+// GOMEMLIMIT is not: a crawl's live Go heap stays near 40 MB, and without a
+// limit the runtime lets the heap grow to twice its live size.
+const GoMemoryLimit = 64 << 20
+
+// crawlSettings are DuckDB settings of a crawl besides memory_limit: the
+// allocator gives freed memory back once a task used more than a few MB,
+// instead of keeping up to 128 MiB of it (DuckDB's default).
+var crawlSettings = [][2]string{
+	{"allocator_flush_threshold", "4MB"},
+	{"allocator_bulk_deallocation_flush_threshold", "4MB"},
+}
+
+// limitMemory applies the crawl's DuckDB memory settings and returns the
+// function that restores the previous ones.
+func limitMemory(ctx context.Context, db *sql.DB, limit string) (func(), error) {
+	if limit == "keep" {
+		return func() {}, nil
+	}
+	if limit == "" {
+		limit = DefaultMemoryLimit
+	}
+	settings := append([][2]string{{"memory_limit", limit}}, crawlSettings...)
+	exec := func(q string) error {
+		_, err := db.ExecContext(context.WithoutCancel(ctx), q)
+		return err
+	}
+	read := func(name string) (string, error) {
+		var v string
+		err := db.QueryRowContext(ctx, "SELECT current_setting('"+name+"')").Scan(&v)
+		return v, err
+	}
+	// DuckDB shows sizes rounded: a setting that was its default is given
+	// back with RESET, exactly; any other one with SET, to the shown value.
+	var undo []string
+	restore := func() {
+		for _, q := range undo {
+			_ = exec(q)
+		}
+	}
+	for _, kv := range settings {
+		old, err := read(kv[0])
+		if err == nil {
+			err = exec("RESET " + kv[0])
+		}
+		var def string
+		if err == nil {
+			def, err = read(kv[0])
+		}
+		if err != nil {
+			restore()
+			return nil, fmt.Errorf("ingest: read %s: %w", kv[0], err)
+		}
+		if old == def {
+			undo = append(undo, "RESET "+kv[0])
+		} else {
+			undo = append(undo, "SET "+kv[0]+" = '"+strings.ReplaceAll(old, "'", "''")+"'")
+		}
+		if err := exec("SET " + kv[0] + " = '" + strings.ReplaceAll(kv[1], "'", "''") + "'"); err != nil {
+			restore()
+			return nil, fmt.Errorf("ingest: %s %q: %w", kv[0], kv[1], err)
+		}
+	}
+	return restore, nil
 }
 
 // EntityStats counts one entity of one source.
@@ -181,6 +255,11 @@ func Ingest(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*R
 		}
 		seen[selected[i].Name] = true
 	}
+	restore, err := limitMemory(ctx, db, opts.MemoryLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer restore()
 	store, err := rawstore.Open(ctx, db)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)

@@ -33,7 +33,8 @@ type item struct {
 }
 
 // A group commit gathers the pages that arrive within groupLinger of its
-// first one, up to maxGroupRows rows, maxGroupBlocks pages or a barrier:
+// first one, up to maxGroupRows rows, maxGroupBytes of payload (which
+// DuckDB stages in memory), maxGroupBlocks pages or a barrier:
 // each commit has a fixed cost (transaction, WAL sync, checkpoint upserts,
 // one merge statement per table), so fewer and larger commits write
 // faster. A crash loses at most the pages of that window, which the
@@ -42,6 +43,7 @@ const (
 	writerQueue    = 64
 	groupLinger    = 250 * time.Millisecond
 	maxGroupRows   = 20000
+	maxGroupBytes  = 4 << 20
 	maxGroupBlocks = 512
 )
 
@@ -101,14 +103,14 @@ func (w *writer) loop(ctx context.Context) error {
 		}
 		group := []*item{first}
 		var pending *item
-		rows := 0
+		rows, size := 0, 0
 		if first.batch != nil {
-			rows = len(first.batch.Rows)
+			rows, size = len(first.batch.Rows), first.batch.PayloadBytes()
 		}
 		// A flush barrier (done set) is waited for: commit at once.
 		linger := time.NewTimer(groupLinger)
 	drain:
-		for rows < maxGroupRows && len(group) < maxGroupBlocks && group[len(group)-1].done == nil {
+		for rows < maxGroupRows && size < maxGroupBytes && len(group) < maxGroupBlocks && group[len(group)-1].done == nil {
 			select {
 			case it, ok := <-w.in:
 				if !ok {
@@ -121,6 +123,7 @@ func (w *writer) loop(ctx context.Context) error {
 				group = append(group, it)
 				if it.batch != nil {
 					rows += len(it.batch.Rows)
+					size += it.batch.PayloadBytes()
 				}
 			case <-linger.C:
 				break drain

@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -91,11 +94,15 @@ func crawl(args []string) error {
 	instances := fs.String("instances", "gironde,landes", "comma-separated instances")
 	dbPath := fs.String("db", "/tmp/ingestbench.duckdb", "DuckDB file (removed first)")
 	conc := fs.Int("concurrency", 4, "requests in flight per source")
-	memLimit := fs.String("duckdb-memory-limit", "128MB", "DuckDB memory_limit ('' = DuckDB default)")
+	memLimit := fs.String("duckdb-memory-limit", "", "DuckDB memory_limit during the crawl ('' = the ingester's default, keep = DuckDB's)")
 	threads := fs.Int("duckdb-threads", 0, "DuckDB threads (0 = DuckDB default)")
+	sets := fs.String("duckdb-set", "", "more DuckDB settings, name=value[,name=value…]")
 	verbose := fs.Bool("v", false, "log to stderr")
 	fs.Parse(args)
 	ctx := context.Background()
+	if os.Getenv("GOMEMLIMIT") == "" { // as `capstat ingest`
+		debug.SetMemoryLimit(ingest.GoMemoryLimit)
+	}
 	os.Remove(*dbPath)
 	os.Remove(*dbPath + ".wal")
 	db, err := duckdbx.Open(ctx, *dbPath)
@@ -103,27 +110,35 @@ func crawl(args []string) error {
 		return err
 	}
 	defer db.Close()
-	if *memLimit != "" {
-		if _, err := db.ExecContext(ctx, "SET memory_limit = '"+*memLimit+"'"); err != nil {
-			return err
-		}
-	}
 	if *threads > 0 {
 		if _, err := db.ExecContext(ctx, fmt.Sprintf("SET threads = %d", *threads)); err != nil {
 			return err
+		}
+	}
+	if *sets != "" {
+		for _, kv := range strings.Split(*sets, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			if _, err := db.ExecContext(ctx, fmt.Sprintf("SET %s = '%s'", k, v)); err != nil {
+				return err
+			}
 		}
 	}
 	var srcs []ingest.Source
 	for _, n := range strings.Split(*instances, ",") {
 		srcs = append(srcs, ingest.Source{Name: n, Endpoint: *url + "/" + n + "/graphql", Concurrency: *conc})
 	}
-	opts := ingest.Options{Progress: os.Stderr}
+	opts := ingest.Options{Progress: os.Stderr, MemoryLimit: *memLimit}
 	if *verbose {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	t0 := time.Now()
+	stop := make(chan struct{})
+	peak := make(chan memSample)
+	go sampleMemory(ctx, db, stop, peak)
 	rep, err := ingest.Ingest(ctx, db, srcs, opts)
 	d := time.Since(t0)
+	close(stop)
+	pk := <-peak
 	if err != nil {
 		return err
 	}
@@ -140,5 +155,77 @@ func crawl(args []string) error {
 	fmt.Print(rep)
 	fmt.Printf("records %d, requests %d, retries %d, %s: %.0f records/s, %.1f requests/s, peak RSS %.1f MB (Go runtime holds %.1f MB)\n",
 		records, requests, retries, d.Round(time.Millisecond), float64(records)/d.Seconds(), float64(requests)/d.Seconds(), float64(ru.Maxrss)/1024, float64(ms.Sys)/(1<<20))
+	fmt.Printf("at the highest sampled RSS (%.1f MB): anonymous %.1f MB, file-backed %.1f MB; Go heap in use %.1f MB, Go runtime %.1f MB; DuckDB buffer manager %.1f MB\n",
+		pk.rss/1e6, pk.anon/1e6, pk.file/1e6, pk.goHeap/1e6, pk.goSys/1e6, pk.duck/1e6)
+	fmt.Printf("  Go memory not released to the OS %.1f MB; DuckDB by tag: %s\n", pk.goRSS/1e6, pk.tags.String)
+	fmt.Printf("  C heap (glibc): %.1f MB from the system, %.1f MB in use, %.1f MB free\n", pk.cSystem/1e6, pk.cInUse/1e6, pk.cFree/1e6)
 	return nil
+}
+
+// memSample is one reading of where the process's memory is.
+type memSample struct {
+	rss, anon, file, goHeap, goSys, goRSS, duck float64 // bytes
+	cSystem, cInUse, cFree                      float64 // glibc malloc: from the system, in use, free
+	tags                                        sql.NullString
+}
+
+// sampleMemory reads the process's memory every 200 ms until stop is
+// closed, then sends the sample with the highest RSS.
+func sampleMemory(ctx context.Context, db *sql.DB, stop <-chan struct{}, out chan<- memSample) {
+	var best memSample
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			out <- best
+			return
+		case <-t.C:
+		}
+		var s memSample
+		b, err := os.ReadFile("/proc/self/status")
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			k, v, ok := strings.Cut(line, ":")
+			if !ok {
+				continue
+			}
+			var kb float64
+			fmt.Sscanf(strings.TrimSpace(v), "%f", &kb)
+			switch k {
+			case "VmRSS":
+				s.rss = kb * 1024
+			case "RssAnon":
+				s.anon = kb * 1024
+			case "RssFile":
+				s.file = kb * 1024
+			}
+		}
+		if s.rss <= best.rss {
+			continue
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		s.goHeap, s.goSys = float64(ms.HeapInuse), float64(ms.Sys)
+		s.cSystem, s.cInUse, s.cFree = cHeap()
+		if f := os.Getenv("SMAPS"); f != "" {
+			if b, err := os.ReadFile("/proc/self/smaps"); err == nil {
+				os.WriteFile(f, b, 0o644)
+			}
+		}
+		if f := os.Getenv("HEAPPROF"); f != "" {
+			if w, err := os.Create(f); err == nil {
+				pprof.Lookup("heap").WriteTo(w, 0)
+				w.Close()
+			}
+		}
+		var duck sql.NullFloat64
+		_ = db.QueryRowContext(ctx, "SELECT sum(memory_usage_bytes) FROM duckdb_memory()").Scan(&duck)
+		s.duck = duck.Float64
+		s.goRSS = float64(ms.HeapSys - ms.HeapReleased + ms.StackSys + ms.MSpanSys + ms.MCacheSys + ms.GCSys + ms.OtherSys + ms.BuckHashSys)
+		_ = db.QueryRowContext(ctx, "SELECT string_agg(tag || ' ' || (memory_usage_bytes // 1000000) || ' MB', ', ') FROM duckdb_memory() WHERE memory_usage_bytes >= 1000000").Scan(&s.tags)
+		best = s
+	}
 }

@@ -14,4 +14,4 @@ SRV=$!
 trap 'kill $SRV 2>/dev/null || true' EXIT
 until grep -q serving /tmp/ingestbench-serve-$PORT.log 2>/dev/null; do sleep 0.5; done
 cat /tmp/ingestbench-serve-$PORT.log
-env ${CRAWL_ENV:-} /tmp/ingestbench crawl ${CRAWL_FLAGS:-} -url http://127.0.0.1:$PORT -instances "$INSTANCES" -concurrency "$CONC" -db /tmp/ingestbench-$PORT.duckdb -duckdb-memory-limit "${MEMLIMIT:-128MB}" 2>/tmp/ingestbench-crawl-$PORT.log
+env ${CRAWL_ENV:-} /tmp/ingestbench crawl ${CRAWL_FLAGS:-} -url http://127.0.0.1:$PORT -instances "$INSTANCES" -concurrency "$CONC" -db /tmp/ingestbench-$PORT.duckdb ${MEMLIMIT:+-duckdb-memory-limit "$MEMLIMIT"} 2>/tmp/ingestbench-crawl-$PORT.log

@@ -107,10 +107,13 @@ func ddl() []string {
 	return out
 }
 
-// stageDDL returns the connection-local staging tables, one per entity table
-// (plus one for author updates). Payload is staged as VARCHAR.
-func stageDDL() []string {
-	var out []string
+// stageDDL returns the connection-local staging tables by name: one stage_
+// and one merge_ table per entity table, and stage_authors. Payloads are
+// staged as VARCHAR. They are dropped and created again after each commit:
+// DuckDB does not give back the memory of rows deleted from temporary
+// tables.
+func stageDDL() map[string]string {
+	out := map[string]string{}
 	for _, s := range specs() {
 		var b strings.Builder
 		fmt.Fprintf(&b, "CREATE TEMP TABLE IF NOT EXISTS stage_%s (source VARCHAR, id VARCHAR", s.name)
@@ -118,16 +121,16 @@ func stageDDL() []string {
 			fmt.Fprintf(&b, ", %s %s", c.name, c.typ)
 		}
 		b.WriteString(", payload VARCHAR, run BIGINT)")
-		out = append(out, b.String())
+		out["stage_"+s.name] = b.String()
 		var m strings.Builder
 		fmt.Fprintf(&m, "CREATE TEMP TABLE IF NOT EXISTS merge_%s (source VARCHAR, id VARCHAR", s.name)
 		for _, c := range s.ctx {
 			fmt.Fprintf(&m, ", %s %s", c.name, c.typ)
 		}
 		m.WriteString(", payload VARCHAR, run BIGINT, content_hash VARCHAR, old_hash VARCHAR, old_deleted BOOLEAN)")
-		out = append(out, m.String())
+		out["merge_"+s.name] = m.String()
 	}
-	out = append(out, `CREATE TEMP TABLE IF NOT EXISTS stage_authors (tbl VARCHAR, source VARCHAR, id VARCHAR, author_id VARCHAR, run BIGINT)`)
+	out["stage_authors"] = `CREATE TEMP TABLE IF NOT EXISTS stage_authors (tbl VARCHAR, source VARCHAR, id VARCHAR, author_id VARCHAR, run BIGINT)`
 	return out
 }
 
@@ -144,8 +147,9 @@ func hashExpr(payload string, ctx []string) string {
 // mergeStmts are the statements merging one staged table.
 type mergeStmts struct {
 	join   string // fills merge_<t> from stage_<t> joined once with the raw table
-	counts string // per source: changed rows, matched rows
-	update string // matched rows: new values, last_seen_run, revived
+	counts string // per source: changed rows, unchanged matched rows, other matched rows
+	update string // matched rows that changed or come back: new values, last_seen_run, revived
+	touch  string // matched unchanged rows: last_seen_run
 	insert string // unmatched rows
 }
 
@@ -181,7 +185,8 @@ LEFT JOIN (SELECT %s FROM raw.%s WHERE id IN (SELECT id FROM stage_%s)) o ON o.s
 		s.name, strings.Join(sel, ", "), s.name, strings.Join(stored, ", "), s.name, s.name)
 	st.counts = fmt.Sprintf(`SELECT source,
 count(*) FILTER (old_hash IS NULL OR old_deleted OR old_hash <> content_hash),
-count(*) FILTER (old_hash IS NOT NULL)
+count(*) FILTER (old_hash IS NOT NULL AND NOT old_deleted AND old_hash = content_hash),
+count(*) FILTER (old_hash IS NOT NULL AND (old_deleted OR old_hash <> content_hash))
 FROM merge_%s GROUP BY source`, s.name)
 
 	var set []string
@@ -191,8 +196,13 @@ FROM merge_%s GROUP BY source`, s.name)
 		}
 	}
 	set = append(set, "payload = CAST(m.payload AS JSON)", "content_hash = m.content_hash", "last_seen_run = m.run", "deleted_run = NULL")
-	st.update = fmt.Sprintf("UPDATE raw.%s SET %s FROM merge_%s m WHERE m.old_hash IS NOT NULL AND raw.%s.source = m.source AND raw.%s.id = m.id",
-		s.name, strings.Join(set, ", "), s.name, s.name, s.name)
+	st.update = fmt.Sprintf("UPDATE raw.%[1]s SET %[2]s FROM merge_%[1]s m WHERE m.old_hash IS NOT NULL AND (m.old_deleted OR m.old_hash <> m.content_hash) AND raw.%[1]s.source = m.source AND raw.%[1]s.id = m.id",
+		s.name, strings.Join(set, ", "))
+	// Unchanged rows only move last_seen_run: rewriting their payloads
+	// would cost as much as changing them (DuckDB keeps both versions until
+	// the commit).
+	st.touch = fmt.Sprintf("UPDATE raw.%[1]s SET last_seen_run = m.run FROM merge_%[1]s m WHERE m.old_hash IS NOT NULL AND NOT m.old_deleted AND m.old_hash = m.content_hash AND raw.%[1]s.source = m.source AND raw.%[1]s.id = m.id",
+		s.name)
 
 	cols := append([]string{"source", "id"}, names...)
 	vals := append([]string{"source", "id"}, names...)

@@ -81,6 +81,15 @@ func (b *Batch) Add(o *Batch) {
 	b.Audit = append(b.Audit, o.Audit...)
 }
 
+// PayloadBytes is the size of the batch's payloads.
+func (b *Batch) PayloadBytes() int {
+	n := 0
+	for _, r := range b.Rows {
+		n += len(r.Payload)
+	}
+	return n
+}
+
 // Empty reports whether the batch holds nothing.
 func (b *Batch) Empty() bool {
 	return len(b.Rows)+len(b.Authors)+len(b.Checkpoints)+len(b.Errors)+len(b.Audit) == 0
@@ -99,10 +108,11 @@ func newStats() Stats { return Stats{Records: map[Key]int64{}, Changed: map[Key]
 
 // Store writes the raw tables through one dedicated connection.
 type Store struct {
-	db    *sql.DB
-	conn  *sql.Conn
-	specs map[string]tableSpec
-	order []tableSpec
+	db       *sql.DB
+	conn     *sql.Conn
+	specs    map[string]tableSpec
+	order    []tableSpec
+	stageDDL map[string]string // staging table DDL by name
 }
 
 // Open creates the raw schema if needed and prepares the staging tables.
@@ -115,13 +125,14 @@ func Open(ctx context.Context, db *sql.DB) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rawstore: connection: %w", err)
 	}
-	for _, q := range stageDDL() {
+	stage := stageDDL()
+	for _, q := range stage {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			conn.Close()
 			return nil, fmt.Errorf("rawstore: staging tables: %w", err)
 		}
 	}
-	s := &Store{db: db, conn: conn, specs: map[string]tableSpec{}, order: specs()}
+	s := &Store{db: db, conn: conn, specs: map[string]tableSpec{}, order: specs(), stageDDL: stage}
 	for _, sp := range s.order {
 		s.specs[sp.name] = sp
 	}
@@ -212,27 +223,32 @@ func (s *Store) merge(ctx context.Context, tx *sql.Tx, sp tableSpec, n int, chan
 	if err != nil {
 		return fmt.Errorf("rawstore: merge raw.%s (count): %w", sp.name, err)
 	}
-	var matched int64
+	var unchanged, rewritten int64
 	for rs.Next() {
 		var src string
-		var c, mt int64
-		if err := rs.Scan(&src, &c, &mt); err != nil {
+		var c, u, r int64
+		if err := rs.Scan(&src, &c, &u, &r); err != nil {
 			rs.Close()
 			return fmt.Errorf("rawstore: merge raw.%s (count): %w", sp.name, err)
 		}
 		changed[Key{src, sp.name}] += c
-		matched += mt
+		unchanged, rewritten = unchanged+u, rewritten+r
 	}
 	rs.Close()
 	if err := rs.Err(); err != nil {
 		return fmt.Errorf("rawstore: merge raw.%s (count): %w", sp.name, err)
 	}
-	if matched > 0 {
+	if unchanged > 0 {
+		if _, err := tx.ExecContext(ctx, m.touch); err != nil {
+			return fmt.Errorf("rawstore: merge raw.%s (seen): %w", sp.name, err)
+		}
+	}
+	if rewritten > 0 {
 		if _, err := tx.ExecContext(ctx, m.update); err != nil {
 			return fmt.Errorf("rawstore: merge raw.%s (update): %w", sp.name, err)
 		}
 	}
-	if matched < int64(n) {
+	if unchanged+rewritten < int64(n) {
 		if _, err := tx.ExecContext(ctx, m.insert); err != nil {
 			return fmt.Errorf("rawstore: merge raw.%s (insert): %w", sp.name, err)
 		}
@@ -356,13 +372,18 @@ func appendRows(conn driver.Conn, table string, fill func(*duckdb.Appender) erro
 	return nil
 }
 
+// clearStage empties the staging tables a commit used (see stageDDL).
 func (s *Store) clearStage(ctx context.Context, byTable map[string][]Row, authors bool) {
+	var names []string
 	for name := range byTable {
-		_, _ = s.conn.ExecContext(ctx, "DELETE FROM stage_"+name)
-		_, _ = s.conn.ExecContext(ctx, "DELETE FROM merge_"+name)
+		names = append(names, "stage_"+name, "merge_"+name)
 	}
 	if authors {
-		_, _ = s.conn.ExecContext(ctx, "DELETE FROM stage_authors")
+		names = append(names, "stage_authors")
+	}
+	for _, t := range names {
+		_, _ = s.conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+t)
+		_, _ = s.conn.ExecContext(ctx, s.stageDDL[t])
 	}
 }
 

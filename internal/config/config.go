@@ -27,6 +27,7 @@ type Config struct {
 	Privacy  Privacy  `yaml:"privacy,omitempty"`
 	Serve    Serve    `yaml:"serve,omitempty"`
 	Queries  Queries  `yaml:"queries,omitempty"`
+	Ingest   Ingest   `yaml:"ingest,omitempty"`
 
 	path string
 }
@@ -105,6 +106,13 @@ type Serve struct {
 	TLSKey        string  `yaml:"tls_key,omitempty"`
 	AccessLog     string  `yaml:"access_log,omitempty"` // file path, "-" for stderr, empty for none
 	RateLimit     float64 `yaml:"rate_limit,omitempty"` // API requests per second per client
+}
+
+// Ingest configures the crawler's use of the working database.
+type Ingest struct {
+	// MemoryLimit is DuckDB's memory_limit during a crawl (empty = the
+	// ingester's default, 64MB; "keep" = the database's own).
+	MemoryLimit string `yaml:"memory_limit,omitempty"`
 }
 
 // Queries configures the query engine limits.

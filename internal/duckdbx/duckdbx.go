@@ -42,6 +42,7 @@ func OpenReadOnly(ctx context.Context, path string) (*sql.DB, error) {
 }
 
 func open(ctx context.Context, path, opts string, init ...string) (*sql.DB, error) {
+	tuneMalloc()
 	dsn := path
 	if opts != "" {
 		dsn += "?" + opts

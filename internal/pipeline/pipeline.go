@@ -135,7 +135,7 @@ func (p *Pipeline) Ingest(ctx context.Context, only []string) error {
 	}
 	defer p.observe(StageIngest, time.Now())
 	return p.withDB(ctx, func(db *sql.DB) error {
-		rep, err := ingest.Ingest(ctx, db, sources, ingest.Options{Logger: p.logger(), Progress: p.Progress, Only: only})
+		rep, err := ingest.Ingest(ctx, db, sources, ingest.Options{Logger: p.logger(), Progress: p.Progress, Only: only, MemoryLimit: p.Config.Ingest.MemoryLimit})
 		if rep != nil {
 			if p.Summary != nil {
 				fmt.Fprintln(p.Summary, rep.String())

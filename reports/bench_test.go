@@ -36,7 +36,10 @@ var benchShare = map[string]float64{
 // BenchmarkPublish generates a working database of CAPSTAT_BENCH_ROWS rows
 // (default 3,000,000) with the catalogue's shapes, then measures a bare
 // DuckDB COPY of every table to zstd Parquet (the floor) and a full Publish.
+// With CAPSTAT_BENCH_DB=/path/working.duckdb it reads that real working
+// database (after ingest and transform) instead of generating rows.
 // Run: go test -run '^$' -bench Publish -benchtime 1x ./reports/
+// or bench/publish/run.sh [large].
 func BenchmarkPublish(b *testing.B) {
 	total := 3_000_000
 	if s := os.Getenv("CAPSTAT_BENCH_ROWS"); s != "" {
@@ -67,17 +70,37 @@ func BenchmarkPublish(b *testing.B) {
 	ctx := context.Background()
 	cat := loadCatalog(b)
 	dir := b.TempDir()
-	db, err := duckdbx.Open(ctx, filepath.Join(dir, "working.duckdb"))
-	if err != nil {
-		b.Fatal(err)
+	var db *sql.DB
+	var rows int64
+	var err error
+	if path := os.Getenv("CAPSTAT_BENCH_DB"); path != "" {
+		// A real working database (bench/publish/run.sh large builds one
+		// from the sandbox): Publish never writes to it, so it is opened
+		// read-only in place and both the floor and Publish read its
+		// transformed tables.
+		db, err = duckdbx.OpenReadOnly(ctx, path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		rows, err = logDatasetRows(ctx, b, db, cat)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("working database %s: %d rows in %d datasets", path, rows, len(cat.Datasets))
+	} else {
+		db, err = duckdbx.Open(ctx, filepath.Join(dir, "working.duckdb"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		t0 := time.Now()
+		rows, err = fillLarge(ctx, db, cat, total)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("generated %d rows in %s", rows, time.Since(t0).Round(time.Millisecond))
 	}
-	defer db.Close()
-	t0 := time.Now()
-	rows, err := fillLarge(ctx, db, cat, total)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("generated %d rows in %s", rows, time.Since(t0).Round(time.Millisecond))
 
 	var floorTotal, pubTotal time.Duration
 	var floorBytes, pubBytes, parquetBytes, csvBytes int64
@@ -137,6 +160,21 @@ func BenchmarkPublish(b *testing.B) {
 	b.ReportMetric(float64(floorBytes), "floor-bytes")
 	b.ReportMetric(float64(parquetBytes), "parquet-bytes")
 	b.ReportMetric(float64(pubBytes), "release-bytes")
+}
+
+// logDatasetRows logs the row count of every catalogue table and returns
+// their sum.
+func logDatasetRows(ctx context.Context, b *testing.B, db *sql.DB, cat *catalog.Catalog) (int64, error) {
+	var sum int64
+	for _, d := range cat.Datasets {
+		var n int64
+		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM "+tableRef(d.Table)).Scan(&n); err != nil {
+			return 0, fmt.Errorf("count %s: %w", d.Name, err)
+		}
+		b.Logf("dataset %-22s %9d rows", d.Name, n)
+		sum += n
+	}
+	return sum, nil
 }
 
 func dirBytes(b *testing.B, dir, suffix string) int64 {

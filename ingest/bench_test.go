@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -135,8 +136,9 @@ func BenchmarkCrawl(b *testing.B) {
 }
 
 // BenchmarkSandboxCapacity replays the requests of one crawl against the
-// sandbox (latency 0) with 8 concurrent clients that only read the bodies:
-// the records/s the sandbox itself can serve on this machine.
+// sandbox (latency 0) with 8 concurrent clients: "discard" only reads the
+// bodies (the records/s the sandbox itself can serve on this machine),
+// "decode" also parses them (see replay).
 func BenchmarkSandboxCapacity(b *testing.B) {
 	scale, names, _ := benchEnv(b)
 	srv, err := sandbox.New(sandbox.Options{Seed: seed, Scale: scale, Instances: names})
@@ -149,44 +151,67 @@ func BenchmarkSandboxCapacity(b *testing.B) {
 	records, _, _ := crawlOnce(b, ts.URL, names, 4)
 	rec.on = false
 	workers, _ := strconv.Atoi(envOr("CAPSTAT_BENCH_REPLAY_WORKERS", "8"))
-	b.ResetTimer()
-	for range b.N {
-		start := time.Now()
-		var wg sync.WaitGroup
-		var served atomic.Int64
-		next := make(chan recorded)
-		tr := &http.Transport{MaxIdleConnsPerHost: workers}
-		cl := &http.Client{Transport: tr}
-		for range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for r := range next {
-					req, _ := http.NewRequest(http.MethodPost, ts.URL+r.path, bytes.NewReader(r.body))
-					req.Header.Set("Content-Type", "application/json")
-					req.Header.Set("Accept", ingest.PreviewAccept)
-					resp, err := cl.Do(req)
-					if err != nil {
-						b.Error(err)
-						continue
-					}
-					n, _ := io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusOK {
-						b.Errorf("replay %s: status %d", r.path, resp.StatusCode)
-					}
-					served.Add(n)
-				}
-			}()
-		}
-		for _, r := range rec.bodies {
-			next <- r
-		}
-		close(next)
-		wg.Wait()
-		d := time.Since(start)
-		b.ReportMetric(float64(records)/d.Seconds(), "records/s")
-		b.ReportMetric(float64(len(rec.bodies))/d.Seconds(), "requests/s")
-		b.ReportMetric(float64(served.Load())/d.Seconds()/1e6, "MB/s")
+	// discard only reads the bodies: the sandbox's capacity. decode also
+	// parses each body into generic Go values with encoding/json, the
+	// least any Go client does with an answer: an upper bound for any
+	// ingester on the same cores.
+	for _, mode := range []string{"discard", "decode"} {
+		b.Run(mode, func(b *testing.B) {
+			for range b.N {
+				replay(b, ts.URL, rec.bodies, workers, records, mode == "decode")
+			}
+		})
 	}
+}
+
+// replay sends the recorded requests with that many concurrent clients and
+// reports the records/s of the crawl they belong to.
+func replay(b *testing.B, base string, bodies []recorded, workers int, records int64, decode bool) {
+	start := time.Now()
+	var wg sync.WaitGroup
+	var served atomic.Int64
+	next := make(chan recorded)
+	tr := &http.Transport{MaxIdleConnsPerHost: workers}
+	cl := &http.Client{Transport: tr}
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range next {
+				req, _ := http.NewRequest(http.MethodPost, base+r.path, bytes.NewReader(r.body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Accept", ingest.PreviewAccept)
+				resp, err := cl.Do(req)
+				if err != nil {
+					b.Error(err)
+					continue
+				}
+				var n int64
+				if decode {
+					body, _ := io.ReadAll(resp.Body)
+					var v any
+					if err := json.Unmarshal(body, &v); err != nil {
+						b.Errorf("replay %s: %v", r.path, err)
+					}
+					n = int64(len(body))
+				} else {
+					n, _ = io.Copy(io.Discard, resp.Body)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Errorf("replay %s: status %d", r.path, resp.StatusCode)
+				}
+				served.Add(n)
+			}
+		}()
+	}
+	for _, r := range bodies {
+		next <- r
+	}
+	close(next)
+	wg.Wait()
+	d := time.Since(start)
+	b.ReportMetric(float64(records)/d.Seconds(), "records/s")
+	b.ReportMetric(float64(len(bodies))/d.Seconds(), "requests/s")
+	b.ReportMetric(float64(served.Load())/d.Seconds()/1e6, "MB/s")
 }

@@ -66,7 +66,7 @@ const DefaultMemoryLimit = "64MB"
 // GoMemoryLimit is the soft Go memory limit `capstat ingest` sets when
 // GOMEMLIMIT is not: a crawl's live Go heap stays near 40 MB, and without a
 // limit the runtime lets the heap grow to twice its live size.
-const GoMemoryLimit = 64 << 20
+const GoMemoryLimit = 48 << 20
 
 // crawlSettings are DuckDB settings of a crawl besides memory_limit: the
 // allocator gives freed memory back once a task used more than a few MB,

@@ -51,7 +51,7 @@ func newIngestCmd(g *globals) *cobra.Command {
 proposals, votes, questionnaires, contributions, events, users, districts)
 into raw tables of the working DuckDB database. Resumable after a crash;
 a second run over unchanged data changes nothing. Unless GOMEMLIMIT is set,
-the process keeps a soft Go memory limit of 64 MiB (the crawl's live heap
+the process keeps a soft Go memory limit of 48 MiB (the crawl's live heap
 is about 40 MB).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -95,8 +95,9 @@ func limitMemory(ctx context.Context, db *sql.DB, limit string) (func(), error) 
 		err := db.QueryRowContext(ctx, "SELECT current_setting('"+name+"')").Scan(&v)
 		return v, err
 	}
-	// DuckDB shows sizes rounded: a setting that was its default is given
-	// back with RESET, exactly; any other one with SET, to the shown value.
+	// The previous values are given back with SET: RESET does not resize
+	// DuckDB 1.5's buffer pool. Sizes read back are rounded to 0.1 of their
+	// unit, which restores them to within 0.3 %.
 	var undo []string
 	restore := func() {
 		for _, q := range undo {
@@ -105,22 +106,11 @@ func limitMemory(ctx context.Context, db *sql.DB, limit string) (func(), error) 
 	}
 	for _, kv := range settings {
 		old, err := read(kv[0])
-		if err == nil {
-			err = exec("RESET " + kv[0])
-		}
-		var def string
-		if err == nil {
-			def, err = read(kv[0])
-		}
 		if err != nil {
 			restore()
 			return nil, fmt.Errorf("ingest: read %s: %w", kv[0], err)
 		}
-		if old == def {
-			undo = append(undo, "RESET "+kv[0])
-		} else {
-			undo = append(undo, "SET "+kv[0]+" = '"+strings.ReplaceAll(old, "'", "''")+"'")
-		}
+		undo = append(undo, "SET "+kv[0]+" = '"+strings.ReplaceAll(old, "'", "''")+"'")
 		if err := exec("SET " + kv[0] + " = '" + strings.ReplaceAll(kv[1], "'", "''") + "'"); err != nil {
 			restore()
 			return nil, fmt.Errorf("ingest: %s %q: %w", kv[0], kv[1], err)

@@ -8,6 +8,9 @@
 # data (changes come from the fingerprints). checks-s, parquet-s, csv-s and
 # changes-s add up the time of the workers writing datasets at once (their
 # sum exceeds the elapsed time); snapshot-s, meta-s and verify-s follow.
+# floor-cpu-s, publish-cpu-s and cpu-ratio are the process's CPU seconds
+# (DuckDB's threads included): on a shared machine they move far less than
+# the elapsed times, so compare cpu-ratio first.
 #   bench/publish/run.sh            # 3M rows, 2 iterations
 #   CAPSTAT_BENCH_ROWS=500000 bench/publish/run.sh
 #   CAPSTAT_BENCH_CSV_MAX=200000 bench/publish/run.sh   # CSV only up to 200k rows

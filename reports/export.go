@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -438,6 +439,13 @@ func writeDataset(ctx context.Context, conn *sql.Conn, o Options, d *catalog.Dat
 // checkDataset reads the projection src once: row count, primary key
 // check, and the fingerprint (column names and types, then the sum of a
 // hash of every row: equal for the same rows in any order).
+//
+// The exact key check is skipped when transform's data tests found the key
+// of d.Table unique and not null in the transaction that built it
+// (catalog.KeyChecksTable) and the projection still has the row count and
+// key sum they saw; otherwise (the table changed since, rows were
+// suppressed, an older working database) it runs here. NULL keys are
+// always counted.
 func checkDataset(ctx context.Context, conn *sql.Conn, d *catalog.Dataset, src string) (int64, string, error) {
 	all := make([]string, len(d.Columns))
 	sig := sha256.New()
@@ -445,20 +453,24 @@ func checkDataset(ctx context.Context, conn *sql.Conn, d *catalog.Dataset, src s
 		all[i] = ident(c.Name)
 		fmt.Fprintf(sig, "%s %s\n", c.Name, c.Type)
 	}
+	var checked keyCheck
 	keyCount, nullCount := "0", "0"
 	if len(d.PrimaryKey) > 0 {
-		var nulls []string
-		for _, k := range d.PrimaryKey {
-			nulls = append(nulls, ident(k)+" IS NULL")
+		var err error
+		if checked, err = keyChecked(ctx, conn, d.Table); err != nil {
+			return 0, "", err
 		}
 		keyCount = fmt.Sprintf("count(DISTINCT hash(%s))", identList(d.PrimaryKey))
-		nullCount = fmt.Sprintf("count(*) FILTER (WHERE %s)", strings.Join(nulls, " OR "))
+		if checked.found {
+			keyCount = catalog.KeySumSQL(d.PrimaryKey)
+		}
+		nullCount = fmt.Sprintf("count(*) FILTER (WHERE %s)", nullsOf(d.PrimaryKey))
 	}
-	var n, distinct, nullKeys int64
-	var sum string
+	var n, nullKeys int64
+	var keys, sum string
 	if err := conn.QueryRowContext(ctx, fmt.Sprintf(
 		"SELECT count(*), %s, %s, coalesce(sum(hash(%s)::HUGEINT), 0)::VARCHAR FROM %s AS p",
-		keyCount, nullCount, strings.Join(all, ", "), src)).Scan(&n, &distinct, &nullKeys, &sum); err != nil {
+		keyCount, nullCount, strings.Join(all, ", "), src)).Scan(&n, &keys, &nullKeys, &sum); err != nil {
 		return 0, "", fmt.Errorf("read %s: %w", d.Table, err)
 	}
 	fmt.Fprintf(sig, "%d %s", n, sum)
@@ -466,9 +478,11 @@ func checkDataset(ctx context.Context, conn *sql.Conn, d *catalog.Dataset, src s
 	if len(d.PrimaryKey) == 0 {
 		return n, fp, nil
 	}
-	// Only when the key hashes collide does the exact (slower) check run.
+	// The exact (slower) check runs when the key hashes collide, or when
+	// the table is not the one transform checked.
 	var dups int64
-	if distinct != n {
+	trusted := checked.found && checked.rows == n && checked.keySum == keys
+	if !trusted && (checked.found || keys != strconv.FormatInt(n, 10)) {
 		if err := conn.QueryRowContext(ctx, fmt.Sprintf(
 			"SELECT count(*) FROM (SELECT 1 FROM %s AS p GROUP BY %s HAVING count(*) > 1)", src, identList(d.PrimaryKey))).Scan(&dups); err != nil {
 			return 0, "", fmt.Errorf("check primary key: %w", err)
@@ -479,6 +493,45 @@ func checkDataset(ctx context.Context, conn *sql.Conn, d *catalog.Dataset, src s
 			strings.Join(d.PrimaryKey, ", "), d.Table, dups, nullKeys)
 	}
 	return n, fp, nil
+}
+
+// nullsOf is the condition "one of the key columns is NULL".
+func nullsOf(key []string) string {
+	nulls := make([]string, len(key))
+	for i, k := range key {
+		nulls[i] = ident(k) + " IS NULL"
+	}
+	return strings.Join(nulls, " OR ")
+}
+
+// keyCheck is what transform recorded about a table's primary key.
+type keyCheck struct {
+	found  bool
+	rows   int64
+	keySum string
+}
+
+// keyChecked reads transform's record for table (found is false for an
+// older working database or a table built otherwise).
+func keyChecked(ctx context.Context, conn *sql.Conn, table string) (keyCheck, error) {
+	var k keyCheck
+	schema, name, _ := strings.Cut(catalog.KeyChecksTable, ".")
+	var exists bool
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) > 0 FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?`, schema, name).Scan(&exists); err != nil {
+		return k, fmt.Errorf("read key checks: %w", err)
+	}
+	if !exists {
+		return k, nil
+	}
+	err := conn.QueryRowContext(ctx, `SELECT row_count, key_sum FROM `+catalog.KeyChecksTable+` WHERE table_name = ?`, table).Scan(&k.rows, &k.keySum)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return k, nil
+	case err != nil:
+		return k, fmt.Errorf("read key checks: %w", err)
+	}
+	k.found = true
+	return k, nil
 }
 
 // copyParquet runs a COPY … (RETURN_STATS) and returns the files written

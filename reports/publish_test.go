@@ -256,6 +256,39 @@ func TestFailureBeforeSwitchKeepsLatest(t *testing.T) {
 	}
 }
 
+// recordKeyCheck is what transform records after its key tests of
+// core.districts passed (catalog.KeyChecksTable).
+var recordKeyCheck = `CREATE SCHEMA IF NOT EXISTS meta;
+CREATE OR REPLACE TABLE ` + catalog.KeyChecksTable + ` AS SELECT 'core.districts' AS table_name, count(*) AS row_count, ` +
+	catalog.KeySumSQL([]string{"source", "district_id"}) + ` AS key_sum FROM core.districts;
+`
+
+// TestRecordedKeyCheckIsTrusted: when transform's record matches, the
+// release is the same as with the exact check.
+func TestRecordedKeyCheckIsTrusted(t *testing.T) {
+	cat := loadCatalog(t)
+	db := newWorkingDB(t, cat)
+	opts := testOptions(t, t.TempDir())
+	first := publish(t, db, opts)
+	if _, err := db.Exec(recordKeyCheck); err != nil {
+		t.Fatal(err)
+	}
+	var c *sql.Conn
+	c, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	k, err := keyChecked(context.Background(), c, "core.districts")
+	if err != nil || !k.found || k.rows == 0 {
+		t.Fatalf("keyChecked = %+v, %v", k, err)
+	}
+	second := publish(t, db, opts)
+	if !second.Changes.Zero() || second.Manifest.Datasets["districts"] != first.Manifest.Datasets["districts"] {
+		t.Errorf("trusted check changed the release: %+v", second.Changes)
+	}
+}
+
 func TestBadInputKeepsLatest(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -265,6 +298,10 @@ func TestBadInputKeepsLatest(t *testing.T) {
 		{"missing table", "DROP TABLE core.events", "core.events does not exist"},
 		{"missing column", "ALTER TABLE core.steps DROP COLUMN phase", "lacks catalogue columns phase"},
 		{"duplicate key", "INSERT INTO core.districts SELECT * FROM core.districts LIMIT 1", "primary key (source, district_id) of core.districts is violated"},
+		// transform recorded a passing key check; the table changed since.
+		{"duplicate key after the recorded check", recordKeyCheck + "INSERT INTO core.districts SELECT * FROM core.districts LIMIT 1", "core.districts is violated: 1 duplicated keys"},
+		{"key changed after the recorded check", recordKeyCheck + "UPDATE core.districts SET district_id = (SELECT min(district_id) FROM core.districts x WHERE x.source = core.districts.source) WHERE district_id = (SELECT max(district_id) FROM core.districts)", "core.districts is violated: 1 duplicated keys"},
+		{"NULL key after the recorded check", recordKeyCheck + "UPDATE core.districts SET district_id = NULL WHERE district_id = (SELECT max(district_id) FROM core.districts)", "core.districts is violated: 0 duplicated keys, 1 rows with a NULL key"},
 		{"bad type", "ALTER TABLE core.proposals ALTER votes_count TYPE VARCHAR; UPDATE core.proposals SET votes_count = 'many'", "core.proposals"},
 	}
 	for _, tt := range tests {

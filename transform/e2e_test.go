@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/capstat/capstat/ingest"
+	"github.com/capstat/capstat/internal/catalog"
 	"github.com/capstat/capstat/internal/duckdbx"
 	"github.com/capstat/capstat/sandbox"
 )
@@ -40,6 +41,27 @@ func TestEndToEndSandbox(t *testing.T) {
 		t.Fatalf("transform: %v", err)
 	}
 	t.Logf("%s", rep)
+
+	// Every dataset with a primary key has its passing key check recorded
+	// for publication, with the table's row count and key sum.
+	cat, err := catalog.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range cat.Datasets {
+		if len(d.PrimaryKey) == 0 {
+			continue
+		}
+		var rows, n int64
+		var sum, now string
+		err := db.QueryRow(`SELECT row_count, key_sum FROM `+catalog.KeyChecksTable+` WHERE table_name = ?`, d.Table).Scan(&rows, &sum)
+		if err == nil {
+			err = db.QueryRow(`SELECT count(*), `+catalog.KeySumSQL(d.PrimaryKey)+` FROM `+d.Table).Scan(&n, &now)
+		}
+		if err != nil || rows != n || sum != now {
+			t.Errorf("key check of %s = %d rows, sum %s (%v); table has %d, %s", d.Table, rows, sum, err, n, now)
+		}
+	}
 
 	type edition struct{ proposals, votes, winners int64 }
 	want := map[string]edition{}

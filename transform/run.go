@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/capstat/capstat/internal/catalog"
 )
 
 // Report tells what a Run built and checked.
@@ -160,6 +162,9 @@ func Run(ctx context.Context, db *sql.DB, opts Options) (*Report, error) {
 	if failed := rep.Failed(); len(failed) > 0 {
 		return rep, fmt.Errorf("transform: %w (rolled back):\n%s", ErrDataTests, rep.String())
 	}
+	if err := recordKeyChecks(ctx, conn, rep); err != nil {
+		return rep, fmt.Errorf("transform: %w", err)
+	}
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return rep, fmt.Errorf("transform: commit: %w", err)
 	}
@@ -171,6 +176,39 @@ func Run(ctx context.Context, db *sql.DB, opts Options) (*Report, error) {
 	}
 	log.Info("transform: done", "models", len(rep.Models), "tests", len(rep.Tests), "unparsed_costs", unparsed, "duration", rep.Duration)
 	return rep, nil
+}
+
+// recordKeyChecks writes catalog.KeyChecksTable, in the transaction that
+// builds the tables: the datasets whose primary key the data tests found
+// unique and not null, with their row count and key sum.
+func recordKeyChecks(ctx context.Context, conn *sql.Conn, rep *Report) error {
+	passed := map[string]bool{}
+	for _, t := range rep.Tests {
+		passed[t.Name] = t.Failures == 0
+	}
+	built := map[string]bool{}
+	for _, m := range rep.Models {
+		built[m.Name] = true
+	}
+	cat, err := catalog.Load()
+	if err != nil {
+		return err
+	}
+	stmts := []string{"CREATE SCHEMA IF NOT EXISTS meta",
+		"CREATE OR REPLACE TABLE " + catalog.KeyChecksTable + " (table_name VARCHAR PRIMARY KEY, row_count BIGINT NOT NULL, key_sum VARCHAR NOT NULL)"}
+	for _, d := range cat.Datasets {
+		if len(d.PrimaryKey) == 0 || !built[d.Table] || !passed[d.Name+".primary_key_unique"] || !passed[d.Name+".primary_key_not_null"] {
+			continue
+		}
+		stmts = append(stmts, fmt.Sprintf("INSERT INTO %s SELECT '%s', count(*), %s FROM %s",
+			catalog.KeyChecksTable, d.Table, catalog.KeySumSQL(d.PrimaryKey), d.Table))
+	}
+	for _, q := range stmts {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("record key checks: %w", err)
+		}
+	}
+	return nil
 }
 
 func validateOptions(opts Options) error {

@@ -8,9 +8,29 @@ package catalog
 import (
 	_ "embed"
 	"fmt"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
+
+// KeyChecksTable is the working-database table in which transform records,
+// in the transaction that builds the tables, each dataset table whose
+// primary key its data tests found unique and not null, with its row count
+// and key sum (KeySumSQL) at that moment (columns table_name, row_count,
+// key_sum). Publication relies on it instead of checking the key again
+// while both still match.
+const KeyChecksTable = "meta.key_checks"
+
+// KeySumSQL is the aggregate expression summing a hash of each row's key:
+// any change of the key values (an update, a row added or removed) changes
+// it, whatever the row order.
+func KeySumSQL(key []string) string {
+	cols := make([]string, len(key))
+	for i, k := range key {
+		cols[i] = `"` + strings.ReplaceAll(k, `"`, `""`) + `"`
+	}
+	return "coalesce(sum(hash(" + strings.Join(cols, ", ") + ")::HUGEINT), 0)::VARCHAR"
+}
 
 //go:embed datasets.yaml
 var datasetsYAML []byte

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/duckdbx"
 )
 
 const rowGroup = 122880
@@ -548,12 +549,8 @@ func copyParquet(ctx context.Context, conn *sql.Conn, src, target, opts, dir str
 	}
 	var files []FileEntry
 	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
+		vals, err := duckdbx.ScanAny(rows, len(cols))
+		if err != nil {
 			return nil, err
 		}
 		var name string

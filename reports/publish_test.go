@@ -385,15 +385,7 @@ func TestChangesFromParquetWithoutSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	second := publish(t, db, opts)
-	for name, got := range second.Changes.Datasets {
-		want := DatasetChanges{}
-		if name == "proposal_votes" {
-			want.Removed = 1
-		}
-		if got != want {
-			t.Errorf("%s changes = %+v, want %+v", name, got, want)
-		}
-	}
+	checkOnlyChange(t, second.Changes, "proposal_votes", DatasetChanges{Removed: 1})
 }
 
 func TestRetention(t *testing.T) {
@@ -565,5 +557,19 @@ func TestBrokenLatestDoesNotBlock(t *testing.T) {
 	}
 	if second.Changes.PreviousReleaseID != "" || second.Changes.Datasets["projects"].Added != second.Manifest.Datasets["projects"] {
 		t.Errorf("changes = %+v", second.Changes)
+	}
+}
+
+// checkOnlyChange fails unless dataset changed as want and no other did.
+func checkOnlyChange(t *testing.T, c Changes, dataset string, want DatasetChanges) {
+	t.Helper()
+	for name, got := range c.Datasets {
+		w := DatasetChanges{}
+		if name == dataset {
+			w = want
+		}
+		if got != w {
+			t.Errorf("%s changes = %+v, want %+v", name, got, w)
+		}
 	}
 }

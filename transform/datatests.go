@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/duckdbx"
 )
 
 // sampleSize is how many offending rows a failing data test shows.
@@ -163,12 +164,8 @@ func runSQLTest(ctx context.Context, conn *sql.Conn, t SQLTest) (TestResult, err
 		return res, fmt.Errorf("data test %s sample: %w", t.Name, err)
 	}
 	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
+		vals, err := duckdbx.ScanAny(rows, len(cols))
+		if err != nil {
 			return res, fmt.Errorf("data test %s sample: %w", t.Name, err)
 		}
 		var parts []string

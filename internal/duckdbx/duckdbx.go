@@ -71,3 +71,17 @@ func SearchPathSQL(dir string) string {
 
 // Quote returns s as a SQL string literal.
 func Quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// ScanAny scans the current row of rs, which has ncol columns, into
+// untyped values (for result shapes known only at run time).
+func ScanAny(rs *sql.Rows, ncol int) ([]any, error) {
+	vals := make([]any, ncol)
+	ptrs := make([]any, ncol)
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := rs.Scan(ptrs...); err != nil {
+		return nil, err
+	}
+	return vals, nil
+}

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/capstat/capstat/ingest/rawstore"
+	"github.com/capstat/capstat/internal/duckdbx"
 )
 
 // Source is one Cap Collectif instance to crawl.
@@ -85,36 +86,9 @@ func limitMemory(ctx context.Context, db *sql.DB, limit string) (func(), error) 
 	if limit == "" {
 		limit = DefaultMemoryLimit
 	}
-	settings := append([][2]string{{"memory_limit", limit}}, crawlSettings...)
-	exec := func(q string) error {
-		_, err := db.ExecContext(context.WithoutCancel(ctx), q)
-		return err
-	}
-	read := func(name string) (string, error) {
-		var v string
-		err := db.QueryRowContext(ctx, "SELECT current_setting('"+name+"')").Scan(&v)
-		return v, err
-	}
-	// The previous values are given back with SET: RESET does not resize
-	// DuckDB 1.5's buffer pool. Sizes read back are rounded to 0.1 of their
-	// unit, which restores them to within 0.3 %.
-	var undo []string
-	restore := func() {
-		for _, q := range undo {
-			_ = exec(q)
-		}
-	}
-	for _, kv := range settings {
-		old, err := read(kv[0])
-		if err != nil {
-			restore()
-			return nil, fmt.Errorf("ingest: read %s: %w", kv[0], err)
-		}
-		undo = append(undo, "SET "+kv[0]+" = '"+strings.ReplaceAll(old, "'", "''")+"'")
-		if err := exec("SET " + kv[0] + " = '" + strings.ReplaceAll(kv[1], "'", "''") + "'"); err != nil {
-			restore()
-			return nil, fmt.Errorf("ingest: %s %q: %w", kv[0], kv[1], err)
-		}
+	restore, err := duckdbx.Set(ctx, db, append([][2]string{{"memory_limit", limit}}, crawlSettings...))
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
 	}
 	return restore, nil
 }

@@ -61,13 +61,17 @@ func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, no
 		return nil, fmt.Errorf("working database: %w", err)
 	}
 	defer main.Close()
-	restore, err := sessionSettings(ctx, main, globalSettings)
+	restore, err := duckdbx.Set(ctx, main, globalSettings)
 	if err != nil {
 		return nil, err
 	}
 	defer restore()
 
 	order, err := datasetOrder(ctx, main, o.Catalog)
+	if err != nil {
+		return nil, err
+	}
+	checks, err := keyChecks(ctx, main)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +97,7 @@ func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, no
 	var snapMu sync.Mutex
 	write := func(ctx context.Context, conn *sql.Conn, i int) error {
 		d := &o.Catalog.Datasets[i]
-		out, err := writeDataset(ctx, conn, o, d, dir, id, partitioned[d.Name], prev)
+		out, err := writeDataset(ctx, conn, o, d, dir, id, partitioned[d.Name], prev, checks[d.Table])
 		if err != nil {
 			return fmt.Errorf("dataset %s: %w", d.Name, err)
 		}
@@ -239,7 +243,7 @@ func runWorker(ctx context.Context, db *sql.DB, jobs <-chan int, write func(cont
 		return fmt.Errorf("working database: %w", err)
 	}
 	defer conn.Close()
-	restore, err := sessionSettings(ctx, conn, localSettings)
+	restore, err := duckdbx.Set(ctx, conn, localSettings)
 	if err != nil {
 		return err
 	}
@@ -255,36 +259,12 @@ func runWorker(ctx context.Context, db *sql.DB, jobs <-chan int, write func(cont
 var (
 	// localSettings apply to one connection: CSV timestamps and
 	// date_trunc in UTC.
-	localSettings = [][2]string{{"TimeZone", "'UTC'"}}
+	localSettings = [][2]string{{"TimeZone", "UTC"}}
 	// globalSettings apply to the whole working database while publishing:
 	// row order carries no meaning in a release, and DuckDB writes faster
 	// without preserving it.
-	globalSettings = [][2]string{{"TimeZone", "'UTC'"}, {"preserve_insertion_order", "false"}}
+	globalSettings = [][2]string{{"TimeZone", "UTC"}, {"preserve_insertion_order", "false"}}
 )
-
-// sessionSettings applies settings on conn and returns a function restoring
-// the caller's values.
-func sessionSettings(ctx context.Context, conn *sql.Conn, settings [][2]string) (func(), error) {
-	var olds []string
-	restore := func() {
-		for i, old := range olds {
-			_, _ = conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("SET %s = %s", settings[i][0], old))
-		}
-	}
-	for _, kv := range settings {
-		var old string
-		if err := conn.QueryRowContext(ctx, "SELECT current_setting("+lit(kv[0])+")::VARCHAR").Scan(&old); err != nil {
-			restore()
-			return nil, fmt.Errorf("read setting %s: %w", kv[0], err)
-		}
-		if _, err := conn.ExecContext(ctx, fmt.Sprintf("SET %s = %s", kv[0], kv[1])); err != nil {
-			restore()
-			return nil, fmt.Errorf("set %s: %w", kv[0], err)
-		}
-		olds = append(olds, lit(old))
-	}
-	return restore, nil
-}
 
 // datasetOrder checks that every working table exists with the catalogue's
 // columns and returns the dataset indexes, largest table first (so the
@@ -357,7 +337,7 @@ func datasetOrder(ctx context.Context, conn *sql.Conn, cat *catalog.Catalog) ([]
 //  3. COPY to CSV when the dataset fits a spreadsheet (Options.CSVMaxRows);
 //  4. the changes since prev: none when the fingerprints match, else a
 //     diff on the primary key against prev's Parquet files.
-func writeDataset(ctx context.Context, conn *sql.Conn, o Options, d *catalog.Dataset, dir, id string, partition bool, prev *Release) (out *datasetOutput, err error) {
+func writeDataset(ctx context.Context, conn *sql.Conn, o Options, d *catalog.Dataset, dir, id string, partition bool, prev *Release, checked keyCheck) (out *datasetOutput, err error) {
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
@@ -374,7 +354,7 @@ func writeDataset(ctx context.Context, conn *sql.Conn, o Options, d *catalog.Dat
 	out = &datasetOutput{}
 
 	t0 := time.Now()
-	n, fp, err := checkDataset(ctx, conn, d, src)
+	n, fp, err := checkDataset(ctx, conn, d, src, checked)
 	if err != nil {
 		return nil, err
 	}
@@ -447,20 +427,15 @@ func writeDataset(ctx context.Context, conn *sql.Conn, o Options, d *catalog.Dat
 // key sum they saw; otherwise (the table changed since, rows were
 // suppressed, an older working database) it runs here. NULL keys are
 // always counted.
-func checkDataset(ctx context.Context, conn *sql.Conn, d *catalog.Dataset, src string) (int64, string, error) {
+func checkDataset(ctx context.Context, conn *sql.Conn, d *catalog.Dataset, src string, checked keyCheck) (int64, string, error) {
 	all := make([]string, len(d.Columns))
 	sig := sha256.New()
 	for i, c := range d.Columns {
 		all[i] = ident(c.Name)
 		fmt.Fprintf(sig, "%s %s\n", c.Name, c.Type)
 	}
-	var checked keyCheck
 	keyCount, nullCount := "0", "0"
 	if len(d.PrimaryKey) > 0 {
-		var err error
-		if checked, err = keyChecked(ctx, conn, d.Table); err != nil {
-			return 0, "", err
-		}
 		keyCount = fmt.Sprintf("count(DISTINCT hash(%s))", identList(d.PrimaryKey))
 		if checked.found {
 			keyCount = catalog.KeySumSQL(d.PrimaryKey)
@@ -512,27 +487,32 @@ type keyCheck struct {
 	keySum string
 }
 
-// keyChecked reads transform's record for table (found is false for an
-// older working database or a table built otherwise).
-func keyChecked(ctx context.Context, conn *sql.Conn, table string) (keyCheck, error) {
-	var k keyCheck
+// keyChecks reads transform's records of passing key checks, by table
+// (none for an older working database).
+func keyChecks(ctx context.Context, conn *sql.Conn) (map[string]keyCheck, error) {
+	out := map[string]keyCheck{}
 	schema, name, _ := strings.Cut(catalog.KeyChecksTable, ".")
 	var exists bool
 	if err := conn.QueryRowContext(ctx, `SELECT count(*) > 0 FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?`, schema, name).Scan(&exists); err != nil {
-		return k, fmt.Errorf("read key checks: %w", err)
+		return nil, fmt.Errorf("read key checks: %w", err)
 	}
 	if !exists {
-		return k, nil
+		return out, nil
 	}
-	err := conn.QueryRowContext(ctx, `SELECT row_count, key_sum FROM `+catalog.KeyChecksTable+` WHERE table_name = ?`, table).Scan(&k.rows, &k.keySum)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return k, nil
-	case err != nil:
-		return k, fmt.Errorf("read key checks: %w", err)
+	rows, err := conn.QueryContext(ctx, `SELECT table_name, row_count, key_sum FROM `+catalog.KeyChecksTable)
+	if err != nil {
+		return nil, fmt.Errorf("read key checks: %w", err)
 	}
-	k.found = true
-	return k, nil
+	defer rows.Close()
+	for rows.Next() {
+		var table string
+		k := keyCheck{found: true}
+		if err := rows.Scan(&table, &k.rows, &k.keySum); err != nil {
+			return nil, fmt.Errorf("read key checks: %w", err)
+		}
+		out[table] = k
+	}
+	return out, rows.Err()
 }
 
 // copyParquet runs a COPY … (RETURN_STATS) and returns the files written

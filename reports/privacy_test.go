@@ -29,14 +29,14 @@ func TestNoIdentityLeaks(t *testing.T) {
 	}
 	opts := testOptions(t, t.TempDir())
 	opts.Privacy = DefaultPrivacy()
-	rel := publish(t, db, opts)
+	release := publish(t, db, opts)
 
 	var secrets []string
 	for _, u := range fixtureUsers {
 		secrets = append(secrets, u.RawID, u.Username, u.Email, u.Bio)
 	}
 	files := 0
-	err := filepath.WalkDir(rel.Dir, func(p string, e os.DirEntry, err error) error {
+	err := filepath.WalkDir(release.Dir, func(p string, e os.DirEntry, err error) error {
 		if err != nil || e.IsDir() {
 			return err
 		}
@@ -59,7 +59,7 @@ func TestNoIdentityLeaks(t *testing.T) {
 		for _, s := range secrets {
 			for _, text := range texts {
 				if strings.Contains(strings.ToLower(text), strings.ToLower(s)) {
-					t.Errorf("%s leaks %q", rel2(rel.Dir, p), s)
+					t.Errorf("%s leaks %q", rel(release.Dir, p), s)
 					break
 				}
 			}

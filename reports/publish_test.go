@@ -154,18 +154,18 @@ func TestCSVIsRFC4180(t *testing.T) {
 func TestManifestChecksumsVerify(t *testing.T) {
 	cat := loadCatalog(t)
 	db := newWorkingDB(t, cat)
-	rel := publish(t, db, testOptions(t, t.TempDir()))
+	release := publish(t, db, testOptions(t, t.TempDir()))
 	var m Manifest
-	if err := readJSON(filepath.Join(rel.Dir, manifestFile), &m); err != nil {
+	if err := readJSON(filepath.Join(release.Dir, manifestFile), &m); err != nil {
 		t.Fatal(err)
 	}
-	if m.ReleaseID != rel.ID || m.PreviousReleaseID != "" {
+	if m.ReleaseID != release.ID || m.PreviousReleaseID != "" {
 		t.Errorf("manifest ids = %q/%q", m.ReleaseID, m.PreviousReleaseID)
 	}
 	onDisk := map[string]bool{}
-	filepath.WalkDir(rel.Dir, func(p string, e os.DirEntry, err error) error {
+	filepath.WalkDir(release.Dir, func(p string, e os.DirEntry, err error) error {
 		if err == nil && !e.IsDir() {
-			onDisk[rel2(rel.Dir, p)] = true
+			onDisk[rel(release.Dir, p)] = true
 		}
 		return err
 	})
@@ -175,7 +175,7 @@ func TestManifestChecksumsVerify(t *testing.T) {
 			t.Errorf("manifest lists %s, absent on disk", f.Path)
 		}
 		delete(onDisk, f.Path)
-		n, sum, err := hashFile(filepath.Join(rel.Dir, f.Path))
+		n, sum, err := hashFile(filepath.Join(release.Dir, f.Path))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -190,7 +190,7 @@ func TestManifestChecksumsVerify(t *testing.T) {
 		t.Errorf("files missing from the manifest: %v", onDisk)
 	}
 	// A corrupted file is caught by verification.
-	target := filepath.Join(rel.Dir, "csv", "projects.csv")
+	target := filepath.Join(release.Dir, "csv", "projects.csv")
 	os.Chmod(target, 0o644)
 	if err := os.WriteFile(target, []byte("tampered\r\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -200,12 +200,10 @@ func TestManifestChecksumsVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if err := verifyRelease(context.Background(), conn, rel.Dir, &m); err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
+	if err := verifyRelease(context.Background(), conn, release.Dir, &m); err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
 		t.Errorf("verify after tampering = %v, want checksum mismatch", err)
 	}
 }
-
-func rel2(dir, p string) string { return rel(dir, p) }
 
 func TestFailureBeforeSwitchKeepsLatest(t *testing.T) {
 	cat := loadCatalog(t)
@@ -279,9 +277,9 @@ func TestRecordedKeyCheckIsTrusted(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	k, err := keyChecked(context.Background(), c, "core.districts")
-	if err != nil || !k.found || k.rows == 0 {
-		t.Fatalf("keyChecked = %+v, %v", k, err)
+	checks, err := keyChecks(context.Background(), c)
+	if k := checks["core.districts"]; err != nil || !k.found || k.rows == 0 {
+		t.Fatalf("keyChecks = %+v, %v", checks, err)
 	}
 	second := publish(t, db, opts)
 	if !second.Changes.Zero() || second.Manifest.Datasets["districts"] != first.Manifest.Datasets["districts"] {

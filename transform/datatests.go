@@ -117,11 +117,7 @@ func conformance(ctx context.Context, conn *sql.Conn, c *catalog.Catalog) ([]Tes
 }
 
 // runDataTests runs conformance, the catalogue tests and the SQL tests.
-func runDataTests(ctx context.Context, conn *sql.Conn, sqlTests []SQLTest) ([]TestResult, error) {
-	cat, err := catalog.Load()
-	if err != nil {
-		return nil, err
-	}
+func runDataTests(ctx context.Context, conn *sql.Conn, cat *catalog.Catalog, sqlTests []SQLTest) ([]TestResult, error) {
 	out, err := conformance(ctx, conn, cat)
 	if err != nil {
 		return nil, err

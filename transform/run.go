@@ -155,14 +155,18 @@ func Run(ctx context.Context, db *sql.DB, opts Options) (*Report, error) {
 	if rep.Costs, err = costStats(ctx, conn); err != nil {
 		return rep, fmt.Errorf("transform: %w", err)
 	}
-	if rep.Tests, err = runDataTests(ctx, conn, tests); err != nil {
+	cat, err := catalog.Load()
+	if err != nil {
+		return rep, fmt.Errorf("transform: %w", err)
+	}
+	if rep.Tests, err = runDataTests(ctx, conn, cat, tests); err != nil {
 		return rep, fmt.Errorf("transform: %w", err)
 	}
 	rep.Duration = time.Since(start)
 	if failed := rep.Failed(); len(failed) > 0 {
 		return rep, fmt.Errorf("transform: %w (rolled back):\n%s", ErrDataTests, rep.String())
 	}
-	if err := recordKeyChecks(ctx, conn, rep); err != nil {
+	if err := recordKeyChecks(ctx, conn, cat, rep); err != nil {
 		return rep, fmt.Errorf("transform: %w", err)
 	}
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
@@ -181,7 +185,7 @@ func Run(ctx context.Context, db *sql.DB, opts Options) (*Report, error) {
 // recordKeyChecks writes catalog.KeyChecksTable, in the transaction that
 // builds the tables: the datasets whose primary key the data tests found
 // unique and not null, with their row count and key sum.
-func recordKeyChecks(ctx context.Context, conn *sql.Conn, rep *Report) error {
+func recordKeyChecks(ctx context.Context, conn *sql.Conn, cat *catalog.Catalog, rep *Report) error {
 	passed := map[string]bool{}
 	for _, t := range rep.Tests {
 		passed[t.Name] = t.Failures == 0
@@ -189,10 +193,6 @@ func recordKeyChecks(ctx context.Context, conn *sql.Conn, rep *Report) error {
 	built := map[string]bool{}
 	for _, m := range rep.Models {
 		built[m.Name] = true
-	}
-	cat, err := catalog.Load()
-	if err != nil {
-		return err
 	}
 	stmts := []string{"CREATE SCHEMA IF NOT EXISTS meta",
 		"CREATE OR REPLACE TABLE " + catalog.KeyChecksTable + " (table_name VARCHAR PRIMARY KEY, row_count BIGINT NOT NULL, key_sum VARCHAR NOT NULL)"}

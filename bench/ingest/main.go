@@ -19,7 +19,6 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
-	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -95,8 +94,7 @@ func crawl(args []string) error {
 	dbPath := fs.String("db", "/tmp/ingestbench.duckdb", "DuckDB file (removed first)")
 	conc := fs.Int("concurrency", 4, "requests in flight per source")
 	memLimit := fs.String("duckdb-memory-limit", "", "DuckDB memory_limit during the crawl ('' = the ingester's default, keep = DuckDB's)")
-	threads := fs.Int("duckdb-threads", 0, "DuckDB threads (0 = DuckDB default)")
-	sets := fs.String("duckdb-set", "", "more DuckDB settings, name=value[,name=value…]")
+	sets := fs.String("duckdb-set", "", "DuckDB settings, name=value[,name=value…] (e.g. threads=1)")
 	verbose := fs.Bool("v", false, "log to stderr")
 	fs.Parse(args)
 	ctx := context.Background()
@@ -110,17 +108,15 @@ func crawl(args []string) error {
 		return err
 	}
 	defer db.Close()
-	if *threads > 0 {
-		if _, err := db.ExecContext(ctx, fmt.Sprintf("SET threads = %d", *threads)); err != nil {
-			return err
-		}
-	}
+
 	if *sets != "" {
+		var settings [][2]string
 		for _, kv := range strings.Split(*sets, ",") {
 			k, v, _ := strings.Cut(kv, "=")
-			if _, err := db.ExecContext(ctx, fmt.Sprintf("SET %s = '%s'", k, v)); err != nil {
-				return err
-			}
+			settings = append(settings, [2]string{k, v})
+		}
+		if _, err := duckdbx.Set(ctx, db, settings); err != nil {
+			return err
 		}
 	}
 	var srcs []ingest.Source
@@ -210,17 +206,6 @@ func sampleMemory(ctx context.Context, db *sql.DB, stop <-chan struct{}, out cha
 		runtime.ReadMemStats(&ms)
 		s.goHeap, s.goSys = float64(ms.HeapInuse), float64(ms.Sys)
 		s.cSystem, s.cInUse, s.cFree = cHeap()
-		if f := os.Getenv("SMAPS"); f != "" {
-			if b, err := os.ReadFile("/proc/self/smaps"); err == nil {
-				os.WriteFile(f, b, 0o644)
-			}
-		}
-		if f := os.Getenv("HEAPPROF"); f != "" {
-			if w, err := os.Create(f); err == nil {
-				pprof.Lookup("heap").WriteTo(w, 0)
-				w.Close()
-			}
-		}
 		var duck sql.NullFloat64
 		_ = db.QueryRowContext(ctx, "SELECT sum(memory_usage_bytes) FROM duckdb_memory()").Scan(&duck)
 		s.duck = duck.Float64

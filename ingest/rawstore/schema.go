@@ -86,16 +86,11 @@ func EntityTables() []string {
 func ddl() []string {
 	out := []string{`CREATE SCHEMA IF NOT EXISTS raw`}
 	for _, s := range specs() {
-		var b strings.Builder
-		fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS raw.%s (source VARCHAR NOT NULL, id VARCHAR NOT NULL", s.name)
-		for _, c := range s.ctx {
-			fmt.Fprintf(&b, ", %s %s", c.name, c.typ)
-		}
 		// (source, id) is the key; it is kept unique by the merge rather than
 		// by a PRIMARY KEY constraint, whose in-memory ART index would
 		// dominate the ingester's memory on large crawls.
-		b.WriteString(", payload JSON NOT NULL, content_hash VARCHAR NOT NULL, first_seen_run BIGINT NOT NULL, last_seen_run BIGINT NOT NULL, deleted_run BIGINT)")
-		out = append(out, b.String())
+		out = append(out, s.create("CREATE TABLE IF NOT EXISTS raw."+s.name, "VARCHAR NOT NULL",
+			"payload JSON NOT NULL, content_hash VARCHAR NOT NULL, first_seen_run BIGINT NOT NULL, last_seen_run BIGINT NOT NULL, deleted_run BIGINT"))
 	}
 	out = append(out,
 		`CREATE TABLE IF NOT EXISTS raw.sources (source VARCHAR PRIMARY KEY, endpoint VARCHAR NOT NULL, timezone VARCHAR NOT NULL, locales VARCHAR[], last_complete_run BIGINT)`,
@@ -115,23 +110,24 @@ func ddl() []string {
 func stageDDL() map[string]string {
 	out := map[string]string{}
 	for _, s := range specs() {
-		var b strings.Builder
-		fmt.Fprintf(&b, "CREATE TEMP TABLE IF NOT EXISTS stage_%s (source VARCHAR, id VARCHAR", s.name)
-		for _, c := range s.ctx {
-			fmt.Fprintf(&b, ", %s %s", c.name, c.typ)
-		}
-		b.WriteString(", payload VARCHAR, run BIGINT)")
-		out["stage_"+s.name] = b.String()
-		var m strings.Builder
-		fmt.Fprintf(&m, "CREATE TEMP TABLE IF NOT EXISTS merge_%s (source VARCHAR, id VARCHAR", s.name)
-		for _, c := range s.ctx {
-			fmt.Fprintf(&m, ", %s %s", c.name, c.typ)
-		}
-		m.WriteString(", payload VARCHAR, run BIGINT, content_hash VARCHAR, old_hash VARCHAR, old_deleted BOOLEAN)")
-		out["merge_"+s.name] = m.String()
+		out["stage_"+s.name] = s.create("CREATE TEMP TABLE IF NOT EXISTS stage_"+s.name, "VARCHAR", "payload VARCHAR, run BIGINT")
+		out["merge_"+s.name] = s.create("CREATE TEMP TABLE IF NOT EXISTS merge_"+s.name, "VARCHAR",
+			"payload VARCHAR, run BIGINT, content_hash VARCHAR, old_hash VARCHAR, old_deleted BOOLEAN")
 	}
 	out["stage_authors"] = `CREATE TEMP TABLE IF NOT EXISTS stage_authors (tbl VARCHAR, source VARCHAR, id VARCHAR, author_id VARCHAR, run BIGINT)`
 	return out
+}
+
+// create is the statement head + " (source, id, <context columns>, tail)",
+// with keyType the type of source and id.
+func (s tableSpec) create(head, keyType, tail string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (source %s, id %s", head, keyType, keyType)
+	for _, c := range s.ctx {
+		fmt.Fprintf(&b, ", %s %s", c.name, c.typ)
+	}
+	b.WriteString(", " + tail + ")")
+	return b.String()
 }
 
 // hashExpr is the SQL expression of content_hash given expressions for the

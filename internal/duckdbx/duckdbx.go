@@ -85,3 +85,41 @@ func ScanAny(rs *sql.Rows, ncol int) ([]any, error) {
 	}
 	return vals, nil
 }
+
+// Execer runs statements: a *sql.DB, *sql.Conn or *sql.Tx.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Set applies settings (name, value) on c and returns the function that
+// gives back the previous values. Global settings (memory_limit…) change
+// for the whole database: c is then best the *sql.DB or a connection the
+// caller holds. Values are restored with SET (RESET does not resize DuckDB
+// 1.5's buffer pool); sizes read back are rounded to 0.1 of their unit,
+// which restores them to within 0.3 %.
+func Set(ctx context.Context, c Execer, settings [][2]string) (restore func(), err error) {
+	set := func(name, v string) error {
+		_, err := c.ExecContext(context.WithoutCancel(ctx), "SET "+name+" = "+Quote(v))
+		return err
+	}
+	var undo [][2]string
+	restore = func() {
+		for _, kv := range undo {
+			_ = set(kv[0], kv[1])
+		}
+	}
+	for _, kv := range settings {
+		var old string
+		if err := c.QueryRowContext(ctx, "SELECT current_setting(?)::VARCHAR", kv[0]).Scan(&old); err != nil {
+			restore()
+			return nil, fmt.Errorf("read setting %s: %w", kv[0], err)
+		}
+		undo = append(undo, [2]string{kv[0], old})
+		if err := set(kv[0], kv[1]); err != nil {
+			restore()
+			return nil, fmt.Errorf("%s %q: %w", kv[0], kv[1], err)
+		}
+	}
+	return restore, nil
+}

@@ -35,7 +35,7 @@ func NewReleaseAccess(snapshotPath string) (ReleaseAccess, error) {
 	root := filepath.Join(a.Dir, "data")
 	err = filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
-			if p == root && errorsIsNotExist(err) {
+			if p == root && errors.Is(err, fs.ErrNotExist) {
 				return filepath.SkipDir // a snapshot without Parquet files (tables only)
 			}
 			return err
@@ -75,5 +75,3 @@ func (a ReleaseAccess) ConfineSQL() []string {
 	}
 	return append(stmts, "SET enable_external_access = false")
 }
-
-func errorsIsNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }

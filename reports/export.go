@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -371,17 +372,8 @@ func writeDataset(ctx context.Context, conn *sql.Conn, o Options, d *catalog.Dat
 	if err != nil {
 		return nil, err
 	}
-	target := filepath.Join(dir, "data", d.Name)
 	opts := fmt.Sprintf("FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE %d, KV_METADATA %s, RETURN_STATS", rowGroup, kvSQL(kv))
-	if partition {
-		opts += ", PARTITION_BY (source), FILENAME_PATTERN 'part-{i}'"
-	} else {
-		if err := os.MkdirAll(target, 0o755); err != nil {
-			return nil, fmt.Errorf("create %s: %w", target, err)
-		}
-		target = filepath.Join(target, d.Name+".parquet")
-	}
-	files, err := copyParquet(ctx, conn, src, target, opts, dir)
+	files, err := writeParquet(ctx, conn, src, filepath.Join(dir, "data", d.Name), opts, dir, partition)
 	if err != nil {
 		return nil, fmt.Errorf("write Parquet: %w", err)
 	}
@@ -513,6 +505,77 @@ func keyChecks(ctx context.Context, conn *sql.Conn) (map[string]keyCheck, error)
 		out[table] = k
 	}
 	return out, rows.Err()
+}
+
+// partitionValue is a source value that can name a hive partition folder
+// as it is (config source names always can).
+var partitionValue = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// writeParquet writes the projection src as Parquet under target (the
+// dataset's folder) and returns the files written, relative to dir, with
+// their row counts.
+//
+// Unpartitioned, it is one file, <dataset>.parquet. Partitioned, it is one
+// file per source, source=<value>/part-0.parquet, written by one COPY per
+// source filtered on it: on 2 cores this takes about 15 % less CPU than one
+// COPY … PARTITION_BY (source), which hashes and buffers every row by
+// partition (bench/publish/results.txt). When a source value could not
+// name a folder as it is (or is NULL), PARTITION_BY writes it, escaped.
+func writeParquet(ctx context.Context, conn *sql.Conn, src, target, opts, dir string, partition bool) ([]FileEntry, error) {
+	if !partition {
+		if err := os.MkdirAll(target, 0o755); err != nil {
+			return nil, fmt.Errorf("create %s: %w", target, err)
+		}
+		return copyParquet(ctx, conn, src, filepath.Join(target, filepath.Base(target)+".parquet"), opts, dir)
+	}
+	sources, err := partitionValues(ctx, conn, src)
+	if err != nil {
+		return nil, err
+	}
+	if sources == nil {
+		return copyParquet(ctx, conn, src, target, opts+", PARTITION_BY (source), FILENAME_PATTERN 'part-{i}'", dir)
+	}
+	var files []FileEntry
+	for _, v := range sources {
+		folder := filepath.Join(target, "source="+v)
+		if err := os.MkdirAll(folder, 0o755); err != nil {
+			return nil, fmt.Errorf("create %s: %w", folder, err)
+		}
+		part := fmt.Sprintf("(SELECT * EXCLUDE (source) FROM %s AS p WHERE source = %s)", src, lit(v))
+		f, err := copyParquet(ctx, conn, part, filepath.Join(folder, "part-0.parquet"), opts, dir)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", v, err)
+		}
+		files = append(files, f...)
+	}
+	return files, nil
+}
+
+// partitionValues returns the distinct sources of src, sorted, or nil when
+// one of them cannot name a partition folder as it is.
+func partitionValues(ctx context.Context, conn *sql.Conn, src string) ([]string, error) {
+	rows, err := conn.QueryContext(ctx, "SELECT DISTINCT source FROM "+src+" AS p ORDER BY 1")
+	if err != nil {
+		return nil, fmt.Errorf("list sources: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	safe := true
+	for rows.Next() {
+		var v sql.NullString
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("list sources: %w", err)
+		}
+		safe = safe && v.Valid && partitionValue.MatchString(v.String)
+		out = append(out, v.String)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list sources: %w", err)
+	}
+	if !safe {
+		return nil, nil
+	}
+	return out, nil
 }
 
 // copyParquet runs a COPY … (RETURN_STATS) and returns the files written

@@ -571,3 +571,35 @@ func checkOnlyChange(t *testing.T, c Changes, dataset string, want DatasetChange
 		}
 	}
 }
+
+// TestPartitionValueThatCannotNameAFolder: a source value with a space, a
+// slash or an accent is written by PARTITION_BY (escaped) and still reads
+// back whole.
+func TestPartitionValueThatCannotNameAFolder(t *testing.T) {
+	cat := loadCatalog(t)
+	db := newWorkingDB(t, cat)
+	const odd = "Île-de-France / nord"
+	if _, err := db.Exec("UPDATE core.contributions SET source = ? WHERE source = 'src1'", odd); err != nil {
+		t.Fatal(err)
+	}
+	rel := publish(t, db, testOptions(t, t.TempDir()))
+	d, _ := cat.Dataset("contributions")
+	want := sqlDigest(t, db, fmt.Sprintf("SELECT %s FROM %s", selectList(d), tableRef(d.Table)), len(d.Columns))
+	glob := lit(filepath.Join(rel.Dir, "data", d.Name, "**", "*.parquet"))
+	got := sqlDigest(t, db, fmt.Sprintf("SELECT %s FROM read_parquet(%s, hive_partitioning = true, hive_types_autocast = false)", selectList(d), glob), len(d.Columns))
+	if got != want {
+		t.Errorf("Parquet read = %+v, want %+v", got, want)
+	}
+	var files []string
+	for _, f := range rel.Manifest.Files {
+		if f.Dataset == d.Name && f.Format == "parquet" {
+			files = append(files, f.Path)
+			if !strings.HasPrefix(f.Path, "data/contributions/source=") || strings.Count(f.Path, "/") != 3 {
+				t.Errorf("partition file %s is not data/contributions/source=<value>/<file>", f.Path)
+			}
+		}
+	}
+	if len(files) != 2 {
+		t.Errorf("partition files = %v, want one per source", files)
+	}
+}

@@ -351,11 +351,12 @@ func writeDataset(ctx context.Context, conn *sql.Conn, o Options, d *catalog.Dat
 			out, err = nil, fmt.Errorf("commit: %w", cErr)
 		}
 	}()
-	src := fmt.Sprintf("(SELECT %s FROM %s)", projection(d, o.Privacy), tableRef(d.Table))
+	proj := projection(d, o.Privacy)
+	src := fmt.Sprintf("(SELECT %s FROM %s)", proj, tableRef(d.Table))
 	out = &datasetOutput{}
 
 	t0 := time.Now()
-	n, fp, err := checkDataset(ctx, conn, d, src, checked)
+	n, fp, err := checkDataset(ctx, conn, d, src, proj, checked)
 	if err != nil {
 		return nil, err
 	}
@@ -409,36 +410,51 @@ func writeDataset(ctx context.Context, conn *sql.Conn, o Options, d *catalog.Dat
 	return out, nil
 }
 
-// checkDataset reads the projection src once: row count, primary key
-// check, and the fingerprint (column names and types, then the sum of a
-// hash of every row: equal for the same rows in any order).
+// checkDataset returns the row count and fingerprint of the projection
+// src (the fingerprint tells an unchanged dataset from the previous
+// release's without a diff) after checking its primary key: no NULL, no
+// duplicate.
 //
-// The exact key check is skipped when transform's data tests found the key
-// of d.Table unique and not null in the transaction that built it
-// (catalog.KeyChecksTable) and the projection still has the row count and
-// key sum they saw; otherwise (the table changed since, rows were
-// suppressed, an older working database) it runs here. NULL keys are
-// always counted.
-func checkDataset(ctx context.Context, conn *sql.Conn, d *catalog.Dataset, src string, checked keyCheck) (int64, string, error) {
-	all := make([]string, len(d.Columns))
+// When transform's data tests found the key of d.Table unique and not null
+// in the transaction that built it (catalog.KeyChecksTable) and the
+// projection still has the row count and key sum they saw, one scan of the
+// key columns is enough: the exact key check is skipped and the
+// fingerprint is transform's content sum of the table with the projection
+// applied to it (proj, which holds the privacy policy). Otherwise (the
+// table changed since, rows were suppressed, an older working database) a
+// scan of every column counts the rows and NULL keys, sums a hash of the
+// keys and a hash of every row (equal for the same rows in any order), and
+// the exact key check runs when that cannot rule duplicates out.
+func checkDataset(ctx context.Context, conn *sql.Conn, d *catalog.Dataset, src, proj string, checked keyCheck) (int64, string, error) {
 	sig := sha256.New()
-	for i, c := range d.Columns {
-		all[i] = ident(c.Name)
+	for _, c := range d.Columns {
 		fmt.Fprintf(sig, "%s %s\n", c.Name, c.Type)
+	}
+	if len(d.PrimaryKey) > 0 && checked.found && checked.contentSum != "" {
+		var n, nullKeys int64
+		var keys string
+		if err := conn.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*), %s, count(*) FILTER (WHERE %s) FROM %s AS p",
+			catalog.HashSumSQL(d.PrimaryKey), nullsOf(d.PrimaryKey), src)).Scan(&n, &keys, &nullKeys); err != nil {
+			return 0, "", fmt.Errorf("read %s: %w", d.Table, err)
+		}
+		if n == checked.rows && keys == checked.keySum && nullKeys == 0 {
+			fmt.Fprintf(sig, "%s\n%d transform %s", proj, n, checked.contentSum)
+			return n, hex.EncodeToString(sig.Sum(nil)), nil
+		}
 	}
 	keyCount, nullCount := "0", "0"
 	if len(d.PrimaryKey) > 0 {
 		keyCount = fmt.Sprintf("count(DISTINCT hash(%s))", identList(d.PrimaryKey))
 		if checked.found {
-			keyCount = catalog.KeySumSQL(d.PrimaryKey)
+			keyCount = catalog.HashSumSQL(d.PrimaryKey)
 		}
 		nullCount = fmt.Sprintf("count(*) FILTER (WHERE %s)", nullsOf(d.PrimaryKey))
 	}
 	var n, nullKeys int64
 	var keys, sum string
 	if err := conn.QueryRowContext(ctx, fmt.Sprintf(
-		"SELECT count(*), %s, %s, coalesce(sum(hash(%s)::HUGEINT), 0)::VARCHAR FROM %s AS p",
-		keyCount, nullCount, strings.Join(all, ", "), src)).Scan(&n, &keys, &nullKeys, &sum); err != nil {
+		"SELECT count(*), %s, %s, %s FROM %s AS p",
+		keyCount, nullCount, catalog.HashSumSQL(d.ColumnNames()), src)).Scan(&n, &keys, &nullKeys, &sum); err != nil {
 		return 0, "", fmt.Errorf("read %s: %w", d.Table, err)
 	}
 	fmt.Fprintf(sig, "%d %s", n, sum)
@@ -474,9 +490,10 @@ func nullsOf(key []string) string {
 
 // keyCheck is what transform recorded about a table's primary key.
 type keyCheck struct {
-	found  bool
-	rows   int64
-	keySum string
+	found      bool
+	rows       int64
+	keySum     string
+	contentSum string // "" in a working database older than content sums
 }
 
 // keyChecks reads transform's records of passing key checks, by table
@@ -484,14 +501,30 @@ type keyCheck struct {
 func keyChecks(ctx context.Context, conn *sql.Conn) (map[string]keyCheck, error) {
 	out := map[string]keyCheck{}
 	schema, name, _ := strings.Cut(catalog.KeyChecksTable, ".")
-	var exists bool
-	if err := conn.QueryRowContext(ctx, `SELECT count(*) > 0 FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?`, schema, name).Scan(&exists); err != nil {
+	var cols []string
+	rows, err := conn.QueryContext(ctx, `SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = ? AND table_name = ?`, schema, name)
+	if err != nil {
 		return nil, fmt.Errorf("read key checks: %w", err)
 	}
-	if !exists {
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read key checks: %w", err)
+		}
+		cols = append(cols, c)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, fmt.Errorf("read key checks: %w", err)
+	}
+	if len(cols) == 0 {
 		return out, nil
 	}
-	rows, err := conn.QueryContext(ctx, `SELECT table_name, row_count, key_sum FROM `+catalog.KeyChecksTable)
+	content := "''"
+	if slices.Contains(cols, "content_sum") {
+		content = "content_sum"
+	}
+	rows, err = conn.QueryContext(ctx, `SELECT table_name, row_count, key_sum, `+content+` FROM `+catalog.KeyChecksTable)
 	if err != nil {
 		return nil, fmt.Errorf("read key checks: %w", err)
 	}
@@ -499,7 +532,7 @@ func keyChecks(ctx context.Context, conn *sql.Conn) (map[string]keyCheck, error)
 	for rows.Next() {
 		var table string
 		k := keyCheck{found: true}
-		if err := rows.Scan(&table, &k.rows, &k.keySum); err != nil {
+		if err := rows.Scan(&table, &k.rows, &k.keySum, &k.contentSum); err != nil {
 			return nil, fmt.Errorf("read key checks: %w", err)
 		}
 		out[table] = k

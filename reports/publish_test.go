@@ -200,8 +200,8 @@ func TestManifestChecksumsVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if err := verifyRelease(context.Background(), conn, release.Dir, &m); err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
-		t.Errorf("verify after tampering = %v, want checksum mismatch", err)
+	if err := verifyRelease(context.Background(), conn, release.Dir, &m); err == nil || !strings.Contains(err.Error(), "size mismatch") {
+		t.Errorf("verify after tampering = %v, want size mismatch", err)
 	}
 }
 
@@ -257,9 +257,16 @@ func TestFailureBeforeSwitchKeepsLatest(t *testing.T) {
 // recordKeyCheck is what transform records after its key tests of
 // core.districts passed (catalog.KeyChecksTable).
 var recordKeyCheck = `CREATE SCHEMA IF NOT EXISTS meta;
-CREATE OR REPLACE TABLE ` + catalog.KeyChecksTable + ` AS SELECT 'core.districts' AS table_name, count(*) AS row_count, ` +
-	catalog.KeySumSQL([]string{"source", "district_id"}) + ` AS key_sum FROM core.districts;
-`
+CREATE OR REPLACE TABLE ` + catalog.KeyChecksTable + ` (table_name VARCHAR, row_count BIGINT, key_sum VARCHAR, content_sum VARCHAR);
+` + recordKeyCheckOf("districts")
+
+// recordKeyCheckOf adds what transform records after the key tests of
+// dataset name passed.
+func recordKeyCheckOf(name string) string {
+	d, _ := catalog.MustLoad().Dataset(name)
+	return fmt.Sprintf("INSERT INTO %s SELECT '%s', count(*), %s, %s FROM %s;\n",
+		catalog.KeyChecksTable, d.Table, catalog.HashSumSQL(d.PrimaryKey), catalog.HashSumSQL(d.ColumnNames()), d.Table)
+}
 
 // TestRecordedKeyCheckIsTrusted: when transform's record matches, the
 // release is the same as with the exact check.
@@ -268,7 +275,7 @@ func TestRecordedKeyCheckIsTrusted(t *testing.T) {
 	db := newWorkingDB(t, cat)
 	opts := testOptions(t, t.TempDir())
 	first := publish(t, db, opts)
-	if _, err := db.Exec(recordKeyCheck); err != nil {
+	if _, err := db.Exec(recordKeyCheck + recordKeyCheckOf("users")); err != nil {
 		t.Fatal(err)
 	}
 	var c *sql.Conn
@@ -284,6 +291,30 @@ func TestRecordedKeyCheckIsTrusted(t *testing.T) {
 	second := publish(t, db, opts)
 	if !second.Changes.Zero() || second.Manifest.Datasets["districts"] != first.Manifest.Datasets["districts"] {
 		t.Errorf("trusted check changed the release: %+v", second.Changes)
+	}
+	// The fingerprints taken from the records are stable, and change with
+	// the privacy policy.
+	third := publish(t, db, opts)
+	for _, name := range []string{"districts", "users"} {
+		if fp := third.Manifest.Fingerprints[name]; fp == "" || fp != second.Manifest.Fingerprints[name] {
+			t.Errorf("%s fingerprint %q then %q", name, second.Manifest.Fingerprints[name], fp)
+		}
+		if first.Manifest.Fingerprints[name] == second.Manifest.Fingerprints[name] {
+			t.Errorf("%s fingerprint does not come from the record", name)
+		}
+	}
+	other := opts
+	other.Privacy.MinGroupSize++
+	if fp := publish(t, db, other).Manifest.Fingerprints["users"]; fp == third.Manifest.Fingerprints["users"] {
+		t.Errorf("users fingerprint %q ignores the privacy policy", fp)
+	}
+	// Whatever else rewrites the table deletes its record; the change is
+	// then found by the full scan.
+	if _, err := db.Exec("UPDATE core.districts SET name = 'renamed' WHERE district_id = (SELECT max(district_id) FROM core.districts); DELETE FROM " + catalog.KeyChecksTable); err != nil {
+		t.Fatal(err)
+	}
+	if got := publish(t, db, opts).Changes.Datasets["districts"]; got != (DatasetChanges{Updated: 1}) {
+		t.Errorf("changes after an update = %+v, want 1 updated", got)
 	}
 }
 

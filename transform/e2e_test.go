@@ -53,13 +53,13 @@ func TestEndToEndSandbox(t *testing.T) {
 			continue
 		}
 		var rows, n int64
-		var sum, now string
-		err := db.QueryRow(`SELECT row_count, key_sum FROM `+catalog.KeyChecksTable+` WHERE table_name = ?`, d.Table).Scan(&rows, &sum)
+		var sum, content, now, nowContent string
+		err := db.QueryRow(`SELECT row_count, key_sum, content_sum FROM `+catalog.KeyChecksTable+` WHERE table_name = ?`, d.Table).Scan(&rows, &sum, &content)
 		if err == nil {
-			err = db.QueryRow(`SELECT count(*), `+catalog.KeySumSQL(d.PrimaryKey)+` FROM `+d.Table).Scan(&n, &now)
+			err = db.QueryRow(`SELECT count(*), `+catalog.HashSumSQL(d.PrimaryKey)+`, `+catalog.HashSumSQL(d.ColumnNames())+` FROM `+d.Table).Scan(&n, &now, &nowContent)
 		}
-		if err != nil || rows != n || sum != now {
-			t.Errorf("key check of %s = %d rows, sum %s (%v); table has %d, %s", d.Table, rows, sum, err, n, now)
+		if err != nil || rows != n || sum != now || content != nowContent {
+			t.Errorf("key check of %s = %d rows, sums %s %s (%v); table has %d, %s %s", d.Table, rows, sum, content, err, n, now, nowContent)
 		}
 	}
 

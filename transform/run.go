@@ -184,7 +184,7 @@ func Run(ctx context.Context, db *sql.DB, opts Options) (*Report, error) {
 
 // recordKeyChecks writes catalog.KeyChecksTable, in the transaction that
 // builds the tables: the datasets whose primary key the data tests found
-// unique and not null, with their row count and key sum.
+// unique and not null, with their row count, key sum and content sum.
 func recordKeyChecks(ctx context.Context, conn *sql.Conn, cat *catalog.Catalog, rep *Report) error {
 	passed := map[string]bool{}
 	for _, t := range rep.Tests {
@@ -195,13 +195,13 @@ func recordKeyChecks(ctx context.Context, conn *sql.Conn, cat *catalog.Catalog, 
 		built[m.Name] = true
 	}
 	stmts := []string{"CREATE SCHEMA IF NOT EXISTS meta",
-		"CREATE OR REPLACE TABLE " + catalog.KeyChecksTable + " (table_name VARCHAR PRIMARY KEY, row_count BIGINT NOT NULL, key_sum VARCHAR NOT NULL)"}
+		"CREATE OR REPLACE TABLE " + catalog.KeyChecksTable + " (table_name VARCHAR PRIMARY KEY, row_count BIGINT NOT NULL, key_sum VARCHAR NOT NULL, content_sum VARCHAR NOT NULL)"}
 	for _, d := range cat.Datasets {
 		if len(d.PrimaryKey) == 0 || !built[d.Table] || !passed[d.Name+".primary_key_unique"] || !passed[d.Name+".primary_key_not_null"] {
 			continue
 		}
-		stmts = append(stmts, fmt.Sprintf("INSERT INTO %s SELECT '%s', count(*), %s FROM %s",
-			catalog.KeyChecksTable, d.Table, catalog.KeySumSQL(d.PrimaryKey), d.Table))
+		stmts = append(stmts, fmt.Sprintf("INSERT INTO %s SELECT '%s', count(*), %s, %s FROM %s",
+			catalog.KeyChecksTable, d.Table, catalog.HashSumSQL(d.PrimaryKey), catalog.HashSumSQL(d.ColumnNames()), d.Table))
 	}
 	for _, q := range stmts {
 		if _, err := conn.ExecContext(ctx, q); err != nil {

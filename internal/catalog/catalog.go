@@ -15,21 +15,33 @@ import (
 
 // KeyChecksTable is the working-database table in which transform records,
 // in the transaction that builds the tables, each dataset table whose
-// primary key its data tests found unique and not null, with its row count
-// and key sum (KeySumSQL) at that moment (columns table_name, row_count,
-// key_sum). Publication relies on it instead of checking the key again
-// while both still match.
+// primary key its data tests found unique and not null, with its row count,
+// key sum (HashSumSQL of the key) and content sum (HashSumSQL of every
+// catalogue column) at that moment (columns table_name, row_count, key_sum,
+// content_sum). While the row count and key sum still match, publication
+// relies on it instead of checking the key again, and takes the content sum
+// as the table's fingerprint instead of hashing every row again. Whatever
+// else rewrites a dataset table must delete its row here.
 const KeyChecksTable = "meta.key_checks"
 
-// KeySumSQL is the aggregate expression summing a hash of each row's key:
-// any change of the key values (an update, a row added or removed) changes
-// it, whatever the row order.
-func KeySumSQL(key []string) string {
-	cols := make([]string, len(key))
-	for i, k := range key {
-		cols[i] = `"` + strings.ReplaceAll(k, `"`, `""`) + `"`
+// HashSumSQL is the aggregate expression summing a hash of each row's
+// values of cols: any change of those values (an update, a row added or
+// removed) changes it, whatever the row order.
+func HashSumSQL(cols []string) string {
+	q := make([]string, len(cols))
+	for i, c := range cols {
+		q[i] = `"` + strings.ReplaceAll(c, `"`, `""`) + `"`
 	}
-	return "coalesce(sum(hash(" + strings.Join(cols, ", ") + ")::HUGEINT), 0)::VARCHAR"
+	return "coalesce(sum(hash(" + strings.Join(q, ", ") + ")::HUGEINT), 0)::VARCHAR"
+}
+
+// ColumnNames returns the names of d's columns, in order.
+func (d *Dataset) ColumnNames() []string {
+	names := make([]string, len(d.Columns))
+	for i, c := range d.Columns {
+		names[i] = c.Name
+	}
+	return names
 }
 
 //go:embed datasets.yaml

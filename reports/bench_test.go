@@ -203,7 +203,8 @@ func dirBytes(b *testing.B, dir, suffix string) int64 {
 }
 
 // fillLarge creates every catalogue table with about total rows in all,
-// realistic value shapes and unique primary keys.
+// realistic value shapes and unique primary keys, and records their key
+// checks as transform does.
 func fillLarge(ctx context.Context, db *sql.DB, cat *catalog.Catalog, total int) (int64, error) {
 	var sum int64
 	for _, d := range cat.Datasets {
@@ -230,6 +231,22 @@ func fillLarge(ctx context.Context, db *sql.DB, cat *catalog.Catalog, total int)
 			return 0, fmt.Errorf("generate %s: %w", d.Name, err)
 		}
 		sum += int64(n)
+	}
+	// Like transform after its data tests: record the checked keys.
+	if _, err := db.ExecContext(ctx, catalog.KeyChecksDDL); err != nil {
+		return 0, err
+	}
+	for _, d := range cat.Datasets {
+		if len(d.PrimaryKey) == 0 {
+			continue
+		}
+		var dups int64
+		if err := db.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*) - count(DISTINCT (%s)) FROM %s", identList(d.PrimaryKey), tableRef(d.Table))).Scan(&dups); err != nil || dups != 0 {
+			return 0, fmt.Errorf("generate %s: %d duplicated keys (%v)", d.Name, dups, err)
+		}
+		if _, err := db.ExecContext(ctx, d.RecordKeyCheckSQL()); err != nil {
+			return 0, err
+		}
 	}
 	return sum, nil
 }

@@ -256,16 +256,13 @@ func TestFailureBeforeSwitchKeepsLatest(t *testing.T) {
 
 // recordKeyCheck is what transform records after its key tests of
 // core.districts passed (catalog.KeyChecksTable).
-var recordKeyCheck = `CREATE SCHEMA IF NOT EXISTS meta;
-CREATE OR REPLACE TABLE ` + catalog.KeyChecksTable + ` (table_name VARCHAR, row_count BIGINT, key_sum VARCHAR, content_sum VARCHAR);
-` + recordKeyCheckOf("districts")
+var recordKeyCheck = catalog.KeyChecksDDL + ";\n" + recordKeyCheckOf("districts")
 
 // recordKeyCheckOf adds what transform records after the key tests of
 // dataset name passed.
 func recordKeyCheckOf(name string) string {
 	d, _ := catalog.MustLoad().Dataset(name)
-	return fmt.Sprintf("INSERT INTO %s SELECT '%s', count(*), %s, %s FROM %s;\n",
-		catalog.KeyChecksTable, d.Table, catalog.HashSumSQL(d.PrimaryKey), catalog.HashSumSQL(d.ColumnNames()), d.Table)
+	return d.RecordKeyCheckSQL() + ";\n"
 }
 
 // TestRecordedKeyCheckIsTrusted: when transform's record matches, the

@@ -194,14 +194,12 @@ func recordKeyChecks(ctx context.Context, conn *sql.Conn, cat *catalog.Catalog, 
 	for _, m := range rep.Models {
 		built[m.Name] = true
 	}
-	stmts := []string{"CREATE SCHEMA IF NOT EXISTS meta",
-		"CREATE OR REPLACE TABLE " + catalog.KeyChecksTable + " (table_name VARCHAR PRIMARY KEY, row_count BIGINT NOT NULL, key_sum VARCHAR NOT NULL, content_sum VARCHAR NOT NULL)"}
+	stmts := []string{catalog.KeyChecksDDL}
 	for _, d := range cat.Datasets {
 		if len(d.PrimaryKey) == 0 || !built[d.Table] || !passed[d.Name+".primary_key_unique"] || !passed[d.Name+".primary_key_not_null"] {
 			continue
 		}
-		stmts = append(stmts, fmt.Sprintf("INSERT INTO %s SELECT '%s', count(*), %s, %s FROM %s",
-			catalog.KeyChecksTable, d.Table, catalog.HashSumSQL(d.PrimaryKey), catalog.HashSumSQL(d.ColumnNames()), d.Table))
+		stmts = append(stmts, d.RecordKeyCheckSQL())
 	}
 	for _, q := range stmts {
 		if _, err := conn.ExecContext(ctx, q); err != nil {

@@ -35,6 +35,17 @@ func HashSumSQL(cols []string) string {
 	return "coalesce(sum(hash(" + strings.Join(q, ", ") + ")::HUGEINT), 0)::VARCHAR"
 }
 
+// KeyChecksDDL creates (or empties) KeyChecksTable.
+const KeyChecksDDL = "CREATE SCHEMA IF NOT EXISTS meta; CREATE OR REPLACE TABLE " + KeyChecksTable +
+	" (table_name VARCHAR PRIMARY KEY, row_count BIGINT NOT NULL, key_sum VARCHAR NOT NULL, content_sum VARCHAR NOT NULL)"
+
+// RecordKeyCheckSQL is the statement that records in KeyChecksTable that
+// d's primary key was found unique and not null in its table as it is now.
+func (d *Dataset) RecordKeyCheckSQL() string {
+	return fmt.Sprintf("INSERT INTO %s SELECT '%s', count(*), %s, %s FROM %s",
+		KeyChecksTable, d.Table, HashSumSQL(d.PrimaryKey), HashSumSQL(d.ColumnNames()), d.Table)
+}
+
 // ColumnNames returns the names of d's columns, in order.
 func (d *Dataset) ColumnNames() []string {
 	names := make([]string, len(d.Columns))

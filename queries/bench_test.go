@@ -90,9 +90,9 @@ func percentile(d []time.Duration, p float64) time.Duration {
 	return d[i]
 }
 
-func openBench(b *testing.B) *Engine {
+func openBench(b *testing.B, opts ...Option) *Engine {
 	b.Helper()
-	e, err := Open(context.Background(), largeSnapshot(b), Limits{MaxConcurrent: 8, Timeout: time.Minute})
+	e, err := Open(context.Background(), largeSnapshot(b), Limits{MaxConcurrent: 8, Timeout: time.Minute}, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -107,10 +107,29 @@ func openBench(b *testing.B) *Engine {
 	return e
 }
 
+// BenchmarkLoadTables measures opening the 3M-vote fixture with
+// LoadTables (copying its views into a private DuckDB file).
+func BenchmarkLoadTables(b *testing.B) {
+	path := largeSnapshot(b)
+	for b.Loop() {
+		e, err := Open(context.Background(), path, Limits{}, LoadTables())
+		if err != nil {
+			b.Fatal(err)
+		}
+		e.Close()
+	}
+}
+
 // BenchmarkCannedQueries measures the latency of three canned queries on
-// the 3M-vote fixture (JSON answers), reporting p50 and p99.
+// the 3M-vote fixture (JSON answers), reporting p50 and p99, on the
+// release's views and on loaded tables.
 func BenchmarkCannedQueries(b *testing.B) {
-	e := openBench(b)
+	for _, m := range engineModes {
+		b.Run(m.name, func(b *testing.B) { benchCannedQueries(b, openBench(b, m.opts...)) })
+	}
+}
+
+func benchCannedQueries(b *testing.B, e *Engine) {
 	ctx := context.Background()
 	for _, q := range benchQueries {
 		b.Run(q.name, func(b *testing.B) {
@@ -131,7 +150,12 @@ func BenchmarkCannedQueries(b *testing.B) {
 // BenchmarkConcurrent8 runs the three queries in turn from 8 concurrent
 // clients and reports throughput and latency under load.
 func BenchmarkConcurrent8(b *testing.B) {
-	e := openBench(b)
+	for _, m := range engineModes {
+		b.Run(m.name, func(b *testing.B) { benchConcurrent8(b, openBench(b, m.opts...)) })
+	}
+}
+
+func benchConcurrent8(b *testing.B, e *Engine) {
 	ctx := context.Background()
 	const clients = 8
 	var next atomic.Int64
@@ -172,11 +196,15 @@ func BenchmarkConcurrent8(b *testing.B) {
 
 // BenchmarkExportCSV streams a full canned export (all 60,000 proposals).
 func BenchmarkExportCSV(b *testing.B) {
-	e := openBench(b)
-	ctx := context.Background()
-	for b.Loop() {
-		if err := e.Run(ctx, "top_proposals", map[string]string{"limit": "1000000", "include_trashed": "true"}, io.Discard, FormatCSV); err != nil {
-			b.Fatal(err)
-		}
+	for _, m := range engineModes {
+		b.Run(m.name, func(b *testing.B) {
+			e := openBench(b, m.opts...)
+			ctx := context.Background()
+			for b.Loop() {
+				if err := e.Run(ctx, "top_proposals", map[string]string{"limit": "1000000", "include_trashed": "true"}, io.Discard, FormatCSV); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

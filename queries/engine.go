@@ -121,6 +121,7 @@ const snapshotCatalog = "snapshot"
 // queries running on the previous one.
 type Engine struct {
 	limits  Limits
+	load    bool
 	catalog *Catalog
 	sem     chan struct{}
 
@@ -136,6 +137,11 @@ type snapshot struct {
 	access duckdbx.ReleaseAccess
 	tmpDir string
 	limits Limits
+	// source is the database file attached as snapshotCatalog: the
+	// release snapshot itself, or with LoadTables a private copy of its
+	// datasets as tables under tmpDir.
+	source string
+	loaded bool
 
 	db     *sql.DB        // guarded instance: external access off, configuration locked
 	conns  chan *sql.Conn // pinned connections of db (new ones could not be configured once locked)
@@ -155,20 +161,36 @@ type snapshot struct {
 	reopening atomic.Bool
 }
 
+// An Option changes how Open opens snapshots.
+type Option func(*Engine)
+
+// LoadTables makes the engine copy every dataset of a snapshot it opens
+// into a private DuckDB file (under the system's temporary directory,
+// deleted with the snapshot) and answer from those tables: a release
+// snapshot's datasets are views over zstd Parquet, which queries read
+// about 3× slower than DuckDB tables (docs/benchmarks.md). Opening costs
+// the copy (seconds at the large scale) and its disk space; a long-running
+// server wants it, a one-shot command does not. The queries then need no
+// file access at all: external access is off without exception.
+func LoadTables() Option { return func(e *Engine) { e.load = true } }
+
 // Open opens the snapshot at snapshotPath (symlinks such as DIR/latest are
 // resolved once, so a later release switch does not affect this engine until
 // Reopen) with the given limits.
-func Open(ctx context.Context, snapshotPath string, limits Limits) (*Engine, error) {
+func Open(ctx context.Context, snapshotPath string, limits Limits, opts ...Option) (*Engine, error) {
 	cat, err := LoadCatalog()
 	if err != nil {
 		return nil, err
 	}
-	limits = limits.withDefaults()
-	s, err := openSnapshot(ctx, snapshotPath, limits)
-	if err != nil {
+	e := &Engine{limits: limits.withDefaults(), catalog: cat}
+	for _, o := range opts {
+		o(e)
+	}
+	e.sem = make(chan struct{}, e.limits.MaxConcurrent)
+	if e.cur, err = openSnapshot(ctx, snapshotPath, e.limits, e.load); err != nil {
 		return nil, err
 	}
-	return &Engine{limits: limits, catalog: cat, sem: make(chan struct{}, limits.MaxConcurrent), cur: s}, nil
+	return e, nil
 }
 
 // Catalog returns the canned-query catalogue.
@@ -190,7 +212,7 @@ func (e *Engine) SnapshotPath() string {
 // Reopen opens snapshotPath and makes it current. Queries already running
 // finish on the previous snapshot, which is closed after the last of them.
 func (e *Engine) Reopen(ctx context.Context, snapshotPath string) error {
-	s, err := openSnapshot(ctx, snapshotPath, e.limits)
+	s, err := openSnapshot(ctx, snapshotPath, e.limits, e.load)
 	if err != nil {
 		return err
 	}
@@ -302,9 +324,7 @@ func (e *Engine) reopenBroken(s *snapshot) {
 	}
 }
 
-func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-
-func openSnapshot(ctx context.Context, path string, limits Limits) (_ *snapshot, err error) {
+func openSnapshot(ctx context.Context, path string, limits Limits, load bool) (_ *snapshot, err error) {
 	resolved, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		return nil, fmt.Errorf("open snapshot %s: %w", path, err)
@@ -316,7 +336,7 @@ func openSnapshot(ctx context.Context, path string, limits Limits) (_ *snapshot,
 	if err != nil {
 		return nil, fmt.Errorf("open snapshot %s: temp dir: %w", path, err)
 	}
-	s := &snapshot{path: resolved, tmpDir: tmpDir, limits: limits, conns: make(chan *sql.Conn, limits.MaxConcurrent)}
+	s := &snapshot{path: resolved, source: resolved, tmpDir: tmpDir, limits: limits, conns: make(chan *sql.Conn, limits.MaxConcurrent)}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -344,6 +364,29 @@ func openSnapshot(ctx context.Context, path string, limits Limits) (_ *snapshot,
 		s.conns <- c
 	}
 	c0 := conns[0]
+	exec := func(stmts ...string) error {
+		for _, st := range stmts {
+			if _, err := c0.ExecContext(ctx, st); err != nil {
+				return fmt.Errorf("open snapshot %s: %s: %w", resolved, st, err)
+			}
+		}
+		return nil
+	}
+	if err := exec(
+		"SET autoinstall_known_extensions = false",
+		"SET autoload_known_extensions = false",
+		"SET allow_community_extensions = false",
+		"SET memory_limit = "+duckdbx.Quote(limits.MemoryLimit),
+		fmt.Sprintf("SET threads = %d", limits.Threads),
+		"SET temp_directory = "+duckdbx.Quote(filepath.Join(tmpDir, "guarded")),
+		"SET max_temp_directory_size = "+duckdbx.Quote(limits.MaxTempDirectorySize),
+		"SET GLOBAL TimeZone = "+duckdbx.Quote(TimeZone),
+		// The views read the release's Parquet files: keep their footers
+		// in memory between queries (a release never changes).
+		"SET parquet_metadata_cache = true",
+	); err != nil {
+		return nil, err
+	}
 	// The views read the release's Parquet files by relative paths
 	// (data/<dataset>/…): they resolve against the release directory, and
 	// those files are the only ones this instance may read (see below).
@@ -351,49 +394,77 @@ func openSnapshot(ctx context.Context, path string, limits Limits) (_ *snapshot,
 	if err != nil {
 		return nil, fmt.Errorf("open snapshot %s: %w", resolved, err)
 	}
-	if _, err := c0.ExecContext(ctx, "ATTACH "+sqlString(resolved)+" AS "+snapshotCatalog+" (READ_ONLY)"); err != nil {
-		return nil, fmt.Errorf("open snapshot %s: attach: %w", resolved, err)
+	if load {
+		s.source, s.loaded = filepath.Join(tmpDir, "tables.duckdb"), true
+		if err := loadTables(ctx, c0, s.access, resolved, s.source); err != nil {
+			return nil, fmt.Errorf("open snapshot %s: %w", resolved, err)
+		}
+	}
+	if err := exec("ATTACH " + duckdbx.Quote(s.source) + " AS " + snapshotCatalog + " (READ_ONLY)"); err != nil {
+		return nil, err
 	}
 	for _, c := range conns {
-		for _, st := range []string{"USE " + snapshotCatalog, "SET TimeZone = " + sqlString(TimeZone), s.access.SearchPathSQL()} {
+		for _, st := range []string{"USE " + snapshotCatalog, "SET TimeZone = " + duckdbx.Quote(TimeZone), s.access.SearchPathSQL()} {
 			if _, err := c.ExecContext(ctx, st); err != nil {
 				return nil, fmt.Errorf("open snapshot %s: %s: %w", resolved, st, err)
 			}
 		}
 	}
-	s.tables, err = listTables(ctx, c0)
+	s.tables, err = listTables(ctx, c0, snapshotCatalog)
 	if err != nil {
 		return nil, fmt.Errorf("open snapshot %s: %w", resolved, err)
 	}
-	settings := []string{
-		"SET autoinstall_known_extensions = false",
-		"SET autoload_known_extensions = false",
-		"SET allow_community_extensions = false",
-		"SET memory_limit = " + sqlString(limits.MemoryLimit),
-		fmt.Sprintf("SET threads = %d", limits.Threads),
-		"SET temp_directory = " + sqlString(filepath.Join(tmpDir, "guarded")),
-		"SET max_temp_directory_size = " + sqlString(limits.MaxTempDirectorySize),
-		"SET GLOBAL TimeZone = " + sqlString(TimeZone),
-		// The views read the release's Parquet files: keep their footers
-		// in memory between queries (a release never changes).
-		"SET parquet_metadata_cache = true",
-	}
 	// External access off, except reading the release's Parquet files (by
-	// their exact names: allowed_paths, no directory, no glob).
-	settings = append(settings, s.access.ConfineSQL()...)
-	settings = append(settings, "SET lock_configuration = true") // last: nothing can change the above afterwards
-	for _, st := range settings {
-		if _, err := c0.ExecContext(ctx, st); err != nil {
-			return nil, fmt.Errorf("open snapshot %s: %s: %w", resolved, st, err)
-		}
+	// their exact names: allowed_paths, no directory, no glob) when the
+	// views read them; last, the configuration is locked so that nothing
+	// can change it afterwards.
+	confine := []string{"SET enable_external_access = false"}
+	if !s.loaded {
+		confine = s.access.ConfineSQL()
+	}
+	if err := exec(append(confine, "SET lock_configuration = true")...); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
 
-func listTables(ctx context.Context, c *sql.Conn) (map[string]bool, error) {
+// loadTables copies every table and view of the release snapshot at
+// release (its datasets, release_info) into tables of a new DuckDB file at
+// dst, on c (not yet confined), then detaches both.
+func loadTables(ctx context.Context, c *sql.Conn, access duckdbx.ReleaseAccess, release, dst string) error {
+	const from, to = "capstat_release", "capstat_tables"
+	for _, st := range []string{
+		access.SearchPathSQL(),
+		"ATTACH " + duckdbx.Quote(release) + " AS " + from + " (READ_ONLY)",
+		"ATTACH " + duckdbx.Quote(dst) + " AS " + to,
+	} {
+		if _, err := c.ExecContext(ctx, st); err != nil {
+			return fmt.Errorf("load tables: %s: %w", st, err)
+		}
+	}
+	names, err := listTables(ctx, c, from)
+	if err == nil {
+		for _, name := range sortedKeys(names) {
+			q := fmt.Sprintf("CREATE TABLE %s.main.%s AS SELECT * FROM %s.main.%s", to, duckdbx.Ident(name), from, duckdbx.Ident(name))
+			if _, err = c.ExecContext(ctx, q); err != nil {
+				err = fmt.Errorf("load tables: %s: %w", name, err)
+				break
+			}
+		}
+	}
+	for _, db := range []string{from, to} {
+		if _, dErr := c.ExecContext(ctx, "DETACH "+db); dErr != nil && err == nil {
+			err = fmt.Errorf("load tables: detach: %w", dErr)
+		}
+	}
+	return err
+}
+
+// listTables lists the tables and views of the main schema of database.
+func listTables(ctx context.Context, c *sql.Conn, database string) (map[string]bool, error) {
 	rows, err := c.QueryContext(ctx, `
-		SELECT table_name FROM duckdb_tables() WHERE database_name = $1
-		UNION SELECT view_name FROM duckdb_views() WHERE database_name = $1 AND NOT internal`, snapshotCatalog)
+		SELECT table_name FROM duckdb_tables() WHERE database_name = $1 AND schema_name = 'main'
+		UNION SELECT view_name FROM duckdb_views() WHERE database_name = $1 AND schema_name = 'main' AND NOT internal`, database)
 	if err != nil {
 		return nil, fmt.Errorf("list tables: %w", err)
 	}
@@ -463,11 +534,11 @@ func (s *snapshot) export(ctx context.Context) (*sql.DB, error) {
 		}
 		db.SetMaxOpenConns(s.limits.MaxConcurrent)
 		for _, st := range []string{
-			"ATTACH " + sqlString(s.path) + " AS " + snapshotCatalog + " (READ_ONLY)",
-			"SET memory_limit = " + sqlString(s.limits.MemoryLimit),
+			"ATTACH " + duckdbx.Quote(s.source) + " AS " + snapshotCatalog + " (READ_ONLY)",
+			"SET memory_limit = " + duckdbx.Quote(s.limits.MemoryLimit),
 			fmt.Sprintf("SET threads = %d", s.limits.Threads),
-			"SET temp_directory = " + sqlString(filepath.Join(s.tmpDir, "export")),
-			"SET max_temp_directory_size = " + sqlString(s.limits.MaxTempDirectorySize),
+			"SET temp_directory = " + duckdbx.Quote(filepath.Join(s.tmpDir, "export")),
+			"SET max_temp_directory_size = " + duckdbx.Quote(s.limits.MaxTempDirectorySize),
 		} {
 			if _, err := db.ExecContext(ctx, st); err != nil {
 				db.Close()
@@ -492,7 +563,7 @@ func (s *snapshot) copyParquet(ctx context.Context, q *Query, args []any, w io.W
 		return fmt.Errorf("parquet export %s: %w", q.Name, err)
 	}
 	defer c.Close()
-	for _, st := range []string{"USE " + snapshotCatalog, "SET TimeZone = " + sqlString(TimeZone), s.access.SearchPathSQL()} {
+	for _, st := range []string{"USE " + snapshotCatalog, "SET TimeZone = " + duckdbx.Quote(TimeZone), s.access.SearchPathSQL()} {
 		if _, err := c.ExecContext(ctx, st); err != nil {
 			return fmt.Errorf("parquet export %s: %s: %w", q.Name, st, err)
 		}
@@ -501,7 +572,7 @@ func (s *snapshot) copyParquet(ctx context.Context, q *Query, args []any, w io.W
 	_, _ = rand.Read(rnd[:])
 	f := filepath.Join(s.tmpDir, "export-"+q.Name+"-"+hex.EncodeToString(rnd[:])+".parquet")
 	defer os.Remove(f)
-	if _, err := c.ExecContext(ctx, "COPY ("+q.SQL+") TO "+sqlString(f)+" (FORMAT parquet, COMPRESSION zstd)", args...); err != nil {
+	if _, err := c.ExecContext(ctx, "COPY ("+q.SQL+") TO "+duckdbx.Quote(f)+" (FORMAT parquet, COMPRESSION zstd)", args...); err != nil {
 		return s.classify(ctx, err)
 	}
 	fh, err := os.Open(f)

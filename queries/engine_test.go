@@ -319,7 +319,13 @@ func runtimeGosched() { runtime.Gosched() }
 // bypassing the statement checks: even a statement that slipped through
 // could neither change the configuration, nor write, nor touch files.
 func TestGuardedSettings(t *testing.T) {
-	e, _, path := openFixture(t, Limits{MemoryLimit: "300MB", Threads: 1})
+	for _, m := range engineModes {
+		t.Run(m.name, func(t *testing.T) { testGuardedSettings(t, m.opts...) })
+	}
+}
+
+func testGuardedSettings(t *testing.T, opts ...Option) {
+	e, _, path := openFixture(t, Limits{MemoryLimit: "300MB", Threads: 1}, opts...)
 	s, release, err := e.acquire()
 	if err != nil {
 		t.Fatal(err)
@@ -390,6 +396,22 @@ func TestGuardedSettings(t *testing.T) {
 	} {
 		if _, err := c.ExecContext(ctx, q); err == nil {
 			t.Errorf("%q succeeded on the guarded connection", q)
+		}
+	}
+	if s.loaded {
+		// Tables loaded from the views: no file may be read at all, not
+		// even the release's own Parquet.
+		var kind string
+		if err := c.QueryRowContext(ctx, "SELECT table_type FROM information_schema.tables WHERE table_catalog = current_database() AND table_name = 'proposal_votes'").Scan(&kind); err != nil || kind != "BASE TABLE" {
+			t.Errorf("proposal_votes is %q (%v), want a loaded table", kind, err)
+		}
+		for _, q := range []string{
+			"SELECT * FROM read_parquet('data/proposals/proposals.parquet')",
+			"SELECT * FROM read_parquet('" + filepath.Join(dir, "data", "proposals", "proposals.parquet") + "')",
+		} {
+			if _, err := c.ExecContext(ctx, q); err == nil {
+				t.Errorf("%q succeeded on a connection to loaded tables", q)
+			}
 		}
 	}
 	// DuckDB 1.5 attaches a Parquet file it may read as an in-memory

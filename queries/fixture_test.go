@@ -343,11 +343,18 @@ func (*mainTB) Fatalf(format string, args ...any) {
 	os.Exit(1)
 }
 
+// engineModes are the two ways an engine opens a snapshot: on the
+// release's views over Parquet, and on tables loaded from them.
+var engineModes = []struct {
+	name string
+	opts []Option
+}{{"views", nil}, {"tables", []Option{LoadTables()}}}
+
 // openFixture opens an engine on the shared small fixture (read-only, so
 // tests cannot disturb each other).
-func openFixture(t *testing.T, limits Limits) (*Engine, fixture, string) {
+func openFixture(t *testing.T, limits Limits, opts ...Option) (*Engine, fixture, string) {
 	t.Helper()
-	e, err := Open(context.Background(), sharedFixture.path, limits)
+	e, err := Open(context.Background(), sharedFixture.path, limits, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -134,7 +135,13 @@ func TestCatalogueHasUsefulQueries(t *testing.T) {
 // TestCatalogueExamplesRun runs every query with its documented example in
 // every format, so that no catalogue entry can rot unnoticed.
 func TestCatalogueExamplesRun(t *testing.T) {
-	e, _, _ := openFixture(t, Limits{})
+	for _, m := range engineModes {
+		t.Run(m.name, func(t *testing.T) { testCatalogueExamplesRun(t, m.opts...) })
+	}
+}
+
+func testCatalogueExamplesRun(t *testing.T, opts ...Option) {
+	e, _, _ := openFixture(t, Limits{}, opts...)
 	for _, q := range e.Catalog().Queries() {
 		params := map[string]string{}
 		if q.Example != "" {
@@ -157,6 +164,53 @@ func TestCatalogueExamplesRun(t *testing.T) {
 				t.Errorf("%s: parquet output does not start with PAR1", q.Name)
 			}
 		}
+	}
+}
+
+// TestLoadedTablesAnswerLikeViews: every catalogue example and a few
+// ad-hoc queries give the same answer on loaded tables as on the views.
+func TestLoadedTablesAnswerLikeViews(t *testing.T) {
+	views, _, _ := openFixture(t, Limits{})
+	tables, _, _ := openFixture(t, Limits{}, LoadTables())
+	ctx := context.Background()
+	for _, q := range views.Catalog().Queries() {
+		params := map[string]string{}
+		if q.Example != "" {
+			vals, err := parseExample(q.Example)
+			if err != nil {
+				t.Fatalf("%s example: %v", q.Name, err)
+			}
+			params = vals
+		}
+		var a, b bytes.Buffer
+		if err := views.Run(ctx, q.Name, params, &a, FormatCSV); err != nil {
+			t.Fatalf("%s on views: %v", q.Name, err)
+		}
+		if err := tables.Run(ctx, q.Name, params, &b, FormatCSV); err != nil {
+			t.Fatalf("%s on tables: %v", q.Name, err)
+		}
+		if a.String() != b.String() {
+			t.Errorf("%s: tables answer\n%s\nviews answer\n%s", q.Name, b.String(), a.String())
+		}
+	}
+	for _, sql := range []string{
+		"SELECT * FROM proposal_votes ORDER BY ALL",
+		"SELECT * FROM release_info",
+		"SELECT source, count(*) AS n FROM contributions GROUP BY ALL ORDER BY ALL",
+	} {
+		var a, b bytes.Buffer
+		if err := views.SQL(ctx, sql, &a, FormatCSV); err != nil {
+			t.Fatalf("%s on views: %v", sql, err)
+		}
+		if err := tables.SQL(ctx, sql, &b, FormatCSV); err != nil {
+			t.Fatalf("%s on tables: %v", sql, err)
+		}
+		if a.String() != b.String() || strings.Count(a.String(), "\n") < 2 {
+			t.Errorf("%s: tables answer\n%s\nviews answer\n%s", sql, b.String(), a.String())
+		}
+	}
+	if !slices.Equal(views.Tables(), tables.Tables()) {
+		t.Errorf("tables %v, views %v", tables.Tables(), views.Tables())
 	}
 }
 

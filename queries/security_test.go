@@ -61,7 +61,13 @@ func fileSum(t *testing.T, path string) [32]byte {
 // from or written to the file system, the snapshot is unchanged, and a
 // normal query still works after each of them.
 func TestHostileInputs(t *testing.T) {
-	e, _, path := openFixture(t, Limits{Timeout: 1500 * time.Millisecond, MaxRows: 50, MaxExportRows: 1000, MemoryLimit: "256MB", MaxSQLBytes: 4096})
+	for _, m := range engineModes {
+		t.Run(m.name, func(t *testing.T) { testHostileInputs(t, m.opts...) })
+	}
+}
+
+func testHostileInputs(t *testing.T, opts ...Option) {
+	e, _, path := openFixture(t, Limits{Timeout: 1500 * time.Millisecond, MaxRows: 50, MaxExportRows: 1000, MemoryLimit: "256MB", MaxSQLBytes: 4096}, opts...)
 	srv := httptest.NewServer(Handler(e, HandlerOptions{Logger: quietLogger()}))
 	defer srv.Close()
 	before := fileSum(t, path)

@@ -111,7 +111,7 @@ func BenchmarkPublish(b *testing.B) {
 		os.MkdirAll(floorDir, 0o755)
 		t1, c1 := time.Now(), processCPU()
 		for _, d := range cat.Datasets {
-			q := fmt.Sprintf("COPY %s TO %s (FORMAT parquet, COMPRESSION zstd)", tableRef(d.Table), lit(filepath.Join(floorDir, d.Name+".parquet")))
+			q := fmt.Sprintf("COPY %s TO %s (FORMAT parquet, COMPRESSION zstd)", tableRef(d.Table), duckdbx.Quote(filepath.Join(floorDir, d.Name+".parquet")))
 			if _, err := db.ExecContext(ctx, q); err != nil {
 				b.Fatal(err)
 			}
@@ -213,7 +213,7 @@ func fillLarge(ctx context.Context, db *sql.DB, cat *catalog.Catalog, total int)
 			n = 200
 		}
 		schema, _, _ := strings.Cut(d.Table, ".")
-		if _, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+ident(schema)); err != nil {
+		if _, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+duckdbx.Ident(schema)); err != nil {
 			return 0, err
 		}
 		unique := ""
@@ -224,7 +224,7 @@ func fillLarge(ctx context.Context, db *sql.DB, cat *catalog.Catalog, total int)
 		}
 		var exprs []string
 		for _, c := range d.Columns {
-			exprs = append(exprs, largeExpr(c, c.Name == unique)+" AS "+ident(c.Name))
+			exprs = append(exprs, largeExpr(c, c.Name == unique)+" AS "+duckdbx.Ident(c.Name))
 		}
 		q := fmt.Sprintf("CREATE TABLE %s AS SELECT %s FROM range(%d) r(i)", tableRef(d.Table), strings.Join(exprs, ", "), n)
 		if _, err := db.ExecContext(ctx, q); err != nil {
@@ -261,7 +261,7 @@ func largeExpr(c catalog.Column, unique bool) string {
 	case c.Name == "author_key":
 		return fmt.Sprintf("CASE WHEN %s %% 9 = 0 THEN NULL ELSE sha256('k' || (%s %% 200000)) END", h(1), h(2))
 	case unique:
-		return fmt.Sprintf("to_base64(encode(%s || ':' || i))", lit(strings.TrimSuffix(c.Name, "_id")))
+		return fmt.Sprintf("to_base64(encode(%s || ':' || i))", duckdbx.Quote(strings.TrimSuffix(c.Name, "_id")))
 	case c.Name == "user_type":
 		return fmt.Sprintf("['citoyen','citoyen','citoyen','association','collectif','élu','entreprise','agent'][(%s %% 8)::INT + 1]", h(3))
 	case c.Name == "title" || c.Name == "name" || c.Name == "project_title" || c.Name == "label":
@@ -271,7 +271,7 @@ func largeExpr(c catalog.Column, unique bool) string {
 	}
 	switch c.Type {
 	case "VARCHAR":
-		return fmt.Sprintf("to_base64(encode(%s || ':' || (%s %% 500)))", lit(c.Name), h(6))
+		return fmt.Sprintf("to_base64(encode(%s || ':' || (%s %% 500)))", duckdbx.Quote(c.Name), h(6))
 	case "BIGINT":
 		return fmt.Sprintf("CAST(%s %% 100000 AS BIGINT)", h(7))
 	case "INTEGER":

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/duckdbx"
 )
 
 // datasetChanges compares dataset d (the projection cur, n rows, with
@@ -46,7 +47,7 @@ func previousRelation(name, prevDir string) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("read_parquet(%s, hive_partitioning = true, hive_types_autocast = false, union_by_name = true)",
-		lit(filepath.Join(dir, "**", "*.parquet"))), nil
+		duckdbx.Quote(filepath.Join(dir, "**", "*.parquet"))), nil
 }
 
 func diffDataset(ctx context.Context, conn *sql.Conn, curRel string, d *catalog.Dataset, prevRel string) (DatasetChanges, error) {
@@ -58,7 +59,7 @@ func diffDataset(ctx context.Context, conn *sql.Conn, curRel string, d *catalog.
 	var hashed []string
 	for _, c := range d.Columns {
 		if prevCols[c.Name] {
-			hashed = append(hashed, fmt.Sprintf("CAST(%s AS %s)", ident(c.Name), c.Type))
+			hashed = append(hashed, fmt.Sprintf("CAST(%s AS %s)", duckdbx.Ident(c.Name), c.Type))
 		}
 	}
 	if len(key) == 0 {
@@ -77,7 +78,7 @@ func diffDataset(ctx context.Context, conn *sql.Conn, curRel string, d *catalog.
 	var keyExprs []string
 	for _, k := range key {
 		col, _ := d.Column(k)
-		keyExprs = append(keyExprs, fmt.Sprintf("CAST(%s AS %s)", ident(k), col.Type))
+		keyExprs = append(keyExprs, fmt.Sprintf("CAST(%s AS %s)", duckdbx.Ident(k), col.Type))
 	}
 	h := "0"
 	if len(hashed) > 0 {

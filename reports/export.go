@@ -483,7 +483,7 @@ func checkDataset(ctx context.Context, conn *sql.Conn, d *catalog.Dataset, src, 
 func nullsOf(key []string) string {
 	nulls := make([]string, len(key))
 	for i, k := range key {
-		nulls[i] = ident(k) + " IS NULL"
+		nulls[i] = duckdbx.Ident(k) + " IS NULL"
 	}
 	return strings.Join(nulls, " OR ")
 }
@@ -574,7 +574,7 @@ func writeParquet(ctx context.Context, conn *sql.Conn, src, target, opts, dir st
 		if err := os.MkdirAll(folder, 0o755); err != nil {
 			return nil, fmt.Errorf("create %s: %w", folder, err)
 		}
-		part := fmt.Sprintf("(SELECT * EXCLUDE (source) FROM %s AS p WHERE source = %s)", src, lit(v))
+		part := fmt.Sprintf("(SELECT * EXCLUDE (source) FROM %s AS p WHERE source = %s)", src, duckdbx.Quote(v))
 		f, err := copyParquet(ctx, conn, part, filepath.Join(folder, "part-0.parquet"), opts, dir)
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", v, err)
@@ -614,7 +614,7 @@ func partitionValues(ctx context.Context, conn *sql.Conn, src string) ([]string,
 // copyParquet runs a COPY … (RETURN_STATS) and returns the files written
 // (paths relative to dir) with their row counts, sorted by path.
 func copyParquet(ctx context.Context, conn *sql.Conn, src, target, opts, dir string) ([]FileEntry, error) {
-	rows, err := conn.QueryContext(ctx, fmt.Sprintf("COPY %s TO %s (%s)", src, lit(target), opts))
+	rows, err := conn.QueryContext(ctx, fmt.Sprintf("COPY %s TO %s (%s)", src, duckdbx.Quote(target), opts))
 	if err != nil {
 		return nil, err
 	}
@@ -657,7 +657,7 @@ func copyParquet(ctx context.Context, conn *sql.Conn, src, target, opts, dir str
 }
 
 func copyTo(ctx context.Context, conn *sql.Conn, src, path, opts string, want int64) error {
-	res, err := conn.ExecContext(ctx, fmt.Sprintf("COPY %s TO %s (%s)", src, lit(path), opts))
+	res, err := conn.ExecContext(ctx, fmt.Sprintf("COPY %s TO %s (%s)", src, duckdbx.Quote(path), opts))
 	if err != nil {
 		return err
 	}
@@ -674,7 +674,7 @@ func copyTo(ctx context.Context, conn *sql.Conn, src, path, opts string, want in
 func identList(cols []string) string {
 	q := make([]string, len(cols))
 	for i, c := range cols {
-		q[i] = ident(c)
+		q[i] = duckdbx.Ident(c)
 	}
 	return strings.Join(q, ", ")
 }

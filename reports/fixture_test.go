@@ -78,12 +78,12 @@ func fillWorkingDB(ctx context.Context, db *sql.DB, cat *catalog.Catalog, n int)
 	}
 	for _, d := range cat.Datasets {
 		schema, _, _ := strings.Cut(d.Table, ".")
-		if err := exec("CREATE SCHEMA IF NOT EXISTS " + ident(schema)); err != nil {
+		if err := exec("CREATE SCHEMA IF NOT EXISTS " + duckdbx.Ident(schema)); err != nil {
 			return err
 		}
 		var defs, exprs []string
 		for _, c := range d.Columns {
-			defs = append(defs, ident(c.Name)+" "+c.Type)
+			defs = append(defs, duckdbx.Ident(c.Name)+" "+c.Type)
 			exprs = append(exprs, fixtureExpr(d.Name, c))
 		}
 		if d.Name == "users" {
@@ -116,13 +116,13 @@ func fixtureExpr(dataset string, c catalog.Column) string {
 	case c.Name == "source":
 		return "'src' || (i % 2)"
 	case c.Name == "title" || c.Name == "name" || c.Name == "project_title":
-		return fmt.Sprintf("CASE i WHEN 0 THEN %s WHEN 1 THEN %s ELSE 'Titre n°' || i END", lit(hostileTitle), lit(accentTitle))
+		return fmt.Sprintf("CASE i WHEN 0 THEN %s WHEN 1 THEN %s ELSE 'Titre n°' || i END", duckdbx.Quote(hostileTitle), duckdbx.Quote(accentTitle))
 	case c.Name == "author_key":
 		return "CASE WHEN i % 4 = 3 THEN NULL ELSE sha256('secret:author:' || (i % 5)) END"
 	}
 	switch c.Type {
 	case "VARCHAR":
-		return fmt.Sprintf("%s || '-' || i", lit(c.Name))
+		return fmt.Sprintf("%s || '-' || i", duckdbx.Quote(c.Name))
 	case "BIGINT":
 		return "CAST(i * 7 + 1 AS BIGINT)"
 	case "INTEGER":

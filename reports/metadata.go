@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 
 	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/duckdbx"
 )
 
 const (
@@ -183,7 +184,7 @@ func kvSQL(kv map[string]string) string {
 	sort.Strings(keys)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = lit(k) + ": " + lit(kv[k])
+		parts[i] = duckdbx.Quote(k) + ": " + duckdbx.Quote(kv[k])
 	}
 	return "{" + strings.Join(parts, ", ") + "}"
 }

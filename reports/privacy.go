@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/duckdbx"
 )
 
 // forbiddenColumn matches column names that would identify a citizen:
@@ -60,7 +61,7 @@ func projection(d *catalog.Dataset, p Privacy) string {
 	}
 	var cols []string
 	for _, col := range d.Columns {
-		expr := fmt.Sprintf("CAST(%s AS %s)", ident(col.Name), col.Type)
+		expr := fmt.Sprintf("CAST(%s AS %s)", duckdbx.Ident(col.Name), col.Type)
 		if coarse[col.Name] {
 			// Truncate to the UTC hour with integer arithmetic: the same as
 			// date_trunc('hour', …) for every whole-hour time zone (France
@@ -71,27 +72,23 @@ func projection(d *catalog.Dataset, p Privacy) string {
 			if b.Dataset == d.Name && b.Column == col.Name && p.MinGroupSize > 1 {
 				part := make([]string, 0, len(b.GroupBy)+1)
 				for _, g := range b.GroupBy {
-					part = append(part, ident(g))
+					part = append(part, duckdbx.Ident(g))
 				}
-				part = append(part, ident(col.Name))
+				part = append(part, duckdbx.Ident(col.Name))
 				expr = fmt.Sprintf("CASE WHEN count(*) OVER (PARTITION BY %s) < %d THEN NULL ELSE %s END",
 					strings.Join(part, ", "), p.MinGroupSize, expr)
 			}
 		}
-		cols = append(cols, expr+" AS "+ident(col.Name))
+		cols = append(cols, expr+" AS "+duckdbx.Ident(col.Name))
 	}
 	return strings.Join(cols, ", ")
 }
-
-func ident(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
-
-func lit(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
 
 // tableRef quotes a schema.table name from the catalogue.
 func tableRef(t string) string {
 	parts := strings.Split(t, ".")
 	for i, p := range parts {
-		parts[i] = ident(p)
+		parts[i] = duckdbx.Ident(p)
 	}
 	return strings.Join(parts, ".")
 }

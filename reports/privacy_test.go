@@ -100,7 +100,7 @@ func snapshotStrings(t testing.TB, path string) []string {
 		if r[0] != "data" && r[0] != "main" {
 			t.Errorf("snapshot holds unexpected relation %s.%s", r[0], r[1])
 		}
-		out = append(out, dumpRelation(t, db, ident(r[0])+"."+ident(r[1]))...)
+		out = append(out, dumpRelation(t, db, duckdbx.Ident(r[0])+"."+duckdbx.Ident(r[1]))...)
 	}
 	return out
 }
@@ -133,7 +133,7 @@ func TestPrivacyPolicyApplied(t *testing.T) {
 	opts := testOptions(t, t.TempDir())
 	opts.Privacy = DefaultPrivacy()
 	rel := publish(t, db, opts)
-	votes := lit(filepath.Join(rel.Dir, "data", "proposal_votes", "**", "*.parquet"))
+	votes := duckdbx.Quote(filepath.Join(rel.Dir, "data", "proposal_votes", "**", "*.parquet"))
 	var notHour, total int
 	if err := db.QueryRow(fmt.Sprintf("SELECT count(*) FILTER (WHERE created_at <> date_trunc('hour', created_at)), count(created_at) FROM read_parquet(%s)", votes)).Scan(&notHour, &total); err != nil {
 		t.Fatal(err)
@@ -148,7 +148,7 @@ func TestPrivacyPolicyApplied(t *testing.T) {
 	}
 	// Users by type: citoyen has 6 accounts on src0 (kept), association
 	// and élu 1 each (suppressed: user_type becomes NULL, rows kept).
-	users := lit(filepath.Join(rel.Dir, "data", "users", "users.parquet"))
+	users := duckdbx.Quote(filepath.Join(rel.Dir, "data", "users", "users.parquet"))
 	got := map[string]int{}
 	rows, err := db.Query(fmt.Sprintf("SELECT coalesce(user_type, '<NULL>'), count(*) FROM read_parquet(%s) GROUP BY ALL", users))
 	if err != nil {

@@ -61,7 +61,7 @@ func TestPublishRoundTrip(t *testing.T) {
 				t.Errorf("manifest rows = %d, want %d", got, want.Rows)
 			}
 			dir := filepath.Join(rel.Dir, "data", d.Name)
-			glob := lit(filepath.Join(dir, "**", "*.parquet"))
+			glob := duckdbx.Quote(filepath.Join(dir, "**", "*.parquet"))
 			duck := sqlDigest(t, db, fmt.Sprintf("SELECT %s FROM read_parquet(%s, hive_partitioning = true, hive_types_autocast = false)", selectList(&d), glob), len(d.Columns))
 			if duck != want {
 				t.Errorf("DuckDB read of the Parquet files = %+v, want %+v", duck, want)
@@ -69,10 +69,10 @@ func TestPublishRoundTrip(t *testing.T) {
 			if got := arrowDigest(t, dir, &d); got != want {
 				t.Errorf("Arrow read of the Parquet files = %+v, want %+v", got, want)
 			}
-			csvPath := lit(filepath.Join(rel.Dir, "csv", d.Name+".csv"))
+			csvPath := duckdbx.Quote(filepath.Join(rel.Dir, "csv", d.Name+".csv"))
 			var types []string
 			for _, c := range d.Columns {
-				types = append(types, fmt.Sprintf("%s: '%s'", lit(c.Name), c.Type))
+				types = append(types, fmt.Sprintf("%s: '%s'", duckdbx.Quote(c.Name), c.Type))
 			}
 			got := sqlDigest(t, db, fmt.Sprintf("SELECT %s FROM read_csv(%s, header = true, columns = {%s})", selectList(&d), csvPath, strings.Join(types, ", ")), len(d.Columns))
 			if got.Rows != want.Rows {
@@ -495,7 +495,7 @@ func TestSnapshotWorksOffline(t *testing.T) {
 		t.Errorf("release_info = %v %v %v", id, created, prev)
 	}
 	for _, d := range cat.Datasets {
-		got := sqlDigest(t, snap, fmt.Sprintf("SELECT %s FROM main.%s", selectList(&d), ident(d.Name)), len(d.Columns))
+		got := sqlDigest(t, snap, fmt.Sprintf("SELECT %s FROM main.%s", selectList(&d), duckdbx.Ident(d.Name)), len(d.Columns))
 		want := sqlDigest(t, db, fmt.Sprintf("SELECT %s FROM %s", selectList(&d), tableRef(d.Table)), len(d.Columns))
 		if got != want {
 			t.Errorf("snapshot %s = %+v, want %+v", d.Name, got, want)
@@ -613,7 +613,7 @@ func TestPartitionValueThatCannotNameAFolder(t *testing.T) {
 	rel := publish(t, db, testOptions(t, t.TempDir()))
 	d, _ := cat.Dataset("contributions")
 	want := sqlDigest(t, db, fmt.Sprintf("SELECT %s FROM %s", selectList(d), tableRef(d.Table)), len(d.Columns))
-	glob := lit(filepath.Join(rel.Dir, "data", d.Name, "**", "*.parquet"))
+	glob := duckdbx.Quote(filepath.Join(rel.Dir, "data", d.Name, "**", "*.parquet"))
 	got := sqlDigest(t, db, fmt.Sprintf("SELECT %s FROM read_parquet(%s, hive_partitioning = true, hive_types_autocast = false)", selectList(d), glob), len(d.Columns))
 	if got != want {
 		t.Errorf("Parquet read = %+v, want %+v", got, want)

@@ -22,6 +22,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/duckdbx"
 )
 
 // canon renders one value the same way whichever reader produced it.
@@ -95,7 +96,7 @@ func sqlDigest(t testing.TB, db *sql.DB, query string, ncols int) digest {
 func selectList(d *catalog.Dataset) string {
 	var cols []string
 	for _, c := range d.Columns {
-		cols = append(cols, ident(c.Name))
+		cols = append(cols, duckdbx.Ident(c.Name))
 	}
 	return strings.Join(cols, ", ")
 }

@@ -82,10 +82,10 @@ func (w *snapshotWriter) add(ctx context.Context, d *catalog.Dataset) error {
 	if err != nil {
 		return err
 	}
-	name := "main." + ident(d.Name)
-	stmts := []string{view, fmt.Sprintf("COMMENT ON VIEW %s IS %s", name, lit(d.Description+" / "+d.DescriptionFR))}
+	name := "main." + duckdbx.Ident(d.Name)
+	stmts := []string{view, fmt.Sprintf("COMMENT ON VIEW %s IS %s", name, duckdbx.Quote(d.Description+" / "+d.DescriptionFR))}
 	for _, c := range d.Columns {
-		stmts = append(stmts, fmt.Sprintf("COMMENT ON COLUMN %s.%s IS %s", name, ident(c.Name), lit(c.Description+" / "+c.DescriptionFR)))
+		stmts = append(stmts, fmt.Sprintf("COMMENT ON COLUMN %s.%s IS %s", name, duckdbx.Ident(c.Name), duckdbx.Quote(c.Description+" / "+c.DescriptionFR)))
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -103,11 +103,11 @@ func (w *snapshotWriter) finish(ctx context.Context, id string, created time.Tim
 	}()
 	prev := "NULL"
 	if prevID != "" {
-		prev = lit(prevID)
+		prev = duckdbx.Quote(prevID)
 	}
 	return w.exec(ctx,
 		fmt.Sprintf("CREATE VIEW main.release_info AS SELECT %s AS release_id, %s::TIMESTAMPTZ AS created_at, %s::VARCHAR AS previous_release_id",
-			lit(id), lit(created.UTC().Format(time.RFC3339)), prev),
+			duckdbx.Quote(id), duckdbx.Quote(created.UTC().Format(time.RFC3339)), prev),
 		"COMMIT", "CHECKPOINT")
 }
 
@@ -136,7 +136,7 @@ func datasetView(dir string, d *catalog.Dataset) (string, error) {
 		}
 		if e.Type().IsRegular() && strings.HasSuffix(p, ".parquet") {
 			r := rel(dir, p)
-			files = append(files, lit(r))
+			files = append(files, duckdbx.Quote(r))
 			hive = hive || strings.Contains(r, "/source=")
 		}
 		return nil
@@ -150,9 +150,9 @@ func datasetView(dir string, d *catalog.Dataset) (string, error) {
 	slices.Sort(files)
 	cols := make([]string, len(d.Columns))
 	for i, c := range d.Columns {
-		cols[i] = ident(c.Name)
+		cols[i] = duckdbx.Ident(c.Name)
 		if hive && c.Name == "source" {
-			cols[i] = fmt.Sprintf("CAST(%s AS %s) AS %s", ident(c.Name), c.Type, ident(c.Name))
+			cols[i] = fmt.Sprintf("CAST(%s AS %s) AS %s", duckdbx.Ident(c.Name), c.Type, duckdbx.Ident(c.Name))
 		}
 	}
 	opts := "hive_partitioning = false"
@@ -160,7 +160,7 @@ func datasetView(dir string, d *catalog.Dataset) (string, error) {
 		opts = "hive_partitioning = true, hive_types_autocast = false"
 	}
 	return fmt.Sprintf("CREATE VIEW main.%s AS SELECT %s FROM read_parquet([%s], %s)",
-		ident(d.Name), strings.Join(cols, ", "), strings.Join(files, ", "), opts), nil
+		duckdbx.Ident(d.Name), strings.Join(cols, ", "), strings.Join(files, ", "), opts), nil
 }
 
 func firstWords(s string) string {

@@ -99,7 +99,7 @@ func TestSnapshotRelocatable(t *testing.T) {
 		t.Helper()
 		for _, d := range cat.Datasets {
 			var n int64
-			if err := conn.QueryRowContext(t.Context(), "SELECT count(*) FROM "+ident(d.Name)).Scan(&n); err != nil {
+			if err := conn.QueryRowContext(t.Context(), "SELECT count(*) FROM "+duckdbx.Ident(d.Name)).Scan(&n); err != nil {
 				t.Fatalf("%s: %v", d.Name, err)
 			}
 			if n != rel.Manifest.Datasets[d.Name] {
@@ -132,9 +132,9 @@ func TestSnapshotRelocatable(t *testing.T) {
 		}
 		defer conn.Close()
 		for _, q := range []string{
-			fmt.Sprintf("ATTACH %s AS rel (READ_ONLY)", lit(filepath.Join(moved, snapshotFile))),
+			fmt.Sprintf("ATTACH %s AS rel (READ_ONLY)", duckdbx.Quote(filepath.Join(moved, snapshotFile))),
 			"USE rel",
-			fmt.Sprintf("SET file_search_path = %s", lit(moved)),
+			fmt.Sprintf("SET file_search_path = %s", duckdbx.Quote(moved)),
 		} {
 			if _, err := conn.ExecContext(t.Context(), q); err != nil {
 				t.Fatalf("%s: %v", q, err)
@@ -182,9 +182,9 @@ func TestSnapshotConfined(t *testing.T) {
 		"SELECT * FROM read_text('manifest.json')",
 		"SELECT * FROM read_parquet('data/**/*.parquet')",
 		"SELECT * FROM read_parquet('data/proposals/../../../" + filepath.Base(rel.Dir) + "/data/proposals/proposals.parquet')",
-		"COPY (SELECT 1) TO " + lit(filepath.Join(outside, "x.csv")),
-		"COPY (SELECT 1) TO " + lit(filepath.Join(rel.Dir, "data", "proposals", "new.parquet")),
-		"ATTACH " + lit(filepath.Join(rel.Dir, "x.duckdb")) + " AS x",
+		"COPY (SELECT 1) TO " + duckdbx.Quote(filepath.Join(outside, "x.csv")),
+		"COPY (SELECT 1) TO " + duckdbx.Quote(filepath.Join(rel.Dir, "data", "proposals", "new.parquet")),
+		"ATTACH " + duckdbx.Quote(filepath.Join(rel.Dir, "x.duckdb")) + " AS x",
 		"SET file_search_path = '/'",
 		"SET enable_external_access = true",
 	} {

@@ -211,7 +211,7 @@ func parquetRows(ctx context.Context, conn *sql.Conn, files []string) (map[strin
 	}
 	lits := make([]string, len(files))
 	for i, f := range files {
-		lits[i] = lit(f)
+		lits[i] = duckdbx.Quote(f)
 	}
 	rows, err := conn.QueryContext(ctx, "SELECT file_name, num_rows FROM parquet_file_metadata(["+strings.Join(lits, ", ")+"])")
 	if err != nil {
@@ -262,7 +262,7 @@ func verifySnapshot(ctx context.Context, path string, m *Manifest) (err error) {
 	}
 	for ds, want := range m.Datasets {
 		var n int64
-		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM main."+ident(ds)).Scan(&n); err != nil {
+		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM main."+duckdbx.Ident(ds)).Scan(&n); err != nil {
 			return fmt.Errorf("snapshot view %s: %w", ds, err)
 		}
 		if n != want {

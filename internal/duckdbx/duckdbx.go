@@ -72,6 +72,9 @@ func SearchPathSQL(dir string) string {
 // Quote returns s as a SQL string literal.
 func Quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
+// Ident returns s as a quoted SQL identifier.
+func Ident(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
 // ScanAny scans the current row of rs, which has ncol columns, into
 // untyped values (for result shapes known only at run time).
 func ScanAny(rs *sql.Rows, ncol int) ([]any, error) {

@@ -112,7 +112,7 @@ func openBench(b *testing.B, opts ...Option) *Engine {
 func BenchmarkLoadTables(b *testing.B) {
 	path := largeSnapshot(b)
 	for b.Loop() {
-		e, err := Open(context.Background(), path, Limits{}, LoadTables())
+		e, err := Open(context.Background(), path, Limits{}, LoadTables(""))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -122,6 +122,7 @@ const snapshotCatalog = "snapshot"
 type Engine struct {
 	limits  Limits
 	load    bool
+	tmpRoot string // parent of the snapshots' private directories ("": the system's)
 	catalog *Catalog
 	sem     chan struct{}
 
@@ -165,14 +166,17 @@ type snapshot struct {
 type Option func(*Engine)
 
 // LoadTables makes the engine copy every dataset of a snapshot it opens
-// into a private DuckDB file (under the system's temporary directory,
-// deleted with the snapshot) and answer from those tables: a release
-// snapshot's datasets are views over zstd Parquet, which queries read
-// about 3× slower than DuckDB tables (docs/benchmarks.md). Opening costs
-// the copy (seconds at the large scale) and its disk space; a long-running
-// server wants it, a one-shot command does not. The queries then need no
-// file access at all: external access is off without exception.
-func LoadTables() Option { return func(e *Engine) { e.load = true } }
+// into a private DuckDB file (in a new directory under dir, or under the
+// system's temporary directory when dir is "", deleted with the snapshot)
+// and answer from those tables: a release snapshot's datasets are views
+// over zstd Parquet, which queries read about 3× slower than DuckDB tables
+// (docs/benchmarks.md). Opening costs the copy (seconds at the large
+// scale) and its disk space; a long-running server wants it, a one-shot
+// command does not. The queries then need no file access at all: external
+// access is off without exception.
+func LoadTables(dir string) Option {
+	return func(e *Engine) { e.load, e.tmpRoot = true, dir }
+}
 
 // Open opens the snapshot at snapshotPath (symlinks such as DIR/latest are
 // resolved once, so a later release switch does not affect this engine until
@@ -187,7 +191,7 @@ func Open(ctx context.Context, snapshotPath string, limits Limits, opts ...Optio
 		o(e)
 	}
 	e.sem = make(chan struct{}, e.limits.MaxConcurrent)
-	if e.cur, err = openSnapshot(ctx, snapshotPath, e.limits, e.load); err != nil {
+	if e.cur, err = openSnapshot(ctx, snapshotPath, e.limits, e.load, e.tmpRoot); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -212,7 +216,7 @@ func (e *Engine) SnapshotPath() string {
 // Reopen opens snapshotPath and makes it current. Queries already running
 // finish on the previous snapshot, which is closed after the last of them.
 func (e *Engine) Reopen(ctx context.Context, snapshotPath string) error {
-	s, err := openSnapshot(ctx, snapshotPath, e.limits, e.load)
+	s, err := openSnapshot(ctx, snapshotPath, e.limits, e.load, e.tmpRoot)
 	if err != nil {
 		return err
 	}
@@ -324,7 +328,7 @@ func (e *Engine) reopenBroken(s *snapshot) {
 	}
 }
 
-func openSnapshot(ctx context.Context, path string, limits Limits, load bool) (_ *snapshot, err error) {
+func openSnapshot(ctx context.Context, path string, limits Limits, load bool, tmpRoot string) (_ *snapshot, err error) {
 	resolved, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		return nil, fmt.Errorf("open snapshot %s: %w", path, err)
@@ -332,7 +336,7 @@ func openSnapshot(ctx context.Context, path string, limits Limits, load bool) (_
 	if resolved, err = filepath.Abs(resolved); err != nil {
 		return nil, fmt.Errorf("open snapshot %s: %w", path, err)
 	}
-	tmpDir, err := os.MkdirTemp("", "capstat-queries-")
+	tmpDir, err := os.MkdirTemp(tmpRoot, "capstat-queries-")
 	if err != nil {
 		return nil, fmt.Errorf("open snapshot %s: temp dir: %w", path, err)
 	}

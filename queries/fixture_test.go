@@ -348,7 +348,7 @@ func (*mainTB) Fatalf(format string, args ...any) {
 var engineModes = []struct {
 	name string
 	opts []Option
-}{{"views", nil}, {"tables", []Option{LoadTables()}}}
+}{{"views", nil}, {"tables", []Option{LoadTables("")}}}
 
 // openFixture opens an engine on the shared small fixture (read-only, so
 // tests cannot disturb each other).

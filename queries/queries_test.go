@@ -171,7 +171,7 @@ func testCatalogueExamplesRun(t *testing.T, opts ...Option) {
 // ad-hoc queries give the same answer on loaded tables as on the views.
 func TestLoadedTablesAnswerLikeViews(t *testing.T) {
 	views, _, _ := openFixture(t, Limits{})
-	tables, _, _ := openFixture(t, Limits{}, LoadTables())
+	tables, _, _ := openFixture(t, Limits{}, LoadTables(""))
 	ctx := context.Background()
 	for _, q := range views.Catalog().Queries() {
 		params := map[string]string{}

@@ -79,7 +79,17 @@ func serve(ctx context.Context, g *globals, c *config.Config) error {
 	if err != nil {
 		return err
 	}
-	qh := &queryHandler{out: c.Out, limits: queryLimits(c), log: log}
+	// The query engine's private copies of releases live next to the
+	// working database, which this process holds open (so no other daemon
+	// shares them): what a killed daemon left there is deleted now.
+	tables := filepath.Join(filepath.Dir(c.Database), "query-tables")
+	if err := os.RemoveAll(tables); err != nil {
+		return fmt.Errorf("query tables: %w", err)
+	}
+	if err := os.MkdirAll(tables, 0o700); err != nil {
+		return fmt.Errorf("query tables: %w", err)
+	}
+	qh := &queryHandler{out: c.Out, tables: tables, limits: queryLimits(c), log: log}
 	defer qh.close()
 	afterPublish := func(ctx context.Context) error {
 		if err := qh.reopen(ctx); err != nil {
@@ -167,10 +177,11 @@ func queryLimits(c *config.Config) queries.Limits {
 
 // queryHandler serves the query API of the current release; it answers 503
 // until a release exists and follows each new release. Its engine loads
-// each release's datasets into tables (queries.LoadTables): a server
-// answers many queries per release, so the copy pays for itself.
+// each release's datasets into tables (queries.LoadTables, under tables):
+// a server answers many queries per release, so the copy pays for itself.
 type queryHandler struct {
 	out    string
+	tables string // directory of the engine's private copies
 	limits queries.Limits
 	log    *slog.Logger
 
@@ -195,7 +206,7 @@ func (q *queryHandler) reopen(ctx context.Context) error {
 		return err
 	}
 	t0 := time.Now()
-	e, err := queries.Open(ctx, path, q.limits, queries.LoadTables())
+	e, err := queries.Open(ctx, path, q.limits, queries.LoadTables(q.tables))
 	if err != nil {
 		return err
 	}

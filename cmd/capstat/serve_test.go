@@ -147,9 +147,34 @@ func TestServeDaemon(t *testing.T) {
 		t.Fatal("serve did not exit within 30 s of SIGTERM")
 	}
 
+	// The query engine's private copy of the release went with the
+	// engine; one left by a killed daemon goes at the next start.
+	tables := filepath.Join(dir, "var", "query-tables")
+	if entries, err := os.ReadDir(tables); err != nil || len(entries) != 0 {
+		t.Errorf("query tables after SIGTERM: %v %v", entries, err)
+	}
+	stale := filepath.Join(tables, "capstat-queries-killed")
+	os.MkdirAll(stale, 0o700)
+	os.WriteFile(filepath.Join(stale, "tables.duckdb"), []byte("left by kill -9"), 0o600)
+
 	// The next start serves the existing release at once and carries on.
 	d2, done2 := start("serve2.log")
 	waitFor(t, 20*time.Second, "/readyz after restart", func() bool { return status("/readyz") == http.StatusOK })
+	waitFor(t, 20*time.Second, "the query engine after restart", func() bool { return status("/api/queries") == http.StatusOK })
+	// (A scheduled publish may be loading the next release meanwhile.)
+	waitFor(t, 20*time.Second, "the stale query tables gone, the engine's loaded", func() bool {
+		entries, _ := os.ReadDir(tables)
+		for _, e := range entries {
+			if e.Name() == filepath.Base(stale) {
+				return false
+			}
+		}
+		if len(entries) == 0 {
+			return false
+		}
+		_, err := os.Stat(filepath.Join(tables, entries[0].Name(), "tables.duckdb"))
+		return err == nil
+	})
 	// Runs of the first process are still in the history, the one cut by
 	// SIGTERM is recorded as interrupted, and new scheduled runs succeed.
 	var lastBefore int64

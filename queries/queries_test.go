@@ -143,14 +143,7 @@ func TestCatalogueExamplesRun(t *testing.T) {
 func testCatalogueExamplesRun(t *testing.T, opts ...Option) {
 	e, _, _ := openFixture(t, Limits{}, opts...)
 	for _, q := range e.Catalog().Queries() {
-		params := map[string]string{}
-		if q.Example != "" {
-			vals, err := parseExample(q.Example)
-			if err != nil {
-				t.Fatalf("%s example: %v", q.Name, err)
-			}
-			params = vals
-		}
+		params := exampleParams(t, q)
 		for _, f := range []Format{FormatJSON, FormatCSV, FormatTable, FormatParquet} {
 			var buf bytes.Buffer
 			if err := e.Run(context.Background(), q.Name, params, &buf, f); err != nil {
@@ -174,14 +167,7 @@ func TestLoadedTablesAnswerLikeViews(t *testing.T) {
 	tables, _, _ := openFixture(t, Limits{}, LoadTables(""))
 	ctx := context.Background()
 	for _, q := range views.Catalog().Queries() {
-		params := map[string]string{}
-		if q.Example != "" {
-			vals, err := parseExample(q.Example)
-			if err != nil {
-				t.Fatalf("%s example: %v", q.Name, err)
-			}
-			params = vals
-		}
+		params := exampleParams(t, q)
 		var a, b bytes.Buffer
 		if err := views.Run(ctx, q.Name, params, &a, FormatCSV); err != nil {
 			t.Fatalf("%s on views: %v", q.Name, err)
@@ -212,6 +198,19 @@ func TestLoadedTablesAnswerLikeViews(t *testing.T) {
 	if !slices.Equal(views.Tables(), tables.Tables()) {
 		t.Errorf("tables %v, views %v", tables.Tables(), views.Tables())
 	}
+}
+
+// exampleParams returns the parameters of q's example (none without one).
+func exampleParams(t *testing.T, q *Query) map[string]string {
+	t.Helper()
+	if q.Example == "" {
+		return map[string]string{}
+	}
+	vals, err := parseExample(q.Example)
+	if err != nil {
+		t.Fatalf("%s example: %v", q.Name, err)
+	}
+	return vals
 }
 
 func parseExample(ex string) (map[string]string, error) {

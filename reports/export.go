@@ -419,8 +419,9 @@ func writeDataset(ctx context.Context, conn *sql.Conn, o Options, d *catalog.Dat
 // in the transaction that built it (catalog.KeyChecksTable) and the
 // projection still has the row count and key sum they saw, one scan of the
 // key columns is enough: the exact key check is skipped and the
-// fingerprint is transform's content sum of the table with the projection
-// applied to it (proj, which holds the privacy policy). Otherwise (the
+// fingerprint hashes transform's content sum of the table together with
+// the projection's SQL (proj: casts and privacy policy, so the same table
+// under another policy gets another fingerprint). Otherwise (the
 // table changed since, rows were suppressed, an older working database) a
 // scan of every column counts the rows and NULL keys, sums a hash of the
 // keys and a hash of every row (equal for the same rows in any order), and

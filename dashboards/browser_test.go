@@ -167,6 +167,10 @@ type chartState struct {
 	InkPixels   int    `json:"ink"`
 	RenderMode  string `json:"renderMode"`
 	HTMLTooltip bool   `json:"htmlTooltip"`
+	// ValueLabel is 1234567.5 as the chart's first value axis labels it
+	// ("" without a value axis), Tooltip as its tooltip shows it.
+	ValueLabel string `json:"valueLabel"`
+	Tooltip    string `json:"tooltip"`
 }
 
 const chartsProbeJS = `Array.from(document.querySelectorAll('[data-chart]')).map(function (el) {
@@ -185,7 +189,17 @@ const chartsProbeJS = `Array.from(document.querySelectorAll('[data-chart]')).map
     canvases: el.querySelectorAll('canvas').length,
     ink: ink,
     renderMode: opt && opt.tooltip && opt.tooltip[0] ? String(opt.tooltip[0].renderMode) : '',
-    htmlTooltip: el.querySelectorAll('div[style*="pointer-events"]').length > 0 && !!el.querySelector('img')
+    htmlTooltip: el.querySelectorAll('div[style*="pointer-events"]').length > 0 && !!el.querySelector('img'),
+    valueLabel: (function () {
+      var axes = opt ? [].concat(opt.yAxis || [], opt.xAxis || []) : [];
+      for (var i = 0; i < axes.length; i++) {
+        var f = axes[i].type === 'value' && axes[i].axisLabel && axes[i].axisLabel.formatter;
+        if (typeof f === 'function') { return String(f(1234567.5)); }
+        if (axes[i].type === 'value') { return 'no formatter: ' + String(f); }
+      }
+      return '';
+    })(),
+    tooltip: opt && opt.tooltip && opt.tooltip[0] && typeof opt.tooltip[0].valueFormatter === 'function' ? String(opt.tooltip[0].valueFormatter(1234567.5)) : ''
   };
 })`
 
@@ -210,6 +224,14 @@ func checkCharts(t *testing.T, ctx context.Context, name string, want int) []cha
 		}
 		if s.RenderMode != "richText" {
 			t.Errorf("%s: chart %s tooltip renderMode %q, want richText", name, s.ID, s.RenderMode)
+		}
+		// French numbers: narrow no-break space between thousands, decimal comma.
+		const french = "1\u202f234\u202f567,5"
+		if s.ValueLabel != "" && s.ValueLabel != french {
+			t.Errorf("%s: chart %s value axis labels 1234567.5 as %q, want %q", name, s.ID, s.ValueLabel, french)
+		}
+		if s.Tooltip != french {
+			t.Errorf("%s: chart %s tooltip shows 1234567.5 as %q, want %q", name, s.ID, s.Tooltip, french)
 		}
 	}
 	return states

@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -63,5 +64,37 @@ func TestRoundSig(t *testing.T) {
 		if got := roundSig(tt.in, 4); math.Abs(got-tt.want) > 1e-12*math.Max(1, math.Abs(tt.want)) {
 			t.Errorf("roundSig(%v, 4) = %v, want %v", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestEveryDay(t *testing.T) {
+	day := func(s string) time.Time {
+		d, err := time.Parse(time.DateOnly, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	row := func(s string, votes, cum int64) dayRow {
+		return dayRow{Day: day(s), Votes: votes, CumVotes: cum, CumProposals: cum / 2}
+	}
+	tests := []struct {
+		name string
+		in   []dayRow
+		want []dayRow
+	}{
+		{"empty", nil, nil},
+		{"one day", []dayRow{row("2026-03-01", 4, 4)}, []dayRow{row("2026-03-01", 4, 4)}},
+		{"consecutive", []dayRow{row("2026-03-01", 4, 4), row("2026-03-02", 2, 6)},
+			[]dayRow{row("2026-03-01", 4, 4), row("2026-03-02", 2, 6)}},
+		{"a gap across a month and the DST change", []dayRow{row("2026-03-28", 4, 4), row("2026-04-01", 2, 6)},
+			[]dayRow{row("2026-03-28", 4, 4), row("2026-03-29", 0, 4), row("2026-03-30", 0, 4), row("2026-03-31", 0, 4), row("2026-04-01", 2, 6)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := everyDay(tt.in); !slices.Equal(got, tt.want) {
+				t.Errorf("everyDay = %+v\nwant %+v", got, tt.want)
+			}
+		})
 	}
 }

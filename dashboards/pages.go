@@ -380,6 +380,27 @@ func (b *builder) projectPage(p *project) *page {
 	return pg
 }
 
+// everyDay returns days (sorted, one row per day with activity) with the
+// days in between filled in: no activity, cumulative counts carried over.
+// Time charts put one point per calendar day on their axis, so that a
+// quiet month takes a month's width instead of vanishing.
+func everyDay(days []dayRow) []dayRow {
+	if len(days) == 0 {
+		return nil
+	}
+	out := make([]dayRow, 0, len(days))
+	for i, d := range days {
+		if i > 0 {
+			prev := out[len(out)-1]
+			for t := prev.Day.AddDate(0, 0, 1); t.Before(d.Day); t = t.AddDate(0, 0, 1) {
+				out = append(out, dayRow{Day: t, CumProposals: prev.CumProposals, CumVotes: prev.CumVotes, CumContr: prev.CumContr})
+			}
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
 // dayLabel is a day on a chart axis, French numeric style (DATE values
 // are calendar days, read as UTC midnight).
 func dayLabel(t time.Time) string { return t.Format("02/01/2006") }
@@ -461,19 +482,22 @@ func (b *builder) timelineChart(id string, p *project) (chart, error) {
 		Definition: definition(b.cat, "participation_daily", "votes") + " " + definition(b.cat, "participation_daily", "proposals")}
 	c.Table = dataTable{Caption: "Activité jour par jour : " + p.Title,
 		Head: []string{"Jour", "Propositions", "Votes", "Contributions"}}
-	days := make([]string, len(p.Days))
-	var props, votes, contr []int64
 	best := p.Days[0]
-	for i, d := range p.Days {
+	for _, d := range p.Days {
+		if d.Votes > best.Votes {
+			best = d
+		}
+		c.Table.Rows = append(c.Table.Rows, []cell{{Text: frDate(d.Day, time.UTC), Raw: d.Day.Format(time.DateOnly)},
+			intCell(d.Proposals), intCell(d.Votes), intCell(d.Contributions)})
+	}
+	dense := everyDay(p.Days)
+	days := make([]string, len(dense))
+	var props, votes, contr []int64
+	for i, d := range dense {
 		days[i] = d.Day.Format(time.DateOnly)
 		props = append(props, d.Proposals)
 		votes = append(votes, d.Votes)
 		contr = append(contr, d.Contributions)
-		if d.Votes > best.Votes {
-			best = d
-		}
-		c.Table.Rows = append(c.Table.Rows, []cell{{Text: frDate(d.Day, time.UTC), Raw: days[i]},
-			intCell(d.Proposals), intCell(d.Votes), intCell(d.Contributions)})
 	}
 	lastDay := p.Days[len(p.Days)-1]
 	c.Summary = fmt.Sprintf("Du %s au %s : %s propositions, %s votes et %s contributions",
@@ -498,20 +522,23 @@ func (b *builder) cumulativeChart(id string, p *project) (chart, error) {
 		Definition: definition(b.cat, "participation_daily", "cumulative_votes") + " " + definition(b.cat, "participation_daily", "cumulative_proposals")}
 	c.Table = dataTable{Caption: "Participation cumulée : " + p.Title,
 		Head: []string{"Jour", "Propositions (cumul)", "Votes (cumul)", "Contributions (cumul)"}}
-	days := make([]string, len(p.Days))
-	var props, votes, contr []int64
 	last := p.Days[len(p.Days)-1]
 	half := time.Time{}
-	for i, d := range p.Days {
+	for _, d := range p.Days {
+		if half.IsZero() && last.CumVotes > 0 && d.CumVotes*2 >= last.CumVotes {
+			half = d.Day
+		}
+		c.Table.Rows = append(c.Table.Rows, []cell{{Text: frDate(d.Day, time.UTC), Raw: d.Day.Format(time.DateOnly)},
+			intCell(d.CumProposals), intCell(d.CumVotes), intCell(d.CumContr)})
+	}
+	dense := everyDay(p.Days)
+	days := make([]string, len(dense))
+	var props, votes, contr []int64
+	for i, d := range dense {
 		days[i] = d.Day.Format(time.DateOnly)
 		props = append(props, d.CumProposals)
 		votes = append(votes, d.CumVotes)
 		contr = append(contr, d.CumContr)
-		if half.IsZero() && last.CumVotes > 0 && d.CumVotes*2 >= last.CumVotes {
-			half = d.Day
-		}
-		c.Table.Rows = append(c.Table.Rows, []cell{{Text: frDate(d.Day, time.UTC), Raw: days[i]},
-			intCell(d.CumProposals), intCell(d.CumVotes), intCell(d.CumContr)})
 	}
 	c.Summary = fmt.Sprintf("Au %s, le projet cumule %s votes et %s propositions", frDate(last.Day, time.UTC),
 		frInt(last.CumVotes), frInt(last.CumProposals))

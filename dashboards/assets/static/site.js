@@ -5,6 +5,22 @@
 (function () {
   'use strict';
 
+  // Numbers the French way on value axes and in tooltips: 12 345,6
+  // (echarts' own default is 12,345.6).
+  var frenchNumbers = new Intl.NumberFormat('fr-FR', { maximumFractionDigits: 2 });
+  function frNumber(v) {
+    return typeof v === 'number' ? frenchNumbers.format(v) : v;
+  }
+  function frenchAxes(axes, defaultType) {
+    var list = Array.isArray(axes) ? axes : (axes ? [axes] : []);
+    for (var i = 0; i < list.length; i++) {
+      var a = list[i];
+      if ((a.type || defaultType) === 'value' && !(a.axisLabel && a.axisLabel.formatter)) {
+        a.axisLabel = Object.assign({}, a.axisLabel || {}, { formatter: frNumber });
+      }
+    }
+  }
+
   function draw() {
     var options = window.CAPSTAT_CHARTS || {};
     if (typeof window.echarts === 'undefined') {
@@ -20,7 +36,9 @@
       }
       // Data strings (proposal titles…) must never be parsed as HTML:
       // tooltips are drawn as canvas rich text, not DOM.
-      option.tooltip = Object.assign({}, option.tooltip || {}, { renderMode: 'richText', confine: true });
+      option.tooltip = Object.assign({ valueFormatter: frNumber }, option.tooltip || {}, { renderMode: 'richText', confine: true });
+      frenchAxes(option.xAxis, 'category');
+      frenchAxes(option.yAxis, 'value');
       var chart = window.echarts.init(node, null, { renderer: 'canvas', locale: 'EN' });
       chart.setOption(option);
       node.setAttribute('data-chart-ready', 'true');

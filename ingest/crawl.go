@@ -417,6 +417,7 @@ type page struct {
 	end     *string
 	fetched int64 // edges delivered, including null and skipped ones
 	rows    []rawstore.Row
+	notes   gqlerror.List // data kept in a degraded form (messages start with NotePrefix)
 }
 
 // paginate walks a connection from its checkpoint, committing every page
@@ -488,7 +489,7 @@ func (c *crawler) paginate(ctx context.Context, key, entity, scope string, fetch
 		}
 		b := &rawstore.Batch{
 			Rows:        p.rows,
-			Errors:      c.partialRows(key, partial),
+			Errors:      c.partialRows(key, append(partial, p.notes...)),
 			Checkpoints: []rawstore.Checkpoint{{Source: c.src.Name, Task: key, Cursor: cursor, Done: !p.hasNext, Run: c.run, Fetched: fetched, Total: &total}},
 		}
 		if !p.hasNext {

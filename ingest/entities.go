@@ -11,6 +11,8 @@ import (
 
 	"github.com/capstat/capstat/ingest/capco"
 	"github.com/capstat/capstat/ingest/rawstore"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
 // stepRowID is the raw.steps id of a step of a project: the step id itself
@@ -68,11 +70,19 @@ func (c *crawler) projects(ctx context.Context, key string, cl *client) error {
 		}
 		conn := resp.Projects
 		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
-		for _, e := range conn.Edges {
+		for i, e := range conn.Edges {
 			if e == nil || e.Node.Id == "" { // null edge, or null node decoded as a zero struct
 				continue
 			}
 			n := &e.Node
+			if d := n.Districts; d != nil && d.TotalCount > len(d.Edges) {
+				// Project.districts is read in one page of 100 (API.md §10):
+				// say so when a project links more.
+				p.notes = append(p.notes, &gqlerror.Error{
+					Path:    ast.Path{ast.PathName("projects"), ast.PathName("edges"), ast.PathIndex(i), ast.PathName("node"), ast.PathName("districts")},
+					Message: fmt.Sprintf("%sproject links %d districts, only the first %d were read", NotePrefix, d.TotalCount, len(d.Edges)),
+				})
+			}
 			r, rerr := c.row(rawstore.Projects, n.Id, &n.ProjectFields)
 			if rerr != nil {
 				return page{}, rerr

@@ -530,3 +530,40 @@ func TestUnknownContributionsAndNodes(t *testing.T) {
 		t.Errorf("ingest_errors\n%s\nwant\n%s", strings.ReplaceAll(notes, "|", "\n"), strings.ReplaceAll(want, "|", "\n"))
 	}
 }
+
+// TestTruncatedProjectDistrictsNoted: Project.districts is read in one page
+// of 100; a project that links more gets a note saying how many were read.
+func TestTruncatedProjectDistrictsNoted(t *testing.T) {
+	var edges []string
+	for i := range 100 {
+		edges = append(edges, fmt.Sprintf(`{"node":{"id":"RGlzdHJpY3Q6ZCVk%d"}}`, i))
+	}
+	many := fmt.Sprintf(`"districts":{"totalCount":140,"edges":[%s]}`, strings.Join(edges, ","))
+	few := `"districts":{"totalCount":2,"edges":[{"node":{"id":"RGlzdHJpY3Q6YQ=="}},{"node":{"id":"RGlzdHJpY3Q6Yg=="}}]}`
+	f := &fakeAPI{
+		users: func(n, first int, w http.ResponseWriter) { io.WriteString(w, userPage(nil, "")) },
+		projects: func(string) string {
+			p1 := strings.Replace(projectJSON("UHJvamVjdDpwMQ=="), `"districts":null`, few, 1)
+			p2 := strings.Replace(projectJSON("UHJvamVjdDpwMg=="), `"districts":null`, many, 1)
+			return `{"data":{"projects":{"totalCount":2,"pageInfo":{"hasNextPage":false,"endCursor":"x"},"edges":[` + p1 + "," + p2 + `]}}}`
+		},
+	}
+	ts := httptest.NewServer(f)
+	defer ts.Close()
+	db := openDB(t, filepath.Join(t.TempDir(), "fake.duckdb"))
+	src := ingest.Source{Name: "fake", Endpoint: ts.URL + "/graphql"}
+	if _, err := ingest.Ingest(context.Background(), db, []ingest.Source{src}, ingest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var notes string
+	if err := db.QueryRow(`SELECT string_agg(path || ' ' || message, '|' ORDER BY path) FROM raw.ingest_errors WHERE operation = 'projects'`).Scan(&notes); err != nil {
+		t.Fatal(err)
+	}
+	if want := "projects.edges[1].node.districts note: project links 140 districts, only the first 100 were read"; notes != want {
+		t.Errorf("notes %q, want %q", notes, want)
+	}
+	var linked int
+	if err := db.QueryRow(`SELECT json_array_length(payload->'districts'->'edges') FROM raw.projects WHERE id = 'UHJvamVjdDpwMg=='`).Scan(&linked); err != nil || linked != 100 {
+		t.Errorf("stored district links = %d (%v), want 100", linked, err)
+	}
+}

@@ -4589,8 +4589,12 @@ func (v *ProjectFieldsContributorsUserConnection) GetTotalCount() int { return v
 
 // ProjectFieldsDistrictsGlobalDistrictConnection includes the requested fields of the GraphQL type GlobalDistrictConnection.
 type ProjectFieldsDistrictsGlobalDistrictConnection struct {
-	Edges []*ProjectFieldsDistrictsGlobalDistrictConnectionEdgesGlobalDistrictEdge `json:"edges"`
+	TotalCount int                                                                      `json:"totalCount"`
+	Edges      []*ProjectFieldsDistrictsGlobalDistrictConnectionEdgesGlobalDistrictEdge `json:"edges"`
 }
+
+// GetTotalCount returns ProjectFieldsDistrictsGlobalDistrictConnection.TotalCount, and is useful for accessing the field via an interface.
+func (v *ProjectFieldsDistrictsGlobalDistrictConnection) GetTotalCount() int { return v.TotalCount }
 
 // GetEdges returns ProjectFieldsDistrictsGlobalDistrictConnection.Edges, and is useful for accessing the field via an interface.
 func (v *ProjectFieldsDistrictsGlobalDistrictConnection) GetEdges() []*ProjectFieldsDistrictsGlobalDistrictConnectionEdgesGlobalDistrictEdge {
@@ -13794,6 +13798,7 @@ fragment ProjectFields on Project {
 		id
 	}
 	districts(first: 100) {
+		totalCount
 		edges {
 			node {
 				id

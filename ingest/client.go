@@ -81,6 +81,26 @@ type PartialError struct{ Errors gqlerror.List }
 
 func (e *PartialError) Error() string { return "partial GraphQL errors: " + e.Errors.Error() }
 
+// NulledError is an answer in which errors nulled data the request asked
+// for (API.md §8: an error in a non-null field nulls the nearest nullable
+// parent): a node(id), or edges of the list being read. It is retried;
+// after the last attempt the answer is kept as a short read.
+type NulledError struct {
+	What   string // what was nulled
+	Errors gqlerror.List
+}
+
+func (e *NulledError) Error() string { return e.What + " nulled by errors: " + e.Errors.Error() }
+
+// nulled returns a NulledError when err carries partial errors, else err.
+func nulled(err error, what string) error {
+	var pe *PartialError
+	if errors.As(err, &pe) {
+		return &NulledError{What: what, Errors: pe.Errors}
+	}
+	return err
+}
+
 // DecodeError is a body that is not a valid GraphQL JSON response.
 type DecodeError struct {
 	Snippet string
@@ -232,9 +252,12 @@ func classify(ctx context.Context, err error) failure {
 	var he *HTTPError
 	var de *DecodeError
 	var ge *GraphQLError
+	var ne *NulledError
 	switch {
 	case ctx.Err() != nil:
 		return failure{}
+	case errors.As(err, &ne):
+		return failure{retry: true}
 	case errors.As(err, &he):
 		switch {
 		case he.Status == http.StatusUnauthorized, he.Status == http.StatusNotFound, he.Status == http.StatusMethodNotAllowed:
@@ -253,6 +276,14 @@ func classify(ctx context.Context, err error) failure {
 		}
 		return failure{}
 	case errors.As(err, &ge):
+		// Validation (graphql) and user errors repeat; an internal one
+		// (any other exception, API.md §8: an Elasticsearch time-out…)
+		// that nulled the whole answer may pass the next time.
+		for _, e := range ge.Errors {
+			if e.Extensions["category"] == "internal" {
+				return failure{retry: true}
+			}
+		}
 		return failure{}
 	case errors.As(err, &de):
 		// A proxy's HTML page or a truncated body: may be transient.

@@ -16,6 +16,7 @@ import (
 	"github.com/capstat/capstat/ingest/capco"
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
 func TestDecodeResponse(t *testing.T) {
@@ -116,6 +117,9 @@ func TestClassify(t *testing.T) {
 		{&HTTPError{Status: 404}, false, false, true, 0},
 		{&HTTPError{Status: 405}, false, false, true, 0},
 		{&GraphQLError{}, false, false, false, 0},
+		{&GraphQLError{Errors: gqlerror.List{{Message: "Cannot query field", Extensions: map[string]any{"category": "graphql"}}}}, false, false, false, 0},
+		{&GraphQLError{Errors: gqlerror.List{{Message: "Internal server Error", Extensions: map[string]any{"category": "internal"}}}}, true, false, false, 0},
+		{&NulledError{What: "node x"}, true, false, false, 0},
 		{&DecodeError{Err: errors.New("x")}, true, false, false, 0},
 		{context.DeadlineExceeded, true, true, false, 0},
 		{errors.New("connection reset by peer"), true, false, false, 0},

@@ -365,6 +365,14 @@ func (c *crawler) call(ctx context.Context, op string, page, size int, first *in
 		if f.fatal {
 			return nil, &fatalError{fmt.Errorf("%s page %d: %w", op, page, err)}
 		}
+		var ne *NulledError
+		if errors.As(err, &ne) && attempt >= c.src.MaxAttempts {
+			// Keep what the answer holds; the run will not infer
+			// deletions (rawstore.ShortReadPrefix).
+			*first = size
+			c.log.Warn("short read", "op", op, "page", page, "nulled", ne.What, "attempts", attempt)
+			return append(ne.Errors, &gqlerror.Error{Message: fmt.Sprintf("%s%s after %d attempts", rawstore.ShortReadPrefix, ne.What, attempt)}), nil
+		}
 		if !f.retry || attempt >= c.src.MaxAttempts {
 			return nil, fmt.Errorf("source %s: %s page %d (first=%d) after %d attempt(s): %w", c.src.Name, op, page, *first, attempt, err)
 		}
@@ -418,6 +426,10 @@ type page struct {
 	fetched int64 // edges delivered, including null and skipped ones
 	rows    []rawstore.Row
 	notes   gqlerror.List // data kept in a degraded form (messages start with NotePrefix)
+	// nulled counts the edges that came back null; with partial errors,
+	// errors hid those records (Project.contributions, whose Proposal
+	// edges are always nulled, API.md §9.3, does not count them).
+	nulled int
 }
 
 // paginate walks a connection from its checkpoint, committing every page
@@ -451,6 +463,9 @@ func (c *crawler) paginate(ctx context.Context, key, entity, scope string, fetch
 		partial, err := c.call(ctx, key, n, size, &first, func(ctx context.Context, first int) error {
 			var e error
 			p, e = fetch(ctx, first, after)
+			if p.nulled > 0 {
+				e = nulled(e, fmt.Sprintf("%d edges of %s", p.nulled, key))
+			}
 			return e
 		})
 		if err != nil {
@@ -476,6 +491,14 @@ func (c *crawler) paginate(ctx context.Context, key, entity, scope string, fetch
 			return fmt.Errorf("source %s: %s page %d: every record of two pages in a row was already seen (the connection restarted or loops); stopped after %d edges", c.src.Name, key, n, fetched)
 		}
 		fetched += p.fetched
+		// An Elasticsearch list ends early when rows deleted in MySQL are
+		// still indexed (API.md §4): hasNextPage is false although more
+		// rows follow. Read on after the last cursor until a page brings
+		// nothing new; what is still missing then was deleted.
+		if !p.hasNext && p.fetched > 0 && repeats == 0 && fetched < p.total && p.end != nil && *p.end != "" && (after == nil || *p.end != *after) {
+			c.log.Debug("list ended early: reading on", "task", key, "fetched", fetched, "totalCount", p.total)
+			p.hasNext = true
+		}
 		if !counted {
 			c.prog.addTotal(c.src.Name, entity, p.total)
 			counted = true

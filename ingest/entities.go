@@ -72,6 +72,7 @@ func (c *crawler) projects(ctx context.Context, key string, cl *client) error {
 		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
 		for i, e := range conn.Edges {
 			if e == nil || e.Node.Id == "" { // null edge, or null node decoded as a zero struct
+				p.nulled++
 				continue
 			}
 			n := &e.Node
@@ -163,6 +164,7 @@ func (c *crawler) projectEvents(ctx context.Context, key, project string) error 
 		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
 		for _, e := range conn.Edges {
 			if e == nil || e.Node.Id == "" { // null edge, or null node decoded as a zero struct
+				p.nulled++
 				continue
 			}
 			p.rows = append(p.rows, rawstore.Row{Table: rawstore.EventProjects, Source: c.src.Name, Run: c.run,
@@ -284,7 +286,7 @@ func (c *crawler) proposalPage(ctx context.Context, s stepRef, kind string, tras
 				items = append(items, proposalItem{&e.Node.ProposalFields, &e.Node})
 			}
 		}
-		return items, page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}, err
+		return items, page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges)), nulled: len(conn.Edges) - len(items)}, err
 	}
 	var conn *capco.ProposalPageWithCosts
 	var err error
@@ -315,7 +317,7 @@ func (c *crawler) proposalPage(ctx context.Context, s stepRef, kind string, tras
 			items = append(items, proposalItem{&e.Node.ProposalFields, &e.Node})
 		}
 	}
-	return items, page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}, err
+	return items, page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges)), nulled: len(conn.Edges) - len(items)}, err
 }
 
 // typenamed is what every generated node() answer implements.
@@ -324,10 +326,15 @@ type typenamed interface{ GetTypename() *string }
 // asNode unwraps a node(id) answer as T. ok is false when there is nothing
 // to read: a failed request (err), no node (invisible or unknown id), or a
 // node of a type the decoder did not know (already noted); a node of another
-// known type is an error. A partial error is passed through with ok true.
+// known type is an error, and so is no node with errors (a NulledError: an
+// error nulled the node, API.md §8). A partial error is passed through with
+// ok true.
 func asNode[T typenamed, I typenamed](node *I, err error, id, want string) (n T, ok bool, _ error) {
-	if err != nil && !isPartial(err) || node == nil {
+	if err != nil && !isPartial(err) {
 		return n, false, err
+	}
+	if node == nil {
+		return n, false, nulled(err, "node "+id)
 	}
 	v := typenamed(*node)
 	if v == nil {
@@ -347,10 +354,12 @@ func asNode[T typenamed, I typenamed](node *I, err error, id, want string) (n T,
 func edgeRows[E any](c *crawler, p *page, table string, edges []*E, node func(*E) (string, any), ctx ...any) error {
 	for _, e := range edges {
 		if e == nil {
+			p.nulled++
 			continue
 		}
 		id, payload := node(e)
 		if id == "" {
+			p.nulled++
 			continue
 		}
 		r, err := c.row(table, id, payload, ctx...)

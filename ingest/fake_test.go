@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,13 +20,16 @@ import (
 // fakeAPI answers every list with an empty connection, except the
 // operation scripted by users.
 type fakeAPI struct {
-	mu       sync.Mutex
-	firsts   []int
-	headers  []http.Header
-	users    func(n int, first int, w http.ResponseWriter)
-	projects func(locale string) string
-	contribs func(project string) string // ProjectContributions data, nil = empty
-	calls    int
+	mu      sync.Mutex
+	firsts  []int
+	headers []http.Header
+	users   func(n int, first int, w http.ResponseWriter)
+	// usersAfter, when set, answers Users instead, given the after cursor
+	// ("" for the first page).
+	usersAfter func(after string, w http.ResponseWriter)
+	projects   func(locale string) string
+	contribs   func(project string) string // ProjectContributions data, nil = empty
+	calls      int
 }
 
 const emptyConn = `{"totalCount":0,"pageInfo":{"hasNextPage":false,"endCursor":null},"edges":[]}`
@@ -63,6 +67,11 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "Districts":
 		fmt.Fprintf(w, `{"data":{"globalDistricts":%s}}`, emptyConn)
 	case "Users":
+		if f.usersAfter != nil {
+			after, _ := req.Variables["after"].(string)
+			f.usersAfter(after, w)
+			return
+		}
 		f.mu.Lock()
 		first := int(req.Variables["first"].(float64))
 		f.firsts = append(f.firsts, first)
@@ -565,5 +574,174 @@ func TestTruncatedProjectDistrictsNoted(t *testing.T) {
 	var linked int
 	if err := db.QueryRow(`SELECT json_array_length(payload->'districts'->'edges') FROM raw.projects WHERE id = 'UHJvamVjdDpwMg=='`).Scan(&linked); err != nil || linked != 100 {
 		t.Errorf("stored district links = %d (%v), want 100", linked, err)
+	}
+}
+
+// ingestRuns crawls the fake API into one database, once per element of
+// runs (each sets the fake's answers for its run), and returns the
+// database and the reports.
+func ingestRuns(t *testing.T, f *fakeAPI, runs ...func()) (*sql.DB, []*ingest.Report) {
+	t.Helper()
+	ts := httptest.NewServer(f)
+	t.Cleanup(ts.Close)
+	db := openDB(t, filepath.Join(t.TempDir(), "fake.duckdb"))
+	src := ingest.Source{Name: "fake", Endpoint: ts.URL + "/graphql", MaxAttempts: 3, RetryBase: time.Millisecond, RetryMax: 2 * time.Millisecond}
+	var reps []*ingest.Report
+	for i, setup := range runs {
+		setup()
+		rep, err := ingest.Ingest(context.Background(), db, []ingest.Source{src}, ingest.Options{})
+		if err != nil || !rep.Sources[0].Complete {
+			t.Fatalf("run %d: %v\n%s", i+1, err, rep)
+		}
+		reps = append(reps, rep)
+	}
+	return db, reps
+}
+
+// liveIDs lists the ids of table not marked deleted.
+func liveIDs(t *testing.T, db *sql.DB, table string) string {
+	t.Helper()
+	var ids sql.NullString
+	if err := db.QueryRow(`SELECT string_agg(id, ',' ORDER BY id) FROM raw.` + table + ` WHERE deleted_run IS NULL`).Scan(&ids); err != nil {
+		t.Fatal(err)
+	}
+	return ids.String
+}
+
+func shortReads(t *testing.T, db *sql.DB) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM raw.ingest_errors WHERE starts_with(message, 'note: short read: ')`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestNulledEdgesAreRetriedThenNeverDeleted: edges nulled by an error
+// (API.md §8) are asked again; if they stay hidden, the run completes but
+// infers no deletion, so a hidden user is not taken for a deleted one.
+func TestNulledEdgesAreRetriedThenNeverDeleted(t *testing.T) {
+	var mu sync.Mutex
+	nulledAnswers, calls := 0, 0
+	f := &fakeAPI{users: func(n, first int, w http.ResponseWriter) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		p := strings.Replace(userPage([]string{"u1", "u2", "u3"}, ""), `"totalCount":2`, `"totalCount":3`, 1)
+		if nulledAnswers != 0 {
+			// u2's edge nulled by an error in one of its fields.
+			nulledAnswers--
+			p = strings.Replace(userPage([]string{"u1", "u3"}, ""), `{"node":{"id":"u3"`, `null,{"node":{"id":"u3"`, 1)
+			p = strings.Replace(p, `"totalCount":2`, `"totalCount":3`, 1)
+			p = strings.TrimSuffix(p, "}") + `,"errors":[{"message":"Internal server Error","path":["users","edges",1,"node","userType"],"extensions":{"category":"internal"}}]}`
+		}
+		io.WriteString(w, p)
+	}}
+	set := func(nulled int) func() {
+		return func() { mu.Lock(); nulledAnswers, calls = nulled, 0; mu.Unlock() }
+	}
+	db, _ := ingestRuns(t, f,
+		set(0),  // u1, u2, u3
+		set(1),  // nulled once: the retry reads every user
+		set(-1), // nulled on every attempt: a short read
+	)
+	if got := liveIDs(t, db, "users"); got != "u1,u2,u3" {
+		t.Errorf("users after a short read = %q, want all three kept", got)
+	}
+	if n := shortReads(t, db); n != 1 {
+		t.Errorf("%d short reads recorded, want 1 (the third run's)", n)
+	}
+	mu.Lock()
+	if calls != 3 {
+		t.Errorf("%d requests in the third run, want 3 (MaxAttempts)", calls)
+	}
+	mu.Unlock()
+	var msg string
+	if err := db.QueryRow(`SELECT message FROM raw.ingest_runs ORDER BY run_id DESC LIMIT 1`).Scan(&msg); err != nil || !strings.Contains(msg, "deletions not inferred: 1 lists read short") {
+		t.Errorf("last run message %q (%v)", msg, err)
+	}
+}
+
+// TestNulledNodeIsRetriedThenNeverDeleted: a node(id) nulled by an error
+// (here a project's contributions) is not an empty list: its contributions
+// stay, and a later clean run infers deletions again.
+func TestNulledNodeIsRetriedThenNeverDeleted(t *testing.T) {
+	opinion := func(id string) string {
+		return fmt.Sprintf(`{"node":{"__typename":"Opinion","id":%q,"title":"O","url":"https://x/o","createdAt":"2024-01-01 00:00:00","publishedAt":null,"updatedAt":null,"trashed":false,"author":null,"section":null,"votes":{"totalCount":0},"arguments":{"totalCount":0},"sources":{"totalCount":0},"versions":{"totalCount":0}}}`, id)
+	}
+	var mode string
+	f := &fakeAPI{
+		users: func(n, first int, w http.ResponseWriter) { io.WriteString(w, userPage(nil, "")) },
+		projects: func(string) string {
+			return `{"data":{"projects":{"totalCount":1,"pageInfo":{"hasNextPage":false,"endCursor":"x"},"edges":[` + projectJSON("UHJvamVjdDpwMQ==") + `]}}}`
+		},
+		contribs: func(string) string {
+			switch mode {
+			case "nulled":
+				return `{"data":{"node":null},"errors":[{"message":"Internal server Error","path":["node","contributions"],"extensions":{"category":"internal"}}]}`
+			case "one":
+				return `{"data":{"node":{"__typename":"Project","contributions":{"totalCount":1,"pageInfo":{"hasNextPage":false,"endCursor":"c"},"edges":[` + opinion("o1") + `]}}}}`
+			}
+			return `{"data":{"node":{"__typename":"Project","contributions":{"totalCount":2,"pageInfo":{"hasNextPage":false,"endCursor":"c"},"edges":[` + opinion("o1") + "," + opinion("o2") + `]}}}}`
+		},
+	}
+	db, _ := ingestRuns(t, f, func() { mode = "two" }, func() { mode = "nulled" })
+	if got := liveIDs(t, db, "contributions"); got != "o1,o2" {
+		t.Errorf("contributions after a nulled node = %q, want both kept", got)
+	}
+	if n := shortReads(t, db); n != 1 {
+		t.Errorf("%d short reads, want 1", n)
+	}
+	db2, _ := ingestRuns(t, f, func() { mode = "two" }, func() { mode = "one" })
+	if got := liveIDs(t, db2, "contributions"); got != "o1" {
+		t.Errorf("contributions after a clean run without o2 = %q, want o1", got)
+	}
+}
+
+// TestListEndingEarlyIsReadOn: an Elasticsearch list whose hasNextPage
+// turns false early (rows deleted in MySQL shorten pages, API.md §4) is
+// asked again after its last cursor; what comes is read, and when nothing
+// does the shortfall is the deleted rows.
+func TestListEndingEarlyIsReadOn(t *testing.T) {
+	page := func(ids []string, end string) string {
+		p := strings.Replace(userPage(ids, ""), `"totalCount":2`, `"totalCount":3`, 1)
+		if end != "" {
+			p = strings.Replace(p, `"endCursor":null`, fmt.Sprintf(`"endCursor":%q`, end), 1)
+		}
+		return p
+	}
+	var tail []string
+	var asked []string
+	var mu sync.Mutex
+	f := &fakeAPI{usersAfter: func(after string, w http.ResponseWriter) {
+		mu.Lock()
+		asked = append(asked, after)
+		mu.Unlock()
+		switch after {
+		case "":
+			io.WriteString(w, page([]string{"u1"}, "c1")) // hasNextPage false, 1 of 3
+		case "c1":
+			io.WriteString(w, page(tail, map[bool]string{true: "c3"}[len(tail) > 0]))
+		default:
+			io.WriteString(w, page(nil, ""))
+		}
+	}}
+	db, _ := ingestRuns(t, f, func() { tail = []string{"u2", "u3"} })
+	if got := liveIDs(t, db, "users"); got != "u1,u2,u3" {
+		t.Errorf("users = %q, want the tail after the early end read too", got)
+	}
+	var audit string
+	if err := db.QueryRow(`SELECT fetched || '/' || total_count FROM raw.ingest_audit WHERE entity = 'users'`).Scan(&audit); err != nil || audit != "3/3" {
+		t.Errorf("audit %q (%v)", audit, err)
+	}
+	// Next run: nothing after c1 (u2 and u3 were deleted in the database
+	// but are still counted by the index): they are deleted here too.
+	asked = nil
+	db2, _ := ingestRuns(t, f, func() { tail = []string{"u2", "u3"} }, func() { tail = nil; asked = nil })
+	if got := liveIDs(t, db2, "users"); got != "u1" {
+		t.Errorf("users = %q, want u1 (the others deleted)", got)
+	}
+	if strings.Join(asked, ",") != ",c1" {
+		t.Errorf("cursors asked %q, want the first page then one read after c1", asked)
 	}
 }

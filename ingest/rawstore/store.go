@@ -571,9 +571,16 @@ type RunTotals struct {
 	Requests, Retries, Records, Changed, Errors int64
 }
 
-// FinishRun closes a run. When complete, every entity row of the source not
-// seen by the run is marked deleted and the checkpoints are dropped; the
-// deleted counts per table are returned.
+// ShortReadPrefix starts the message of an error row recording that the
+// API nulled data a list should have held (a node or edges nulled by an
+// error, after retries): a run with such a row is complete but cannot tell
+// deleted records from hidden ones.
+const ShortReadPrefix = "note: short read: "
+
+// FinishRun closes a run. When complete, the checkpoints are dropped and,
+// unless the run recorded a short read (ShortReadPrefix, in any of its
+// segments), every entity row of the source not seen by the run is marked
+// deleted; the deleted counts per table are returned.
 func (s *Store) FinishRun(ctx context.Context, source string, run int64, complete bool, t RunTotals, message string, now time.Time) (map[string]int64, error) {
 	deleted := map[string]int64{}
 	tx, err := s.conn.BeginTx(ctx, nil)
@@ -582,9 +589,17 @@ func (s *Store) FinishRun(ctx context.Context, source string, run int64, complet
 	}
 	defer tx.Rollback()
 	status := "failed"
-	var total int64
+	var total, short int64
 	if complete {
 		status = "complete"
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM raw.ingest_errors WHERE run_id = ? AND source = ? AND starts_with(message, ?)`, run, source, ShortReadPrefix).Scan(&short); err != nil {
+			return nil, fmt.Errorf("rawstore: finish run %d of %s: %w", run, source, err)
+		}
+		if short > 0 {
+			message = strings.TrimPrefix(message+"; ", "; ") + fmt.Sprintf("deletions not inferred: %d lists read short (raw.ingest_errors)", short)
+		}
+	}
+	if complete && short == 0 {
 		names := EntityTables()
 		sort.Strings(names)
 		for _, name := range names {
@@ -598,6 +613,8 @@ func (s *Store) FinishRun(ctx context.Context, source string, run int64, complet
 			}
 			total += n
 		}
+	}
+	if complete {
 		if _, err := tx.ExecContext(ctx, `UPDATE raw.sources SET last_complete_run = ? WHERE source = ?`, run, source); err != nil {
 			return nil, fmt.Errorf("rawstore: finish run %d of %s: %w", run, source, err)
 		}

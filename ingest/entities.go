@@ -406,9 +406,16 @@ func (c *crawler) questions(ctx context.Context, key, questionnaire string) erro
 		if !ok {
 			return b, 0, err
 		}
-		for _, q := range qn.Questions {
+		for i, q := range qn.Questions {
 			if q == nil {
 				continue
+			}
+			if mc, ok := q.(*capco.QuestionNodeMultipleChoiceQuestion); ok && mc.Choices.TotalCount > len(mc.Choices.Edges) {
+				// choices are read in one page of 100 (API.md §10.6).
+				b.Errors = append(b.Errors, c.partialRows(key, gqlerror.List{{
+					Path:    ast.Path{ast.PathName("node"), ast.PathName("questions"), ast.PathIndex(i), ast.PathName("choices")},
+					Message: fmt.Sprintf("%squestion %s has %d choices, only the first %d were read", NotePrefix, mc.Id, mc.Choices.TotalCount, len(mc.Choices.Edges)),
+				}})...)
 			}
 			r, rerr := c.row(rawstore.Questions, q.GetId(), q, questionnaire)
 			if rerr != nil {

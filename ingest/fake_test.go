@@ -29,7 +29,9 @@ type fakeAPI struct {
 	usersAfter func(after string, w http.ResponseWriter)
 	projects   func(locale string) string
 	contribs   func(project string) string // ProjectContributions data, nil = empty
-	calls      int
+	// questions answers QuestionnaireQuestions (nil = no questions).
+	questions func() string
+	calls     int
 }
 
 const emptyConn = `{"totalCount":0,"pageInfo":{"hasNextPage":false,"endCursor":null},"edges":[]}`
@@ -62,6 +64,14 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		fmt.Fprintf(w, `{"data":{"node":{"__typename":"Project","contributions":%s}}}`, emptyConn)
+	case "QuestionnaireQuestions":
+		if f.questions != nil {
+			io.WriteString(w, f.questions())
+			return
+		}
+		io.WriteString(w, `{"data":{"node":{"__typename":"Questionnaire","id":"q","questions":[]}}}`)
+	case "QuestionnaireReplies":
+		fmt.Fprintf(w, `{"data":{"node":{"__typename":"Questionnaire","replies":%s}}}`, emptyConn)
 	case "Events":
 		fmt.Fprintf(w, `{"data":{"events":%s}}`, emptyConn)
 	case "Districts":
@@ -743,5 +753,38 @@ func TestListEndingEarlyIsReadOn(t *testing.T) {
 	}
 	if strings.Join(asked, ",") != ",c1" {
 		t.Errorf("cursors asked %q, want the first page then one read after c1", asked)
+	}
+}
+
+// TestTruncatedChoicesNoted: a multiple-choice question's choices are read
+// in one page of 100; a question with more gets a note.
+func TestTruncatedChoicesNoted(t *testing.T) {
+	var choices []string
+	for i := range 100 {
+		choices = append(choices, fmt.Sprintf(`{"node":{"id":"c%d","title":"Choix %d"}}`, i, i))
+	}
+	step := `{"__typename":"QuestionnaireStep","id":"UXVlc3Rpb25uYWlyZVN0ZXA6cTE=","title":"Q","url":"https://x/q","state":"OPENED","timeRange":{"startAt":null,"endAt":null},"questionnaire":{"id":"UXVlc3Rpb25uYWlyZTpxMQ==","title":"Q"}},`
+	f := &fakeAPI{
+		users: func(n, first int, w http.ResponseWriter) { io.WriteString(w, userPage(nil, "")) },
+		projects: func(string) string {
+			p := strings.Replace(projectJSON("UHJvamVjdDpwMQ=="), `"steps":[`, `"steps":[`+step, 1)
+			return `{"data":{"projects":{"totalCount":1,"pageInfo":{"hasNextPage":false,"endCursor":"x"},"edges":[` + p + `]}}}`
+		},
+		questions: func() string {
+			return `{"data":{"node":{"__typename":"Questionnaire","id":"UXVlc3Rpb25uYWlyZTpxMQ==","questions":[` +
+				`{"__typename":"SimpleQuestion","id":"UXVlc3Rpb246MQ==","title":"Nom"},` +
+				`{"__typename":"MultipleChoiceQuestion","id":"UXVlc3Rpb246Mg==","title":"Quartier","choices":{"totalCount":120,"edges":[` + strings.Join(choices, ",") + `]}}]}}}`
+		},
+	}
+	db, _ := ingestRuns(t, f, func() {})
+	var notes string
+	if err := db.QueryRow(`SELECT string_agg(path || ' ' || message, '|' ORDER BY path) FROM raw.ingest_errors WHERE starts_with(path, 'node.questions')`).Scan(&notes); err != nil {
+		t.Fatal(err)
+	}
+	if want := "node.questions[1].choices note: question UXVlc3Rpb246Mg== has 120 choices, only the first 100 were read"; notes != want {
+		t.Errorf("notes %q, want %q", notes, want)
+	}
+	if got := liveIDs(t, db, "questions"); got != "UXVlc3Rpb246MQ==,UXVlc3Rpb246Mg==" {
+		t.Errorf("questions %q", got)
 	}
 }

@@ -7933,8 +7933,12 @@ func (v *QuestionNodeCapstatUnknown) GetTitle() string { return v.Title }
 
 // QuestionNodeChoicesQuestionChoiceConnection includes the requested fields of the GraphQL type QuestionChoiceConnection.
 type QuestionNodeChoicesQuestionChoiceConnection struct {
-	Edges []*QuestionNodeChoicesQuestionChoiceConnectionEdgesQuestionChoiceEdge `json:"edges"`
+	TotalCount int                                                                   `json:"totalCount"`
+	Edges      []*QuestionNodeChoicesQuestionChoiceConnectionEdgesQuestionChoiceEdge `json:"edges"`
 }
+
+// GetTotalCount returns QuestionNodeChoicesQuestionChoiceConnection.TotalCount, and is useful for accessing the field via an interface.
+func (v *QuestionNodeChoicesQuestionChoiceConnection) GetTotalCount() int { return v.TotalCount }
 
 // GetEdges returns QuestionNodeChoicesQuestionChoiceConnection.Edges, and is useful for accessing the field via an interface.
 func (v *QuestionNodeChoicesQuestionChoiceConnection) GetEdges() []*QuestionNodeChoicesQuestionChoiceConnectionEdgesQuestionChoiceEdge {
@@ -13936,6 +13940,7 @@ query QuestionnaireQuestions ($questionnaire: ID!) {
 				title
 				... on MultipleChoiceQuestion {
 					choices(first: 100) {
+						totalCount
 						edges {
 							node {
 								id

@@ -48,6 +48,7 @@ type crawler struct {
 	bufs       sync.Pool      // *bytes.Buffer for payload encoding
 	latestMu   sync.Mutex
 	latest     time.Time
+	noCosts    atomic.Bool // the token was refused the cost fields: proposals are read without them
 }
 
 // fatalError stops a whole source (refused credentials).

@@ -390,6 +390,27 @@ func TestE2ETokenCosts(t *testing.T) {
 	if n == 0 || costs == 0 {
 		t.Errorf("%d proposals, %d with a cost", n, costs)
 	}
+	// A participant's token (no right to the costs): the first refusals
+	// switch the crawl to the queries without costs, with one note.
+	ts2 := startSandbox(t, sandbox.Options{Seed: seed, Scale: scale, Token: "t0k", UserToken: "u5er"})
+	db2 := openDB(t, filepath.Join(t.TempDir(), "capstat.duckdb"))
+	srcs2 := sourcesFor(ts2.URL, []string{"gironde"})
+	srcs2[0].Token, srcs2[0].PageSize, srcs2[0].Concurrency = "u5er", 2, 1
+	if rep, err := ingest.Ingest(ctx, db2, srcs2, ingest.Options{}); err != nil || !rep.Sources[0].Complete {
+		t.Fatalf("ingest with a participant's token: %v\n%s", err, rep)
+	}
+	var n2, costs2, notes, denied int
+	if err := db2.QueryRow(`SELECT count(*), count(*) FILTER (json_extract_string(payload, '$.decision.estimatedCost') IS NOT NULL OR json_extract_string(payload, '$.assessment.estimatedCost') IS NOT NULL) FROM raw.proposals`).Scan(&n2, &costs2); err != nil {
+		t.Fatal(err)
+	}
+	if err := db2.QueryRow(`SELECT count(*) FILTER (message LIKE 'note: the token may not read proposal costs%'), count(*) FILTER (message LIKE 'Access denied%') FROM raw.ingest_errors`).Scan(&notes, &denied); err != nil {
+		t.Fatal(err)
+	}
+	// One request at a time, 2 proposals a page, 3 refused fields each:
+	// only the first page is refused.
+	if n2 != n || costs2 != 0 || notes != 1 || denied != 6 {
+		t.Errorf("participant's token: %d proposals (want %d), %d with a cost, %d notes (want 1), %d refusals recorded (want 6: one page)", n2, n, costs2, notes, denied)
+	}
 	// A wrong token is refused with a clear error.
 	srcs[0].Token = "wrong"
 	_, err = ingest.Ingest(ctx, db, srcs, ingest.Options{})

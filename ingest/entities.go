@@ -256,7 +256,7 @@ type proposalItem struct {
 // proposalPage runs the right listing operation and returns its non-null
 // items and the page metadata (rows not yet filled).
 func (c *crawler) proposalPage(ctx context.Context, s stepRef, kind string, trashed capco.ProposalTrashedStatus, first int, after *string) ([]proposalItem, page, error) {
-	if c.src.Token == "" {
+	if c.src.Token == "" || c.noCosts.Load() {
 		var conn *capco.ProposalPage
 		var err error
 		if kind == "collect" {
@@ -317,7 +317,32 @@ func (c *crawler) proposalPage(ctx context.Context, s stepRef, kind string, tras
 			items = append(items, proposalItem{&e.Node.ProposalFields, &e.Node})
 		}
 	}
-	return items, page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges)), nulled: len(conn.Edges) - len(items)}, err
+	p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges)), nulled: len(conn.Edges) - len(items)}
+	if costsDenied(err) && c.noCosts.CompareAndSwap(false, true) {
+		c.log.Warn("the token may not read proposal costs: proposals are read without them", "source", c.src.Name)
+		p.notes = append(p.notes, &gqlerror.Error{Message: NotePrefix + "the token may not read proposal costs (analyses, assessment and decision need ProposalAnalysisRelatedVoter::VIEW, API.md §6): proposals are read without them from now on"})
+	}
+	return items, p, err
+}
+
+// costsDenied tells whether err holds a refusal of the token-only cost
+// fields (a "user" error on analyses, assessment or decision).
+func costsDenied(err error) bool {
+	var pe *PartialError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	for _, e := range pe.Errors {
+		if e.Extensions["category"] != "user" {
+			continue
+		}
+		for _, el := range e.Path {
+			if name, ok := el.(ast.PathName); ok && (name == "analyses" || name == "assessment" || name == "decision") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // typenamed is what every generated node() answer implements.

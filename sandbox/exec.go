@@ -66,7 +66,8 @@ type collectKey struct {
 type executor struct {
 	schema    *ast.Schema
 	in        *Instance
-	authed    bool
+	authed    bool // a valid API key
+	analyst   bool // … that may read the cost fields (API.md §6)
 	vars      map[string]any
 	buf       []byte
 	errs      []gqlError

@@ -784,17 +784,17 @@ func (x *executor) proposal(p *Proposal, cf *cfield) (any, error) {
 			return keyset{vals: []int64{ms(v.PublishedAt)}, id: strconv.FormatInt(v.ID, 10)}
 		}, []bool{desc}, func(i int) any { return &p.Votes[idx(i)] }, cf.args, false)
 	case "analyses":
-		if !x.authed {
+		if !x.analyst {
 			return nil, errAccessDenied
 		}
 		return sliceList[any]{analysis{p}}, nil
 	case "assessment":
-		if !x.authed {
+		if !x.analyst {
 			return nil, errAccessDenied
 		}
 		return assess{p}, nil
 	case "decision":
-		if !x.authed {
+		if !x.analyst {
 			return nil, errAccessDenied
 		}
 		return decision{p}, nil

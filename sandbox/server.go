@@ -33,8 +33,13 @@ type Options struct {
 	Scale     Scale
 	Instances []string // default: DefaultInstances
 	// Token is the API key accepted as "Authorization: Bearer <Token>"; it
-	// unlocks Proposal.analyses/assessment/decision. Empty: every key is refused.
+	// unlocks Proposal.analyses/assessment/decision (an analyst's key).
+	// Empty: every key is refused, except UserToken.
 	Token string
+	// UserToken is an ordinary participant's API key: accepted, but the
+	// cost fields answer "Access denied to this field." (they need
+	// ProposalAnalysisRelatedVoter::VIEW, API.md §6). Empty: none.
+	UserToken string
 	// FailRate is the fraction of requests answered 502/503/429 (deterministic
 	// sequence from Seed and the request number).
 	FailRate float64
@@ -241,14 +246,18 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		writeHTML(w, code)
 		return
 	}
-	authed := false
+	authed, analyst := false, false
 	if h := r.Header.Get("Authorization"); h != "" {
 		tok, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || s.opts.Token == "" || tok != s.opts.Token {
+		switch {
+		case ok && s.opts.Token != "" && tok == s.opts.Token:
+			authed, analyst = true, true
+		case ok && s.opts.UserToken != "" && tok == s.opts.UserToken:
+			authed = true
+		default:
 			writeText(w, http.StatusUnauthorized, "Invalid API Key")
 			return
 		}
-		authed = true
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 25<<20))
 	if err != nil {
@@ -339,7 +348,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		b := make([]byte, 0, 64<<10)
 		bp = &b
 	}
-	x := &executor{schema: schema, in: in, authed: authed, vars: cvars, doc: p.doc,
+	x := &executor{schema: schema, in: in, authed: authed, analyst: analyst, vars: cvars, doc: p.doc,
 		collected: map[collectKey][]*cfield{}, buf: (*bp)[:0]}
 	defer func() {
 		if cap(x.buf) <= 16<<20 {

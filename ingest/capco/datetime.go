@@ -34,7 +34,8 @@ func (d DateTime) MarshalJSON() ([]byte, error) {
 }
 
 // In parses the wall-clock value in loc (the source's configured timezone).
-// During a DST fall-back hour the earlier instant is returned (Go's rule).
+// During a DST fall-back hour the later instant (standard time) is returned:
+// Go's rule, and the one of DuckDB's ICU conversion in transform.
 func (d DateTime) In(loc *time.Location) (time.Time, error) {
 	if loc == nil {
 		return time.Time{}, fmt.Errorf("DateTime %q: nil location", string(d))

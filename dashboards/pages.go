@@ -401,6 +401,26 @@ func everyDay(days []dayRow) []dayRow {
 	return out
 }
 
+// dailySeries returns every calendar day from the first to the last of
+// days (ISO dates, everyDay) and the votes, proposals and contributions of
+// each, per day or cumulative: the series of a time chart.
+func dailySeries(days []dayRow, cumulative bool) ([]string, []seriesDef) {
+	dense := everyDay(days)
+	iso := make([]string, len(dense))
+	series := []seriesDef{{Name: "Votes"}, {Name: "Propositions"}, {Name: "Contributions"}}
+	for i, d := range dense {
+		iso[i] = d.Day.Format(time.DateOnly)
+		v := [3]int64{d.Votes, d.Proposals, d.Contributions}
+		if cumulative {
+			v = [3]int64{d.CumVotes, d.CumProposals, d.CumContr}
+		}
+		for j := range series {
+			series[j].Values = append(series[j].Values, v[j])
+		}
+	}
+	return iso, series
+}
+
 // dayLabel is a day on a chart axis, French numeric style (DATE values
 // are calendar days, read as UTC midnight).
 func dayLabel(t time.Time) string { return t.Format("02/01/2006") }
@@ -490,15 +510,7 @@ func (b *builder) timelineChart(id string, p *project) (chart, error) {
 		c.Table.Rows = append(c.Table.Rows, []cell{{Text: frDate(d.Day, time.UTC), Raw: d.Day.Format(time.DateOnly)},
 			intCell(d.Proposals), intCell(d.Votes), intCell(d.Contributions)})
 	}
-	dense := everyDay(p.Days)
-	days := make([]string, len(dense))
-	var props, votes, contr []int64
-	for i, d := range dense {
-		days[i] = d.Day.Format(time.DateOnly)
-		props = append(props, d.Proposals)
-		votes = append(votes, d.Votes)
-		contr = append(contr, d.Contributions)
-	}
+	days, series := dailySeries(p.Days, false)
 	lastDay := p.Days[len(p.Days)-1]
 	c.Summary = fmt.Sprintf("Du %s au %s : %s propositions, %s votes et %s contributions",
 		frDate(p.Days[0].Day, time.UTC), frDate(lastDay.Day, time.UTC),
@@ -512,7 +524,7 @@ func (b *builder) timelineChart(id string, p *project) (chart, error) {
 		c.Summary = strings.TrimSuffix(c.Summary, ".") + ". Les zones grisées marquent les phases de dépôt et de vote."
 	}
 	labels, shaded := displayDays(days, areas)
-	opt, err := timeLines(labels, []seriesDef{{"Votes", votes}, {"Propositions", props}, {"Contributions", contr}}, shaded, false)
+	opt, err := timeLines(labels, series, shaded, false)
 	c.Option = opt
 	return c, err
 }
@@ -531,15 +543,7 @@ func (b *builder) cumulativeChart(id string, p *project) (chart, error) {
 		c.Table.Rows = append(c.Table.Rows, []cell{{Text: frDate(d.Day, time.UTC), Raw: d.Day.Format(time.DateOnly)},
 			intCell(d.CumProposals), intCell(d.CumVotes), intCell(d.CumContr)})
 	}
-	dense := everyDay(p.Days)
-	days := make([]string, len(dense))
-	var props, votes, contr []int64
-	for i, d := range dense {
-		days[i] = d.Day.Format(time.DateOnly)
-		props = append(props, d.CumProposals)
-		votes = append(votes, d.CumVotes)
-		contr = append(contr, d.CumContr)
-	}
+	days, series := dailySeries(p.Days, true)
 	c.Summary = fmt.Sprintf("Au %s, le projet cumule %s votes et %s propositions", frDate(last.Day, time.UTC),
 		frInt(last.CumVotes), frInt(last.CumProposals))
 	if !half.IsZero() {
@@ -547,7 +551,7 @@ func (b *builder) cumulativeChart(id string, p *project) (chart, error) {
 	}
 	c.Summary = strings.Replace(c.Summary, "; ", " ; ", 1) + "."
 	labels, shaded := displayDays(days, b.phaseAreas(p, days))
-	opt, err := timeLines(labels, []seriesDef{{"Votes", votes}, {"Propositions", props}, {"Contributions", contr}}, shaded, true)
+	opt, err := timeLines(labels, series, shaded, true)
 	c.Option = opt
 	return c, err
 }

@@ -272,13 +272,7 @@ func TestUnknownStepTypesKept(t *testing.T) {
 			return `{"data":{"projects":{"totalCount":1,"pageInfo":{"hasNextPage":false,"endCursor":"x"},"edges":[` + p + `]}}}`
 		},
 	}
-	ts := httptest.NewServer(f)
-	defer ts.Close()
-	db := openDB(t, filepath.Join(t.TempDir(), "fake.duckdb"))
-	src := ingest.Source{Name: "fake", Endpoint: ts.URL + "/graphql"}
-	if _, err := ingest.Ingest(context.Background(), db, []ingest.Source{src}, ingest.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	db, _ := ingestRuns(t, f, func() {})
 	var got string
 	if err := db.QueryRow(`SELECT string_agg(payload->>'__typename' || ':' || (payload->>'id') || ':' || position || ':' || (payload->>'title') || ':' || (payload->>'state') || ':' || coalesce(payload->'timeRange'->>'startAt', '-'), ',' ORDER BY position) FROM raw.steps`).Scan(&got); err != nil {
 		t.Fatal(err)
@@ -567,13 +561,7 @@ func TestTruncatedProjectDistrictsNoted(t *testing.T) {
 			return `{"data":{"projects":{"totalCount":2,"pageInfo":{"hasNextPage":false,"endCursor":"x"},"edges":[` + p1 + "," + p2 + `]}}}`
 		},
 	}
-	ts := httptest.NewServer(f)
-	defer ts.Close()
-	db := openDB(t, filepath.Join(t.TempDir(), "fake.duckdb"))
-	src := ingest.Source{Name: "fake", Endpoint: ts.URL + "/graphql"}
-	if _, err := ingest.Ingest(context.Background(), db, []ingest.Source{src}, ingest.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	db, _ := ingestRuns(t, f, func() {})
 	var notes string
 	if err := db.QueryRow(`SELECT string_agg(path || ' ' || message, '|' ORDER BY path) FROM raw.ingest_errors WHERE operation = 'projects'`).Scan(&notes); err != nil {
 		t.Fatal(err)

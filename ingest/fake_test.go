@@ -460,13 +460,7 @@ func TestNullEdgesAndNodesSkipped(t *testing.T) {
 		p = strings.Replace(p, `"totalCount":2`, `"totalCount":3`, 1)
 		io.WriteString(w, strings.Replace(p, `}}}`, `}},"extensions":{"warnings":[{"message":"deprecated field"}]}}`, 1))
 	}}
-	ts := httptest.NewServer(f)
-	defer ts.Close()
-	db := openDB(t, filepath.Join(t.TempDir(), "fake.duckdb"))
-	rep, err := ingest.Ingest(context.Background(), db, []ingest.Source{{Name: "fake", Endpoint: ts.URL + "/graphql"}}, ingest.Options{})
-	if err != nil || !rep.Sources[0].Complete {
-		t.Fatalf("ingest: %v\n%s", err, rep)
-	}
+	db, _ := ingestRuns(t, f, func() {})
 	var ids, audit string
 	if err := db.QueryRow(`SELECT string_agg(id, ',') FROM raw.users`).Scan(&ids); err != nil || ids != "u1" {
 		t.Errorf("users %q (%v)", ids, err)
@@ -484,12 +478,7 @@ func TestRawStepIDsDoNotCollide(t *testing.T) {
 			return `{"data":{"projects":{"totalCount":2,"pageInfo":{"hasNextPage":false,"endCursor":"x"},"edges":[` + projectJSON("UHJvamVjdDpwMQ==") + "," + p2 + `]}}}`
 		},
 	}
-	ts := httptest.NewServer(f)
-	defer ts.Close()
-	db := openDB(t, filepath.Join(t.TempDir(), "fake.duckdb"))
-	if _, err := ingest.Ingest(context.Background(), db, []ingest.Source{{Name: "fake", Endpoint: ts.URL + "/graphql"}}, ingest.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	db, _ := ingestRuns(t, f, func() {})
 	var got string
 	if err := db.QueryRow(`SELECT string_agg(id || ' ' || project_id || ' ' || position || ' ' || (payload->>'id'), ',' ORDER BY id) FROM raw.steps`).Scan(&got); err != nil {
 		t.Fatal(err)
@@ -517,13 +506,7 @@ func TestUnknownContributionsAndNodes(t *testing.T) {
 "errors":[{"message":"Internal server Error","extensions":{"category":"internal"},"path":["node","contributions","edges",1]}]}`
 		},
 	}
-	ts := httptest.NewServer(f)
-	defer ts.Close()
-	db := openDB(t, filepath.Join(t.TempDir(), "fake.duckdb"))
-	rep, err := ingest.Ingest(context.Background(), db, []ingest.Source{{Name: "fake", Endpoint: ts.URL + "/graphql"}}, ingest.Options{})
-	if err != nil || !rep.Sources[0].Complete {
-		t.Fatalf("ingest: %v\n%s", err, rep)
-	}
+	db, _ := ingestRuns(t, f, func() {})
 	var got string
 	if err := db.QueryRow(`SELECT string_agg(payload->>'__typename' || ' ' || coalesce(payload->'related'->>'__typename', '-'), ',' ORDER BY id) FROM raw.contributions`).Scan(&got); err != nil {
 		t.Fatal(err)

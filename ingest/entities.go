@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/capstat/capstat/ingest/capco"
@@ -319,8 +320,13 @@ func (c *crawler) proposalPage(ctx context.Context, s stepRef, kind string, tras
 	}
 	p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges)), nulled: len(conn.Edges) - len(items)}
 	if costsDenied(err) && c.noCosts.CompareAndSwap(false, true) {
+		// Written at once, not with the page: the page may be retried.
 		c.log.Warn("the token may not read proposal costs: proposals are read without them", "source", c.src.Name)
-		p.notes = append(p.notes, &gqlerror.Error{Message: NotePrefix + "the token may not read proposal costs (analyses, assessment and decision need ProposalAnalysisRelatedVoter::VIEW, API.md §6): proposals are read without them from now on"})
+		note := rawstore.ErrorRow{Run: c.run, Source: c.src.Name, At: time.Now(), Operation: "proposals",
+			Message: NotePrefix + "the token may not read proposal costs (analyses, assessment and decision need ProposalAnalysisRelatedVoter::VIEW, API.md §6): proposals are read without them from now on"}
+		if werr := c.w.put(ctx, &rawstore.Batch{Errors: []rawstore.ErrorRow{note}}, nil); werr != nil {
+			return nil, page{}, werr
+		}
 	}
 	return items, p, err
 }

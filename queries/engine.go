@@ -306,7 +306,9 @@ func (e *Engine) acquire() (*snapshot, func(), error) {
 		}
 		<-e.sem
 		if s.broken.Load() && s.reopening.CompareAndSwap(false, true) {
-			e.reopenBroken(s)
+			// In the background: the failing request is answered now
+			// (with LoadTables, reopening copies the release again).
+			go e.reopenBroken(s)
 		}
 	}
 	return s, release, nil
@@ -335,6 +337,11 @@ func openSnapshot(ctx context.Context, path string, limits Limits, load bool, tm
 	}
 	if resolved, err = filepath.Abs(resolved); err != nil {
 		return nil, fmt.Errorf("open snapshot %s: %w", path, err)
+	}
+	if tmpRoot != "" {
+		if err := os.MkdirAll(tmpRoot, 0o700); err != nil {
+			return nil, fmt.Errorf("open snapshot %s: temp dir: %w", path, err)
+		}
 	}
 	tmpDir, err := os.MkdirTemp(tmpRoot, "capstat-queries-")
 	if err != nil {
@@ -456,12 +463,50 @@ func loadTables(ctx context.Context, c *sql.Conn, access duckdbx.ReleaseAccess, 
 			}
 		}
 	}
+	if err == nil {
+		err = copyComments(ctx, c, from, to)
+	}
 	for _, db := range []string{from, to} {
 		if _, dErr := c.ExecContext(ctx, "DETACH "+db); dErr != nil && err == nil {
 			err = fmt.Errorf("load tables: detach: %w", dErr)
 		}
 	}
 	return err
+}
+
+// copyComments gives the tables of database to the descriptions (COMMENT)
+// of the same-named views and tables of database from, and of their columns.
+func copyComments(ctx context.Context, c *sql.Conn, from, to string) error {
+	rows, err := c.QueryContext(ctx, `
+		SELECT table_name, NULL, comment FROM duckdb_tables() WHERE database_name = $1 AND schema_name = 'main' AND comment IS NOT NULL
+		UNION ALL SELECT view_name, NULL, comment FROM duckdb_views() WHERE database_name = $1 AND schema_name = 'main' AND NOT internal AND comment IS NOT NULL
+		UNION ALL SELECT table_name, column_name, comment FROM duckdb_columns() WHERE database_name = $1 AND schema_name = 'main' AND comment IS NOT NULL`, from)
+	if err != nil {
+		return fmt.Errorf("load tables: read comments: %w", err)
+	}
+	var stmts []string
+	for rows.Next() {
+		var table, comment string
+		var column sql.NullString
+		if err := rows.Scan(&table, &column, &comment); err != nil {
+			rows.Close()
+			return fmt.Errorf("load tables: read comments: %w", err)
+		}
+		target := "TABLE " + to + ".main." + duckdbx.Ident(table)
+		if column.Valid {
+			target = "COLUMN " + to + ".main." + duckdbx.Ident(table) + "." + duckdbx.Ident(column.String)
+		}
+		stmts = append(stmts, "COMMENT ON "+target+" IS "+duckdbx.Quote(comment))
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return fmt.Errorf("load tables: read comments: %w", err)
+	}
+	for _, st := range stmts {
+		if _, err := c.ExecContext(ctx, st); err != nil {
+			return fmt.Errorf("load tables: %s: %w", st, err)
+		}
+	}
+	return nil
 }
 
 // listTables lists the tables and views of the main schema of database.

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/capstat/capstat/internal/duckdbx"
 )
@@ -499,11 +500,17 @@ func TestReopenAfterEngineError(t *testing.T) {
 	}
 	s.broken.Store(true)
 	release()
-	e.mu.Lock()
-	replaced := e.cur != s
-	e.mu.Unlock()
-	if !replaced {
-		t.Fatal("broken snapshot still current")
+	// The reopen runs in the background.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		e.mu.Lock()
+		replaced := e.cur != s
+		e.mu.Unlock()
+		if replaced {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("broken snapshot still current after 10 s")
+		}
 	}
 	if err := e.SQL(context.Background(), "SELECT 1", &bytes.Buffer{}, FormatJSON); err != nil {
 		t.Fatalf("query after reopen: %v", err)

@@ -183,6 +183,9 @@ func TestLoadedTablesAnswerLikeViews(t *testing.T) {
 		"SELECT * FROM proposal_votes ORDER BY ALL",
 		"SELECT * FROM release_info",
 		"SELECT source, count(*) AS n FROM contributions GROUP BY ALL ORDER BY ALL",
+		// The descriptions come along (loaded datasets are tables, not views).
+		"SELECT table_name, table_comment FROM information_schema.tables WHERE table_schema = 'main' ORDER BY ALL",
+		"SELECT table_name, column_name, data_type, column_comment FROM information_schema.columns WHERE table_schema = 'main' ORDER BY ALL",
 	} {
 		var a, b bytes.Buffer
 		if err := views.SQL(ctx, sql, &a, FormatCSV); err != nil {

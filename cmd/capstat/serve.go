@@ -80,9 +80,10 @@ func serve(ctx context.Context, g *globals, c *config.Config) error {
 		return err
 	}
 	// The query engine's private copies of releases live next to the
-	// working database, which this process holds open (so no other daemon
-	// shares them): what a killed daemon left there is deleted now.
-	tables := filepath.Join(filepath.Dir(c.Database), "query-tables")
+	// working database, named after it: this process holds that database
+	// open, so no other daemon uses them, and what a killed daemon left
+	// there is deleted now.
+	tables := c.Database + ".query-tables"
 	if err := os.RemoveAll(tables); err != nil {
 		return fmt.Errorf("query tables: %w", err)
 	}
@@ -148,8 +149,14 @@ func serve(ctx context.Context, g *globals, c *config.Config) error {
 		if err := sched.Trigger(jobPipeline); err != nil {
 			log.Warn("initial pipeline run", "err", err)
 		}
-	} else if err := qh.reopen(ctx); err != nil {
-		log.Warn("query engine", "err", err)
+	} else {
+		// The site and downloads do not wait for the query engine to load
+		// the release (/api answers 503 meanwhile).
+		go func() {
+			if err := qh.reopen(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("query engine", "err", err)
+			}
+		}()
 	}
 	log.Info("serving", "addr", c.Serve.Addr, "out", c.Out, "jobs", len(jobs))
 	return srv.ListenAndServe(ctx)

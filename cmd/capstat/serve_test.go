@@ -149,7 +149,7 @@ func TestServeDaemon(t *testing.T) {
 
 	// The query engine's private copy of the release went with the
 	// engine; one left by a killed daemon goes at the next start.
-	tables := filepath.Join(dir, "var", "query-tables")
+	tables := filepath.Join(dir, "var", "capstat.duckdb.query-tables")
 	if entries, err := os.ReadDir(tables); err != nil || len(entries) != 0 {
 		t.Errorf("query tables after SIGTERM: %v %v", entries, err)
 	}

@@ -142,7 +142,6 @@ type snapshot struct {
 	// release snapshot itself, or with LoadTables a private copy of its
 	// datasets as tables under tmpDir.
 	source string
-	loaded bool
 
 	db     *sql.DB        // guarded instance: external access off, configuration locked
 	conns  chan *sql.Conn // pinned connections of db (new ones could not be configured once locked)
@@ -376,10 +375,8 @@ func openSnapshot(ctx context.Context, path string, limits Limits, load bool, tm
 	}
 	c0 := conns[0]
 	exec := func(stmts ...string) error {
-		for _, st := range stmts {
-			if _, err := c0.ExecContext(ctx, st); err != nil {
-				return fmt.Errorf("open snapshot %s: %s: %w", resolved, st, err)
-			}
+		if err := duckdbx.Exec(ctx, c0, stmts...); err != nil {
+			return fmt.Errorf("open snapshot %s: %w", resolved, err)
 		}
 		return nil
 	}
@@ -406,7 +403,7 @@ func openSnapshot(ctx context.Context, path string, limits Limits, load bool, tm
 		return nil, fmt.Errorf("open snapshot %s: %w", resolved, err)
 	}
 	if load {
-		s.source, s.loaded = filepath.Join(tmpDir, "tables.duckdb"), true
+		s.source = filepath.Join(tmpDir, "tables.duckdb")
 		if err := loadTables(ctx, c0, s.access, resolved, s.source); err != nil {
 			return nil, fmt.Errorf("open snapshot %s: %w", resolved, err)
 		}
@@ -415,10 +412,8 @@ func openSnapshot(ctx context.Context, path string, limits Limits, load bool, tm
 		return nil, err
 	}
 	for _, c := range conns {
-		for _, st := range []string{"USE " + snapshotCatalog, "SET TimeZone = " + duckdbx.Quote(TimeZone), s.access.SearchPathSQL()} {
-			if _, err := c.ExecContext(ctx, st); err != nil {
-				return nil, fmt.Errorf("open snapshot %s: %s: %w", resolved, st, err)
-			}
+		if err := duckdbx.Exec(ctx, c, s.sessionSQL()...); err != nil {
+			return nil, fmt.Errorf("open snapshot %s: %w", resolved, err)
 		}
 	}
 	s.tables, err = listTables(ctx, c0, snapshotCatalog)
@@ -430,7 +425,7 @@ func openSnapshot(ctx context.Context, path string, limits Limits, load bool, tm
 	// views read them; last, the configuration is locked so that nothing
 	// can change it afterwards.
 	confine := []string{"SET enable_external_access = false"}
-	if !s.loaded {
+	if !s.loaded() {
 		confine = s.access.ConfineSQL()
 	}
 	if err := exec(append(confine, "SET lock_configuration = true")...); err != nil {
@@ -439,19 +434,26 @@ func openSnapshot(ctx context.Context, path string, limits Limits, load bool, tm
 	return s, nil
 }
 
+// loaded tells whether the snapshot's datasets were copied into tables.
+func (s *snapshot) loaded() bool { return s.source != s.path }
+
+// sessionSQL sets up a connection to the snapshot: the snapshot as its
+// current database, Paris time, and relative paths resolved in the release.
+func (s *snapshot) sessionSQL() []string {
+	return []string{"USE " + snapshotCatalog, "SET TimeZone = " + duckdbx.Quote(TimeZone), s.access.SearchPathSQL()}
+}
+
 // loadTables copies every table and view of the release snapshot at
 // release (its datasets, release_info) into tables of a new DuckDB file at
 // dst, on c (not yet confined), then detaches both.
 func loadTables(ctx context.Context, c *sql.Conn, access duckdbx.ReleaseAccess, release, dst string) error {
 	const from, to = "capstat_release", "capstat_tables"
-	for _, st := range []string{
+	if err := duckdbx.Exec(ctx, c,
 		access.SearchPathSQL(),
-		"ATTACH " + duckdbx.Quote(release) + " AS " + from + " (READ_ONLY)",
-		"ATTACH " + duckdbx.Quote(dst) + " AS " + to,
-	} {
-		if _, err := c.ExecContext(ctx, st); err != nil {
-			return fmt.Errorf("load tables: %s: %w", st, err)
-		}
+		"ATTACH "+duckdbx.Quote(release)+" AS "+from+" (READ_ONLY)",
+		"ATTACH "+duckdbx.Quote(dst)+" AS "+to,
+	); err != nil {
+		return fmt.Errorf("load tables: %w", err)
 	}
 	names, err := listTables(ctx, c, from)
 	if err == nil {
@@ -501,10 +503,8 @@ func copyComments(ctx context.Context, c *sql.Conn, from, to string) error {
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return fmt.Errorf("load tables: read comments: %w", err)
 	}
-	for _, st := range stmts {
-		if _, err := c.ExecContext(ctx, st); err != nil {
-			return fmt.Errorf("load tables: %s: %w", st, err)
-		}
+	if err := duckdbx.Exec(ctx, c, stmts...); err != nil {
+		return fmt.Errorf("load tables: %w", err)
 	}
 	return nil
 }
@@ -582,18 +582,16 @@ func (s *snapshot) export(ctx context.Context) (*sql.DB, error) {
 			return
 		}
 		db.SetMaxOpenConns(s.limits.MaxConcurrent)
-		for _, st := range []string{
-			"ATTACH " + duckdbx.Quote(s.source) + " AS " + snapshotCatalog + " (READ_ONLY)",
-			"SET memory_limit = " + duckdbx.Quote(s.limits.MemoryLimit),
+		if err := duckdbx.Exec(ctx, db,
+			"ATTACH "+duckdbx.Quote(s.source)+" AS "+snapshotCatalog+" (READ_ONLY)",
+			"SET memory_limit = "+duckdbx.Quote(s.limits.MemoryLimit),
 			fmt.Sprintf("SET threads = %d", s.limits.Threads),
-			"SET temp_directory = " + duckdbx.Quote(filepath.Join(s.tmpDir, "export")),
-			"SET max_temp_directory_size = " + duckdbx.Quote(s.limits.MaxTempDirectorySize),
-		} {
-			if _, err := db.ExecContext(ctx, st); err != nil {
-				db.Close()
-				s.exportErr = fmt.Errorf("open export instance: %s: %w", st, err)
-				return
-			}
+			"SET temp_directory = "+duckdbx.Quote(filepath.Join(s.tmpDir, "export")),
+			"SET max_temp_directory_size = "+duckdbx.Quote(s.limits.MaxTempDirectorySize),
+		); err != nil {
+			db.Close()
+			s.exportErr = fmt.Errorf("open export instance: %w", err)
+			return
 		}
 		s.exportDB = db
 	})
@@ -612,10 +610,8 @@ func (s *snapshot) copyParquet(ctx context.Context, q *Query, args []any, w io.W
 		return fmt.Errorf("parquet export %s: %w", q.Name, err)
 	}
 	defer c.Close()
-	for _, st := range []string{"USE " + snapshotCatalog, "SET TimeZone = " + duckdbx.Quote(TimeZone), s.access.SearchPathSQL()} {
-		if _, err := c.ExecContext(ctx, st); err != nil {
-			return fmt.Errorf("parquet export %s: %s: %w", q.Name, st, err)
-		}
+	if err := duckdbx.Exec(ctx, c, s.sessionSQL()...); err != nil {
+		return fmt.Errorf("parquet export %s: %w", q.Name, err)
 	}
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])

@@ -399,7 +399,7 @@ func testGuardedSettings(t *testing.T, opts ...Option) {
 			t.Errorf("%q succeeded on the guarded connection", q)
 		}
 	}
-	if s.loaded {
+	if s.loaded() {
 		// Tables loaded from the views: no file may be read at all, not
 		// even the release's own Parquet.
 		var kind string

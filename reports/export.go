@@ -502,30 +502,19 @@ type keyCheck struct {
 func keyChecks(ctx context.Context, conn *sql.Conn) (map[string]keyCheck, error) {
 	out := map[string]keyCheck{}
 	schema, name, _ := strings.Cut(catalog.KeyChecksTable, ".")
-	var cols []string
-	rows, err := conn.QueryContext(ctx, `SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = ? AND table_name = ?`, schema, name)
-	if err != nil {
+	var exists, hasContent bool
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) > 0, count(*) FILTER (WHERE column_name = 'content_sum') > 0
+		FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = ? AND table_name = ?`, schema, name).Scan(&exists, &hasContent); err != nil {
 		return nil, fmt.Errorf("read key checks: %w", err)
 	}
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("read key checks: %w", err)
-		}
-		cols = append(cols, c)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return nil, fmt.Errorf("read key checks: %w", err)
-	}
-	if len(cols) == 0 {
+	if !exists {
 		return out, nil
 	}
 	content := "''"
-	if slices.Contains(cols, "content_sum") {
+	if hasContent {
 		content = "content_sum"
 	}
-	rows, err = conn.QueryContext(ctx, `SELECT table_name, row_count, key_sum, `+content+` FROM `+catalog.KeyChecksTable)
+	rows, err := conn.QueryContext(ctx, `SELECT table_name, row_count, key_sum, `+content+` FROM `+catalog.KeyChecksTable)
 	if err != nil {
 		return nil, fmt.Errorf("read key checks: %w", err)
 	}

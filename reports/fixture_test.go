@@ -61,7 +61,7 @@ func newWorkingDB(t testing.TB, cat *catalog.Catalog) *sql.DB {
 func fillWorkingDB(ctx context.Context, db *sql.DB, cat *catalog.Catalog, n int) error {
 	exec := func(q string, args ...any) error {
 		if _, err := db.ExecContext(ctx, q, args...); err != nil {
-			return fmt.Errorf("%s: %w", firstWords(q), err)
+			return fmt.Errorf("%.80s: %w", q, err)
 		}
 		return nil
 	}

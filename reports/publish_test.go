@@ -631,3 +631,29 @@ func TestPartitionValueThatCannotNameAFolder(t *testing.T) {
 		t.Errorf("partition files = %v, want one per source", files)
 	}
 }
+
+// TestOlderKeyChecksWithoutContentSum: a working database whose key
+// checks predate content sums is still read; publish then hashes the rows.
+func TestOlderKeyChecksWithoutContentSum(t *testing.T) {
+	cat := loadCatalog(t)
+	db := newWorkingDB(t, cat)
+	d, _ := cat.Dataset("districts")
+	if _, err := db.Exec(`CREATE SCHEMA IF NOT EXISTS meta; CREATE OR REPLACE TABLE ` + catalog.KeyChecksTable +
+		` AS SELECT 'core.districts' AS table_name, count(*) AS row_count, ` + catalog.HashSumSQL(d.PrimaryKey) + ` AS key_sum FROM core.districts`); err != nil {
+		t.Fatal(err)
+	}
+	c, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks, err := keyChecks(context.Background(), c)
+	c.Close()
+	if k := checks["core.districts"]; err != nil || !k.found || k.rows == 0 || k.contentSum != "" {
+		t.Fatalf("keyChecks = %+v, %v", checks, err)
+	}
+	opts := testOptions(t, t.TempDir())
+	first := publish(t, db, opts)
+	if second := publish(t, db, opts); !second.Changes.Zero() || second.Manifest.Fingerprints["districts"] != first.Manifest.Fingerprints["districts"] {
+		t.Errorf("second release over the same rows: %+v", second.Changes)
+	}
+}

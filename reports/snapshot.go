@@ -68,10 +68,8 @@ func newSnapshotWriter(ctx context.Context, dir string) (_ *snapshotWriter, err 
 }
 
 func (w *snapshotWriter) exec(ctx context.Context, stmts ...string) error {
-	for _, s := range stmts {
-		if _, err := w.conn.ExecContext(ctx, s); err != nil {
-			return fmt.Errorf("snapshot: %s: %w", firstWords(s), err)
-		}
+	if err := duckdbx.Exec(ctx, w.conn, stmts...); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
 	}
 	return nil
 }
@@ -161,11 +159,4 @@ func datasetView(dir string, d *catalog.Dataset) (string, error) {
 	}
 	return fmt.Sprintf("CREATE VIEW main.%s AS SELECT %s FROM read_parquet([%s], %s)",
 		duckdbx.Ident(d.Name), strings.Join(cols, ", "), strings.Join(files, ", "), opts), nil
-}
-
-func firstWords(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "…"
-	}
-	return s
 }

@@ -131,14 +131,12 @@ func TestSnapshotRelocatable(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close()
-		for _, q := range []string{
+		if err := duckdbx.Exec(t.Context(), conn,
 			fmt.Sprintf("ATTACH %s AS rel (READ_ONLY)", duckdbx.Quote(filepath.Join(moved, snapshotFile))),
 			"USE rel",
-			fmt.Sprintf("SET file_search_path = %s", duckdbx.Quote(moved)),
-		} {
-			if _, err := conn.ExecContext(t.Context(), q); err != nil {
-				t.Fatalf("%s: %v", q, err)
-			}
+			duckdbx.SearchPathSQL(moved),
+		); err != nil {
+			t.Fatal(err)
 		}
 		counts(t, conn)
 	})

@@ -37,29 +37,17 @@ func hashFile(path string) (int64, string, error) {
 	return n, hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// hashEntries fills Bytes and SHA256 of entries (paths relative to dir) on
-// a few goroutines.
+// hashEntries fills Bytes and SHA256 of entries (paths relative to dir):
+// the few metadata files written after the data (which the hasher did).
 func hashEntries(dir string, entries []FileEntry) error {
-	workers := min(runtime.NumCPU(), 4)
-	jobs := make(chan int)
-	errs := make([]error, len(entries))
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				n, sum, err := hashFile(filepath.Join(dir, filepath.FromSlash(entries[i].Path)))
-				entries[i].Bytes, entries[i].SHA256, errs[i] = n, sum, err
-			}
-		}()
-	}
 	for i := range entries {
-		jobs <- i
+		n, sum, err := hashFile(filepath.Join(dir, filepath.FromSlash(entries[i].Path)))
+		if err != nil {
+			return err
+		}
+		entries[i].Bytes, entries[i].SHA256 = n, sum
 	}
-	close(jobs)
-	wg.Wait()
-	return errors.Join(errs...)
+	return nil
 }
 
 // hasher hashes (and syncs) release files on a few goroutines while the

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/duckdbx"
 )
 
 // Report tells what a Run built and checked.
@@ -201,10 +202,8 @@ func recordKeyChecks(ctx context.Context, conn *sql.Conn, cat *catalog.Catalog, 
 		}
 		stmts = append(stmts, d.RecordKeyCheckSQL())
 	}
-	for _, q := range stmts {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("record key checks: %w", err)
-		}
+	if err := duckdbx.Exec(ctx, conn, stmts...); err != nil {
+		return fmt.Errorf("record key checks: %w", err)
 	}
 	return nil
 }
@@ -355,19 +354,17 @@ func createTimeMacros(ctx context.Context, conn *sql.Conn) error {
 	}
 	var utc, day strings.Builder
 	for _, z := range zones {
-		lit := "'" + strings.ReplaceAll(z, "'", "''") + "'"
+		lit := duckdbx.Quote(z)
 		fmt.Fprintf(&utc, " WHEN %s THEN timezone(%s, staging.local_ts(s))", lit, lit)
 		fmt.Fprintf(&day, " WHEN %s THEN CAST(timezone(%s, ts) AS DATE)", lit, lit)
 	}
-	for _, q := range []string{
+	if err := duckdbx.Exec(ctx, conn,
 		// Wall-clock strings of the instance ("YYYY-MM-DD HH:MM:SS").
 		`CREATE OR REPLACE MACRO staging.local_ts(s) AS try_strptime(CAST(s AS VARCHAR), ['%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%d'])`,
-		"CREATE OR REPLACE MACRO staging.utc_ts(s, tz) AS CASE tz" + utc.String() + " ELSE timezone(tz, staging.local_ts(s)) END",
-		"CREATE OR REPLACE MACRO staging.local_day(ts, tz) AS CASE tz" + day.String() + " ELSE CAST(timezone(tz, ts) AS DATE) END",
-	} {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("time macros: %w", err)
-		}
+		"CREATE OR REPLACE MACRO staging.utc_ts(s, tz) AS CASE tz"+utc.String()+" ELSE timezone(tz, staging.local_ts(s)) END",
+		"CREATE OR REPLACE MACRO staging.local_day(ts, tz) AS CASE tz"+day.String()+" ELSE CAST(timezone(tz, ts) AS DATE) END",
+	); err != nil {
+		return fmt.Errorf("time macros: %w", err)
 	}
 	return nil
 }

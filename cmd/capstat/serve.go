@@ -82,12 +82,9 @@ func serve(ctx context.Context, g *globals, c *config.Config) error {
 	// The query engine's private copies of releases live next to the
 	// working database, named after it: this process holds that database
 	// open, so no other daemon uses them, and what a killed daemon left
-	// there is deleted now.
+	// there is deleted now (the engine creates the folder again).
 	tables := c.Database + ".query-tables"
 	if err := os.RemoveAll(tables); err != nil {
-		return fmt.Errorf("query tables: %w", err)
-	}
-	if err := os.MkdirAll(tables, 0o700); err != nil {
 		return fmt.Errorf("query tables: %w", err)
 	}
 	qh := &queryHandler{out: c.Out, tables: tables, limits: queryLimits(c), log: log}

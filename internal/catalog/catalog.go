@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/capstat/capstat/internal/duckdbx"
 )
 
 // KeyChecksTable is the working-database table in which transform records,
@@ -30,7 +32,7 @@ const KeyChecksTable = "meta.key_checks"
 func HashSumSQL(cols []string) string {
 	q := make([]string, len(cols))
 	for i, c := range cols {
-		q[i] = `"` + strings.ReplaceAll(c, `"`, `""`) + `"`
+		q[i] = duckdbx.Ident(c)
 	}
 	return "coalesce(sum(hash(" + strings.Join(q, ", ") + ")::HUGEINT), 0)::VARCHAR"
 }
@@ -42,8 +44,8 @@ const KeyChecksDDL = "CREATE SCHEMA IF NOT EXISTS meta; CREATE OR REPLACE TABLE 
 // RecordKeyCheckSQL is the statement that records in KeyChecksTable that
 // d's primary key was found unique and not null in its table as it is now.
 func (d *Dataset) RecordKeyCheckSQL() string {
-	return fmt.Sprintf("INSERT INTO %s SELECT '%s', count(*), %s, %s FROM %s",
-		KeyChecksTable, d.Table, HashSumSQL(d.PrimaryKey), HashSumSQL(d.ColumnNames()), d.Table)
+	return fmt.Sprintf("INSERT INTO %s SELECT %s, count(*), %s, %s FROM %s",
+		KeyChecksTable, duckdbx.Quote(d.Table), HashSumSQL(d.PrimaryKey), HashSumSQL(d.ColumnNames()), d.Table)
 }
 
 // ColumnNames returns the names of d's columns, in order.

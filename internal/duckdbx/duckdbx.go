@@ -95,6 +95,17 @@ type Execer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// Exec runs stmts on c in order and stops at the first error, which names
+// the statement (its first 80 bytes).
+func Exec(ctx context.Context, c Execer, stmts ...string) error {
+	for _, st := range stmts {
+		if _, err := c.ExecContext(ctx, st); err != nil {
+			return fmt.Errorf("%.80s: %w", st, err)
+		}
+	}
+	return nil
+}
+
 // Set applies settings (name, value) on c and returns the function that
 // gives back the previous values. Global settings (memory_limit…) change
 // for the whole database: c is then best the *sql.DB or a connection the

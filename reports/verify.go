@@ -236,10 +236,8 @@ func verifySnapshot(ctx context.Context, path string, m *Manifest) (err error) {
 		return fmt.Errorf("snapshot: %w", err)
 	}
 	defer conn.Close()
-	for _, st := range access.ConfineSQL() {
-		if _, err := conn.ExecContext(ctx, st); err != nil {
-			return fmt.Errorf("snapshot: %w", err)
-		}
+	if err := duckdbx.Exec(ctx, conn, access.ConfineSQL()...); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
 	}
 	var id string
 	if err := conn.QueryRowContext(ctx, "SELECT release_id FROM release_info").Scan(&id); err != nil {

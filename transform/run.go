@@ -278,10 +278,8 @@ func createSeeds(ctx context.Context, conn *sql.Conn, opts Options) error {
 		`CREATE OR REPLACE TABLE staging.seed_sources (source VARCHAR PRIMARY KEY, collectivity_code VARCHAR, collectivity_kind VARCHAR, collectivity_name VARCHAR, population BIGINT, population_year INTEGER, winner_statuses VARCHAR[], cost_question VARCHAR)`,
 		`CREATE OR REPLACE TABLE staging.seed_projects (source VARCHAR, project_id VARCHAR, edition VARCHAR, envelope_eur BIGINT, exercise_model VARCHAR, winner_statuses VARCHAR[], PRIMARY KEY (source, project_id))`,
 	}
-	for _, q := range ddl {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("seed %q: %w", firstLine(q), err)
-		}
+	if err := duckdbx.Exec(ctx, conn, ddl...); err != nil {
+		return fmt.Errorf("seed: %w", err)
 	}
 	if err := createTimeMacros(ctx, conn); err != nil {
 		return err

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/capstat/capstat/internal/duckdbx"
 )
 
 // Row is one entity record to upsert.
@@ -141,10 +143,8 @@ func Open(ctx context.Context, db *sql.DB) (*Store, error) {
 
 // Init creates the raw schema and tables if they do not exist.
 func Init(ctx context.Context, db *sql.DB) error {
-	for _, q := range ddl() {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("rawstore: create raw tables: %w", err)
-		}
+	if err := duckdbx.Exec(ctx, db, ddl()...); err != nil {
+		return fmt.Errorf("rawstore: create raw tables: %w", err)
 	}
 	return nil
 }

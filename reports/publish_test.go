@@ -205,12 +205,18 @@ func TestManifestChecksumsVerify(t *testing.T) {
 	}
 }
 
+// firstRelease publishes the fixture working database once into a new
+// output folder: the start of the tests that publish again over it.
+func firstRelease(t *testing.T) (db *sql.DB, opts Options, first *Release) {
+	t.Helper()
+	db = newWorkingDB(t, loadCatalog(t))
+	opts = testOptions(t, t.TempDir())
+	return db, opts, publish(t, db, opts)
+}
+
 func TestFailureBeforeSwitchKeepsLatest(t *testing.T) {
-	cat := loadCatalog(t)
-	db := newWorkingDB(t, cat)
-	out := t.TempDir()
-	opts := testOptions(t, out)
-	first := publish(t, db, opts)
+	db, opts, first := firstRelease(t)
+	out := opts.OutDir
 
 	if _, err := db.Exec("UPDATE core.projects SET title = 'changed' WHERE project_id = 'project_id-3'"); err != nil {
 		t.Fatal(err)
@@ -268,10 +274,7 @@ func recordKeyCheckOf(name string) string {
 // TestRecordedKeyCheckIsTrusted: when transform's record matches, the
 // release is the same as with the exact check.
 func TestRecordedKeyCheckIsTrusted(t *testing.T) {
-	cat := loadCatalog(t)
-	db := newWorkingDB(t, cat)
-	opts := testOptions(t, t.TempDir())
-	first := publish(t, db, opts)
+	db, opts, first := firstRelease(t)
 	if _, err := db.Exec(recordKeyCheck + recordKeyCheckOf("users")); err != nil {
 		t.Fatal(err)
 	}
@@ -332,11 +335,8 @@ func TestBadInputKeepsLatest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cat := loadCatalog(t)
-			db := newWorkingDB(t, cat)
-			out := t.TempDir()
-			opts := testOptions(t, out)
-			first := publish(t, db, opts)
+			db, opts, first := firstRelease(t)
+			out := opts.OutDir
 			if _, err := db.Exec(tt.break_); err != nil {
 				t.Fatal(err)
 			}
@@ -358,10 +358,7 @@ func TestBadInputKeepsLatest(t *testing.T) {
 
 func TestChanges(t *testing.T) {
 	cat := loadCatalog(t)
-	db := newWorkingDB(t, cat)
-	out := t.TempDir()
-	opts := testOptions(t, out)
-	first := publish(t, db, opts)
+	db, opts, first := firstRelease(t)
 	for _, d := range cat.Datasets {
 		if got := first.Changes.Datasets[d.Name]; got.Added != first.Manifest.Datasets[d.Name] || got.Updated != 0 || got.Removed != 0 {
 			t.Errorf("first release %s changes = %+v", d.Name, got)
@@ -397,11 +394,7 @@ func TestChanges(t *testing.T) {
 }
 
 func TestChangesFromParquetWithoutSnapshot(t *testing.T) {
-	cat := loadCatalog(t)
-	db := newWorkingDB(t, cat)
-	out := t.TempDir()
-	opts := testOptions(t, out)
-	first := publish(t, db, opts)
+	db, opts, first := firstRelease(t)
 	snap := filepath.Join(first.Dir, snapshotFile)
 	os.Chmod(first.Dir, 0o755)
 	if err := os.Remove(snap); err != nil {
@@ -566,11 +559,8 @@ func TestDataPackageIsValid(t *testing.T) {
 }
 
 func TestBrokenLatestDoesNotBlock(t *testing.T) {
-	cat := loadCatalog(t)
-	db := newWorkingDB(t, cat)
-	out := t.TempDir()
-	opts := testOptions(t, out)
-	first := publish(t, db, opts)
+	db, opts, first := firstRelease(t)
+	out := opts.OutDir
 	if err := os.RemoveAll(first.Dir); err != nil {
 		t.Fatal(err)
 	}

@@ -216,11 +216,7 @@ func TestPublishOnOneConnection(t *testing.T) {
 // fingerprints (an older one), changes come from the diff on the primary
 // key, and unchanged data still gives all zeros.
 func TestChangesWithoutFingerprints(t *testing.T) {
-	cat := loadCatalog(t)
-	db := newWorkingDB(t, cat)
-	out := t.TempDir()
-	opts := testOptions(t, out)
-	first := publish(t, db, opts)
+	db, opts, first := firstRelease(t)
 	var m Manifest
 	path := filepath.Join(first.Dir, manifestFile)
 	if err := readJSON(path, &m); err != nil {

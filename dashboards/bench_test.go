@@ -20,7 +20,6 @@ var largeFixture = fixtureSize{Collectivities: 100, Editions: 3, ProposalsPerPro
 //
 //	go test ./dashboards -run '^$' -bench RenderLarge -benchtime 3x
 func BenchmarkRenderLarge(b *testing.B) {
-	requireECharts(b)
 	dir := b.TempDir()
 	fx := writeFixtureRelease(b, dir, largeFixture)
 	siteDir := filepath.Join(dir, "site")

@@ -463,7 +463,6 @@ func TestBrowserRelease(t *testing.T) {
 	if relDir == "" {
 		t.Skip("set CAPSTAT_RELEASE_DIR to check a real release in the browser")
 	}
-	requireECharts(t)
 	bctx := browser(t)
 	site, err := Render(context.Background(), Options{ReleaseDir: relDir, SiteDir: filepath.Join(t.TempDir(), "site")})
 	if err != nil {

@@ -2,29 +2,40 @@ package dashboards
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 )
 
-// requireECharts skips a test when the ECharts bundle has not been fetched
-// (sh dashboards/assets/fetch.sh), except in CI where it must be there.
-func requireECharts(tb testing.TB) {
-	tb.Helper()
-	if _, err := fs.Stat(assetsFS, "assets/vendor/echarts.min.js"); err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("echarts.min.js is not embedded: run sh dashboards/assets/fetch.sh before go test")
-		}
-		tb.Skip("echarts.min.js is not embedded: run sh dashboards/assets/fetch.sh")
+// TestEChartsBundlePinned checks that the committed ECharts bundle is the
+// one fetch.sh pins (its want_sha256); fetch.sh --check, run by make test,
+// checks that this pin is what package-lock.json installs.
+func TestEChartsBundlePinned(t *testing.T) {
+	script, err := os.ReadFile("assets/fetch.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^want_sha256=([0-9a-f]{64})$`).FindSubmatch(script)
+	if m == nil {
+		t.Fatal("assets/fetch.sh: no want_sha256=<64 hex> line")
+	}
+	js, err := fs.ReadFile(assetsFS, "assets/vendor/echarts.min.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprintf("%x", sha256.Sum256(js)); got != string(m[1]) {
+		t.Errorf("embedded echarts.min.js has sha256 %s, fetch.sh pins %s: run sh dashboards/assets/fetch.sh", got, m[1])
 	}
 }
 
 // renderFixture builds the small fixture release and renders its site.
 func renderFixture(tb testing.TB, maxAge time.Duration) (*fixtureRelease, *Site) {
 	tb.Helper()
-	requireECharts(tb)
 	dir := tb.TempDir()
 	fx := writeFixtureRelease(tb, dir, smallFixture)
 	site, err := Render(context.Background(), Options{

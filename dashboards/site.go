@@ -27,7 +27,7 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-//go:embed assets/static assets/vendor
+//go:embed assets/static assets/vendor/echarts.min.js assets/vendor/echarts.LICENSE.txt assets/vendor/echarts.NOTICE.txt
 var assetsFS embed.FS
 
 //go:embed templates/*.html
@@ -86,7 +86,7 @@ func Render(ctx context.Context, o Options) (*Site, error) {
 	start := time.Now()
 	echartsJS, err := fs.ReadFile(assetsFS, "assets/vendor/echarts.min.js")
 	if err != nil {
-		return nil, fmt.Errorf("dashboards: echarts.min.js is not embedded (run `sh dashboards/assets/fetch.sh` before building): %w", err)
+		return nil, fmt.Errorf("dashboards: embedded echarts.min.js: %w", err)
 	}
 	relDir, err := filepath.EvalSymlinks(o.ReleaseDir)
 	if err != nil {
@@ -188,8 +188,12 @@ func (b *builder) build(ctx context.Context, echartsJS []byte) error {
 	}); err != nil {
 		return fmt.Errorf("copy assets: %w", err)
 	}
-	if lic, err := fs.ReadFile(assetsFS, "assets/vendor/echarts.LICENSE.txt"); err == nil {
-		if err := b.write("assets/echarts.LICENSE.txt", lic); err != nil {
+	for _, name := range []string{"echarts.LICENSE.txt", "echarts.NOTICE.txt"} {
+		data, err := fs.ReadFile(assetsFS, "assets/vendor/"+name)
+		if err != nil {
+			return fmt.Errorf("copy assets: %w", err)
+		}
+		if err := b.write("assets/"+name, data); err != nil {
 			return err
 		}
 	}

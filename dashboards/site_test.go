@@ -46,7 +46,6 @@ func pinManifest(t *testing.T, latest string) {
 }
 
 func TestGoldenPages(t *testing.T) {
-	requireECharts(t)
 	dir := t.TempDir()
 	fx := writeFixtureRelease(t, dir, smallFixture)
 	pinManifest(t, fx.Latest)
@@ -279,7 +278,6 @@ func TestFeedsAreValidAtom(t *testing.T) {
 }
 
 func TestStaleWarningAndAtomicReplace(t *testing.T) {
-	requireECharts(t)
 	dir := t.TempDir()
 	fx := writeFixtureRelease(t, dir, smallFixture)
 	siteDir := filepath.Join(dir, "site")
@@ -315,7 +313,6 @@ func TestStaleWarningAndAtomicReplace(t *testing.T) {
 }
 
 func TestRenderErrors(t *testing.T) {
-	requireECharts(t)
 	dir := t.TempDir()
 	if _, err := Render(context.Background(), Options{}); err == nil {
 		t.Error("no error without directories")
@@ -353,7 +350,6 @@ func FuzzSlugify(f *testing.F) {
 // TestRenderEmptyRelease: a release with no collectivity and no project
 // (a first run on a new platform) still gives a working site.
 func TestRenderEmptyRelease(t *testing.T) {
-	requireECharts(t)
 	dir := t.TempDir()
 	fx := writeFixtureRelease(t, dir, fixtureSize{})
 	site, err := Render(context.Background(), Options{ReleaseDir: fx.Latest, SiteDir: filepath.Join(dir, "site"),
@@ -377,7 +373,6 @@ func TestRenderEmptyRelease(t *testing.T) {
 // TestPeerWindow: with many collectivities, a collectivity's ranking chart
 // keeps the leaders and its neighbours while the home page keeps everyone.
 func TestPeerWindow(t *testing.T) {
-	requireECharts(t)
 	dir := t.TempDir()
 	fx := writeFixtureRelease(t, dir, fixtureSize{Collectivities: 40, Editions: 1, ProposalsPerProject: 4})
 	site, err := Render(context.Background(), Options{ReleaseDir: fx.Latest, SiteDir: filepath.Join(dir, "site"),

@@ -63,7 +63,10 @@ func Publish(ctx context.Context, working *sql.DB, opts Options) (*Release, erro
 		return nil, fmt.Errorf("publish: %w", err)
 	}
 	prev, err := Current(o.OutDir)
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrNoRelease):
+		prev = nil
+	case err != nil:
 		// A broken DIR/latest (release deleted by hand, bad manifest) must
 		// not block publishing forever: diff against nothing and say so.
 		o.Logger.WarnContext(ctx, "publish: previous release unreadable, changes will count every row as added", "err", err)

@@ -165,13 +165,20 @@ func removeStaleTemps(releasesDir string) error {
 	return nil
 }
 
+// ErrNoRelease is the error of Current when nothing has been published in
+// the directory yet (no DIR/latest). Test it with errors.Is.
+var ErrNoRelease = errors.New("no release published yet")
+
 // Current returns the release DIR/latest points to, read from its
-// manifest.json and changes.json. It returns (nil, nil) when nothing has
-// been published yet.
+// manifest.json and changes.json. Its error wraps ErrNoRelease when nothing
+// has been published yet; it never returns a nil release without an error.
 func Current(outDir string) (*Release, error) {
 	id, err := currentID(outDir)
-	if err != nil || id == "" {
+	if err != nil {
 		return nil, err
+	}
+	if id == "" {
+		return nil, fmt.Errorf("%s: %w", outDir, ErrNoRelease)
 	}
 	return openRelease(filepath.Join(outDir, releasesDirName, id))
 }

@@ -366,12 +366,16 @@ func (g *gen) choices(q *Question, labels []string) {
 	}
 }
 
+// CostQuestion is the title of the proposal-form question that holds each
+// proposal's estimated cost (a free-text answer, as on real platforms).
+const CostQuestion = "Coût estimé de votre projet (en euros)"
+
 // form is the custom proposal form of a collect step.
 type form struct{ cost, public, media *Question }
 
 func (g *gen) newForm() form {
 	f := form{
-		cost:   g.newQuestion("SimpleQuestion", "Coût estimé de votre projet (en euros)"),
+		cost:   g.newQuestion("SimpleQuestion", CostQuestion),
 		public: g.newQuestion("MultipleChoiceQuestion", "Public concerné"),
 		media:  g.newQuestion("MediaQuestion", "Photos ou plans (facultatif)"),
 	}

@@ -43,6 +43,8 @@ import (
 	_ "time/tzdata" // CRON_TZ=Europe/Paris must work on machines without zoneinfo.
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/capstat/capstat/internal/config"
 )
 
 // Run statuses recorded in the history.
@@ -70,7 +72,7 @@ var (
 
 // ManualOnly is a Job.Spec that registers a job without a schedule: it runs
 // only through Trigger. An empty Spec means the same.
-const ManualOnly = "@manual"
+const ManualOnly = config.ManualOnly
 
 // Job is one named unit of work.
 type Job struct {
@@ -215,7 +217,7 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 		log:     opts.Logger.With("component", "schedules"),
 		now:     opts.Now,
 		loc:     loc,
-		parser:  cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor),
+		parser:  config.CronParser(),
 		history: h,
 		lock:    make(chan struct{}, 1),
 		baseCtx: base,

@@ -48,6 +48,10 @@ type CostStats struct {
 	FromForm int64
 	Unparsed int64
 	Missing  int64
+	// Label is the configured cost question ("" when none), Question the
+	// form question chosen for it ("" when none matched) and Match how it
+	// matched ("exact" or "prefix", staging.cost_questions).
+	Label, Question, Match string
 }
 
 // Failed returns the failing data tests.
@@ -67,6 +71,12 @@ func (r *Report) String() string {
 	fmt.Fprintf(&b, "transform: %d models, %d data tests, %d failed, %s\n", len(r.Models), len(r.Tests), len(r.Failed()), r.Duration.Round(time.Millisecond))
 	for _, c := range r.Costs {
 		fmt.Fprintf(&b, "  costs %s: %d from the API, %d from the form, %d unparsed, %d unknown\n", c.Source, c.FromAPI, c.FromForm, c.Unparsed, c.Missing)
+		switch {
+		case c.Label != "" && c.Question != "":
+			fmt.Fprintf(&b, "    cost question %q (%s match of %q)\n", c.Question, c.Match, c.Label)
+		case c.Label != "":
+			fmt.Fprintf(&b, "    no form question matches the cost question %q\n", c.Label)
+		}
 	}
 	for _, t := range r.Failed() {
 		fmt.Fprintf(&b, "  FAIL %s (%d rows): %s\n", t.Name, t.Failures, firstLine(t.Description))
@@ -89,6 +99,7 @@ var ErrDataTests = errors.New("data tests failed")
 var seedNames = []string{
 	"staging.seed_collectivities", "staging.seed_collectivity_slugs", "staging.seed_defaults",
 	"staging.seed_sources", "staging.seed_projects", "staging.local_ts", "staging.utc_ts", "staging.local_day",
+	"staging.label_key",
 }
 
 // Run builds every model and runs the data tests in one transaction on
@@ -178,6 +189,12 @@ func Run(ctx context.Context, db *sql.DB, opts Options) (*Report, error) {
 	var unparsed int64
 	for _, c := range rep.Costs {
 		unparsed += c.Unparsed
+		switch {
+		case c.Label != "" && c.Question != "":
+			log.Info("transform: cost question", "source", c.Source, "configured", c.Label, "question", c.Question, "match", c.Match, "costs_from_form", c.FromForm)
+		case c.Label != "":
+			log.Warn("transform: no form question matches the configured cost question", "source", c.Source, "configured", c.Label)
+		}
 	}
 	log.Info("transform: done", "models", len(rep.Models), "tests", len(rep.Tests), "unparsed_costs", unparsed, "duration", rep.Duration)
 	return rep, nil
@@ -270,8 +287,9 @@ func createSeeds(ctx context.Context, conn *sql.Conn, opts Options) error {
 		"CREATE SCHEMA IF NOT EXISTS core",
 		"CREATE SCHEMA IF NOT EXISTS intermediate",
 		"CREATE SCHEMA IF NOT EXISTS metrics",
-		// Wall-clock strings of the instance ("YYYY-MM-DD HH:MM:SS").
-		`CREATE OR REPLACE MACRO staging.local_ts(s) AS try_strptime(CAST(s AS VARCHAR), ['%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%d'])`,
+		// A label as a reader compares it: lower case, no accents, words
+		// separated by one space ("Coût estimé (€) :" → "cout estime").
+		`CREATE OR REPLACE MACRO staging.label_key(s) AS trim(regexp_replace(lower(strip_accents(COALESCE(s, ''))), '[^a-z0-9]+', ' ', 'g'))`,
 		`CREATE OR REPLACE TABLE staging.seed_collectivities (code VARCHAR PRIMARY KEY, name VARCHAR, kind VARCHAR, region_code VARCHAR, population BIGINT, population_year INTEGER)`,
 		`CREATE OR REPLACE TABLE staging.seed_collectivity_slugs (slug VARCHAR PRIMARY KEY, code VARCHAR)`,
 		`CREATE OR REPLACE TABLE staging.seed_defaults (winner_statuses VARCHAR[])`,
@@ -393,12 +411,20 @@ func jsonList(xs []string) string {
 
 func costStats(ctx context.Context, conn *sql.Conn) ([]CostStats, error) {
 	rows, err := conn.QueryContext(ctx, `
-		SELECT source,
+		WITH q AS (
+		    SELECT source, min(question_title) AS question, min(match) AS match
+		    FROM staging.cost_questions GROUP BY source
+		)
+		SELECT c.source,
 		       count(*) FILTER (WHERE cost_source = 'api'),
 		       count(*) FILTER (WHERE cost_source = 'form'),
 		       count(*) FILTER (WHERE cost_unparsed),
-		       count(*) FILTER (WHERE estimated_cost_eur IS NULL)
-		FROM staging.proposal_costs GROUP BY source ORDER BY source`)
+		       count(*) FILTER (WHERE estimated_cost_eur IS NULL),
+		       COALESCE(any_value(s.cost_question), ''), COALESCE(any_value(q.question), ''), COALESCE(any_value(q.match), '')
+		FROM staging.proposal_costs c
+		JOIN staging.sources s USING (source)
+		LEFT JOIN q USING (source)
+		GROUP BY c.source ORDER BY c.source`)
 	if err != nil {
 		return nil, fmt.Errorf("cost statistics: %w", err)
 	}
@@ -406,7 +432,7 @@ func costStats(ctx context.Context, conn *sql.Conn) ([]CostStats, error) {
 	var out []CostStats
 	for rows.Next() {
 		var c CostStats
-		if err := rows.Scan(&c.Source, &c.FromAPI, &c.FromForm, &c.Unparsed, &c.Missing); err != nil {
+		if err := rows.Scan(&c.Source, &c.FromAPI, &c.FromForm, &c.Unparsed, &c.Missing, &c.Label, &c.Question, &c.Match); err != nil {
 			return nil, fmt.Errorf("cost statistics: %w", err)
 		}
 		out = append(out, c)

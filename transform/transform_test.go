@@ -162,7 +162,7 @@ func TestRunFixtureReport(t *testing.T) {
 	}
 	// PR2 from the API, PR1 from the form, PR3 unparsed ("selon devis"),
 	// PR3, PR4 and PR5 unknown.
-	if landes == nil || *landes != (CostStats{Source: "landes", FromAPI: 1, FromForm: 1, Unparsed: 1, Missing: 3}) {
+	if landes == nil || *landes != (CostStats{Source: "landes", FromAPI: 1, FromForm: 1, Unparsed: 1, Missing: 3, Label: "Coût estimé", Question: "Coût estimé", Match: "exact"}) {
 		t.Errorf("landes cost stats = %+v", landes)
 	}
 }

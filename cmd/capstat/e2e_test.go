@@ -126,6 +126,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 	}
 
 	t.Run("privacy", func(t *testing.T) { checkNoIdentity(t, filepath.Join(dir, "public"), world) })
+	t.Run("budget figures", func(t *testing.T) { checkBudgetFigures(t, latest) })
 
 	// A second run over unchanged data changes nothing.
 	out := capstat(t, dir, "run")
@@ -281,5 +282,46 @@ func waitFor(t *testing.T, bound time.Duration, what string, cond func() bool) {
 			t.Fatalf("timed out after %s waiting for %s", bound, what)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// checkBudgetFigures fails when a release of the sandbox world, whose
+// proposal forms carry costs, publishes none: every collectivity with a
+// budget comparison has proposals with an estimated cost and a total.
+func checkBudgetFigures(t *testing.T, release string) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := duckdbx.Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, fmt.Sprintf(`
+		SELECT b.source, count(*) FILTER (WHERE b.estimated_cost_total_eur IS NOT NULL),
+		       (SELECT count(*) FROM read_parquet(%s) p WHERE p.source = b.source AND p.estimated_cost_eur IS NOT NULL)
+		FROM read_parquet(%s) b GROUP BY b.source ORDER BY b.source`,
+		duckdbx.Quote(filepath.Join(release, "data", "proposals", "*.parquet")),
+		duckdbx.Quote(filepath.Join(release, "data", "budget_comparison", "*.parquet"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var source string
+		var totals, costs int64
+		if err := rows.Scan(&source, &totals, &costs); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if totals == 0 || costs == 0 {
+			t.Errorf("%s: %d budget rows with a cost total, %d proposals with an estimated cost; want some of each", source, totals, costs)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Error("budget_comparison is empty")
 	}
 }

@@ -99,7 +99,7 @@ func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener) erro
 func writeSandboxConfig(path, baseURL string, w *sandbox.World) error {
 	c := config.Config{Database: "./var/capstat.duckdb", Out: "./public"}
 	for _, in := range w.Instances {
-		s := config.Source{Name: in.Name, Endpoint: baseURL + "/" + in.Name + "/graphql", CostQuestion: "Coût estimé"}
+		s := config.Source{Name: in.Name, Endpoint: baseURL + "/" + in.Name + "/graphql", CostQuestion: sandbox.CostQuestion}
 		for _, p := range in.Projects {
 			if p.Budget == nil {
 				continue

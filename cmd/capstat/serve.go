@@ -53,6 +53,9 @@ job at a checkpoint and exits.`,
 				c.Serve.Addr = addr
 			}
 			if schedule != "" {
+				if err := config.CheckSchedule(schedule); err != nil {
+					return fmt.Errorf("--schedule: %w", err)
+				}
 				for i := range c.Sources {
 					c.Sources[i].Schedule = schedule
 				}
@@ -74,7 +77,12 @@ func serve(ctx context.Context, g *globals, c *config.Config) error {
 	}
 	defer db.Close()
 	metrics := server.NewMetrics()
-	p := &pipeline.Pipeline{Config: c, Logger: log, DB: db, Metrics: metrics}
+	names := make([]string, len(c.Sources))
+	for i, s := range c.Sources {
+		names[i] = s.Name
+	}
+	health := server.NewSourceHealth(names...)
+	p := &pipeline.Pipeline{Config: c, Logger: log, DB: db, Metrics: metrics, Health: health}
 	sched, err := schedules.New(ctx, schedules.Options{DB: db, Logger: log})
 	if err != nil {
 		return err
@@ -131,7 +139,7 @@ func serve(ctx context.Context, g *globals, c *config.Config) error {
 		accessLog = f
 	}
 	srv, err := server.New(server.Options{
-		Addr: c.Serve.Addr, OutDir: c.Out, Queries: qh, Scheduler: sched,
+		Addr: c.Serve.Addr, OutDir: c.Out, Queries: qh, Scheduler: sched, Sources: health,
 		AdminToken: os.Getenv(c.Serve.AdminTokenEnv), TLSCert: c.Serve.TLSCert, TLSKey: c.Serve.TLSKey,
 		RateLimit: server.RateLimit{RPS: c.Serve.RateLimit}, Metrics: metrics, Logger: log,
 		AccessLog: accessLog, StaleAfter: c.Publish.MaxAge.Duration,
@@ -141,8 +149,15 @@ func serve(ctx context.Context, g *globals, c *config.Config) error {
 	}
 	defer srv.Close()
 	sched.Start()
+	// A source that does not answer shows at once in /readyz and /metrics;
+	// the last release is served meanwhile.
+	go p.Probe(ctx)
 	if _, err := reports.Current(c.Out); err != nil {
-		log.Info("no current release: running the whole pipeline once", "out", c.Out)
+		if errors.Is(err, reports.ErrNoRelease) {
+			log.Info("no release yet: running the whole pipeline once", "out", c.Out)
+		} else {
+			log.Warn("current release unreadable: running the whole pipeline once", "out", c.Out, "err", err)
+		}
 		if err := sched.Trigger(jobPipeline); err != nil {
 			log.Warn("initial pipeline run", "err", err)
 		}

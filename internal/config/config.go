@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
@@ -162,14 +163,17 @@ func Load(path string) (*Config, error) {
 func Parse(path string, data []byte) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, yamlError(path, err)
 	}
 	c := &Config{path: path}
+	if errs := unknownKeys(path, &root, reflect.TypeFor[Config](), ""); len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
 	if len(root.Content) > 0 {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(c); err != nil {
-			return nil, fmt.Errorf("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+			return nil, yamlError(path, err)
 		}
 	}
 	c.path = path
@@ -282,6 +286,30 @@ func (c *Config) applyDefaults() {
 var sourceName = regexp.MustCompile(`^[a-z0-9-]*[a-z][a-z0-9-]*$`)
 
 var models = map[string]bool{"": true, "bp": true, "bp-thematique": true, "appel-a-projets": true, "orientations": true}
+
+// yamlLine is the "line N: " of yaml's messages.
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
+
+// yamlError rewrites yaml's errors as one "FILE:LINE: message" per problem
+// ("line 4: cannot unmarshal !!str `many` into int" → "bad.yaml:4: …").
+func yamlError(path string, err error) error {
+	var te *yaml.TypeError
+	msgs := []string{err.Error()}
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	}
+	var errs []error
+	for _, m := range msgs {
+		m = strings.TrimSpace(m)
+		if sm := yamlLine.FindStringSubmatch(m); sm != nil {
+			errs = append(errs, fmt.Errorf("%s:%s: %s", path, sm[1], m[len(sm[0]):]))
+		} else {
+			errs = append(errs, fmt.Errorf("%s: %s", path, strings.TrimPrefix(m, "yaml: ")))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 var kinds = map[string]bool{"": true, "departement": true, "region": true, "commune": true, "other": true}
 
 // validate checks values; at maps a field path such as "sources[2].endpoint"
@@ -331,6 +359,9 @@ func (c *Config) validate(at map[string]int) error {
 		if s.PageSize < 1 || s.PageSize > 100 {
 			fail(p+".page_size", "must be between 1 and 100, got %d", s.PageSize)
 		}
+		if err := CheckSchedule(s.Schedule); err != nil {
+			fail(p+".schedule", "%v", err)
+		}
 		if !kinds[s.Collectivity.Kind] {
 			fail(p+".collectivity.kind", "%q is not one of departement, region, commune, other", s.Collectivity.Kind)
 		}
@@ -349,6 +380,12 @@ func (c *Config) validate(at map[string]int) error {
 				fail(q+".envelope_eur", "must be positive")
 			}
 		}
+	}
+	if err := CheckSchedule(c.Defaults.Schedule); err != nil {
+		fail("defaults.schedule", "%v", err)
+	}
+	if err := CheckSchedule(c.Publish.Schedule); err != nil {
+		fail("publish.schedule", "%v", err)
 	}
 	if c.Publish.Licence != "etalab-2.0" && c.Publish.Licence != "odbl-1.0" {
 		fail("publish.licence", "%q is not etalab-2.0 or odbl-1.0", c.Publish.Licence)

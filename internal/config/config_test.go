@@ -38,14 +38,18 @@ func TestParseErrorsNameFileLineField(t *testing.T) {
 		name, yaml string
 		want       []string
 	}{
-		{"unknown field", "sources:\n  - name: a\n    endpont: http://x/graphql\n", []string{"bad.yaml", "line 3", "endpont"}},
+		{"unknown field", "sources:\n  - name: a\n    endpont: http://x/graphql\n", []string{"bad.yaml:3:", "sources[0].endpont", `unknown key "endpont"`, "accepted keys: name, endpoint,"}},
+		{"unknown top-level key", "database: x.duckdb\nsource:\n  - name: a\n", []string{"bad.yaml:2:", `unknown key "source" in the top level`, "sources"}},
+		{"unknown nested key", "serve:\n  address: 1.2.3.4:80\n", []string{"bad.yaml:2:", "serve.address", "accepted keys: addr,"}},
+		{"bad cron", "sources:\n  - name: a\n    endpoint: http://x/graphql\n    schedule: every day\n", []string{"bad.yaml:4:", "sources[0].schedule", "not a cron schedule", "0 30 3 * * *"}},
+		{"bad publish cron", "publish:\n  schedule: \"61 * * * *\"\n", []string{"bad.yaml:2:", "publish.schedule", "not a cron schedule"}},
 		{"bad endpoint", "sources:\n  - name: a\n    endpoint: ftp://x\n", []string{"bad.yaml:3", "sources[0].endpoint", "http(s) URL"}},
 		{"bad timezone", "sources:\n  - name: a\n    endpoint: http://x/graphql\n    timezone: Mars/Olympus\n", []string{"bad.yaml:4", "sources[0].timezone"}},
 		{"duplicate", "sources:\n  - name: a\n    endpoint: http://x/graphql\n  - name: a\n    endpoint: http://y/graphql\n", []string{"bad.yaml:4", "sources[1].name", "twice"}},
 		{"bad model", "sources:\n  - name: a\n    endpoint: http://x/graphql\n    projects:\n      - id: p\n        model: loto\n", []string{"bad.yaml:6", "projects[0].model"}},
-		{"bad duration", "defaults:\n  timeout: soon\n", []string{"bad.yaml", "line 2", "invalid duration"}},
+		{"bad duration", "defaults:\n  timeout: soon\n", []string{"bad.yaml:2:", "invalid duration"}},
 		{"bad yaml", "sources: [\n", []string{"bad.yaml"}},
-		{"bad type", "sources:\n  - name: a\n    endpoint: http://x/graphql\n    concurrency: many\n", []string{"bad.yaml", "line 4"}},
+		{"bad type", "sources:\n  - name: a\n    endpoint: http://x/graphql\n    concurrency: many\n", []string{"bad.yaml:4:", "many"}},
 		{"page size", "sources:\n  - name: a\n    endpoint: http://x/graphql\n    page_size: 500\n", []string{"bad.yaml:4", "page_size"}},
 		{"licence", "publish:\n  licence: cc0\n", []string{"bad.yaml:2", "publish.licence"}},
 		{"missing source name", "sources:\n  - endpoint: http://x/graphql\n", []string{"bad.yaml:2", "sources[0].name"}},

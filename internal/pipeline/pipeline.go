@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/capstat/capstat/dashboards"
@@ -38,6 +39,14 @@ type Pipeline struct {
 	// Metrics, when set, receives counters: records, requests, retries and
 	// errors per source, and stage durations.
 	Metrics Metrics
+	// Health, when set, receives the outcome of every contact with each
+	// source (its ingest, or Probe).
+	Health SourceHealth
+}
+
+// SourceHealth is the part of a source-health registry the pipeline feeds.
+type SourceHealth interface {
+	Report(source string, err error)
 }
 
 // Metrics is the part of a metrics registry the pipeline feeds.
@@ -125,14 +134,7 @@ func (p *Pipeline) Ingest(ctx context.Context, only []string) error {
 	if len(p.Config.Sources) == 0 {
 		return errors.New("ingest: no source configured (use --config or --source NAME=URL)")
 	}
-	sources := make([]ingest.Source, 0, len(p.Config.Sources))
-	for _, s := range p.Config.Sources {
-		sources = append(sources, ingest.Source{
-			Name: s.Name, Endpoint: s.Endpoint, Timezone: s.Timezone, Token: s.Token(),
-			Locales: s.Locales, Concurrency: s.Concurrency, RequestsPerSecond: s.RequestsPerSecond,
-			PageSize: s.PageSize, Timeout: s.Timeout.Duration, MaxAttempts: s.MaxAttempts,
-		})
-	}
+	sources := p.sources()
 	defer p.observe(StageIngest, time.Now())
 	return p.withDB(ctx, func(db *sql.DB) error {
 		rep, err := ingest.Ingest(ctx, db, sources, ingest.Options{Logger: p.logger(), Progress: p.Progress, Only: only, MemoryLimit: p.Config.Ingest.MemoryLimit})
@@ -143,9 +145,46 @@ func (p *Pipeline) Ingest(ctx context.Context, only []string) error {
 				p.logger().Info("ingest summary", "report", rep.String())
 			}
 			p.observeIngest(rep)
+			if p.Health != nil {
+				for _, s := range rep.Sources {
+					p.Health.Report(s.Source, s.Err)
+				}
+			}
 		}
 		return err
 	})
+}
+
+// sources are the configured sources as ingest takes them.
+func (p *Pipeline) sources() []ingest.Source {
+	sources := make([]ingest.Source, 0, len(p.Config.Sources))
+	for _, s := range p.Config.Sources {
+		sources = append(sources, ingest.Source{
+			Name: s.Name, Endpoint: s.Endpoint, Timezone: s.Timezone, Token: s.Token(),
+			Locales: s.Locales, Concurrency: s.Concurrency, RequestsPerSecond: s.RequestsPerSecond,
+			PageSize: s.PageSize, Timeout: s.Timeout.Duration, MaxAttempts: s.MaxAttempts,
+		})
+	}
+	return sources
+}
+
+// Probe contacts every configured source once, concurrently (ingest.Probe),
+// reports each outcome to Health and logs the failures. It returns when
+// all have answered or timed out.
+func (p *Pipeline) Probe(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, src := range p.sources() {
+		wg.Go(func() {
+			err := ingest.Probe(ctx, src, nil)
+			if err != nil {
+				p.logger().Warn("source unreachable", "source", src.Name, "err", err)
+			}
+			if p.Health != nil {
+				p.Health.Report(src.Name, err)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // Transform runs the SQL models and their data tests.

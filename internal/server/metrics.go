@@ -369,6 +369,9 @@ func (s *Server) writeMetrics(w io.Writer) error {
 			}
 		}
 	}
+	if s.opts.Sources != nil {
+		s.opts.Sources.write(e)
+	}
 	s.metrics.write(e)
 	return bw.Flush()
 }

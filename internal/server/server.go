@@ -65,6 +65,8 @@ type Options struct {
 	// Scheduler backs /api/jobs and the job metrics (nil: no jobs). On
 	// shutdown ListenAndServe also stops it.
 	Scheduler *schedules.Scheduler
+	// Sources, when set, is listed in /readyz and exposed in /metrics.
+	Sources *SourceHealth
 	// AdminToken enables POST /api/jobs/{name}/run (empty: always 401).
 	AdminToken string
 	// TLSCert and TLSKey are PEM files; both set turns TLS (with HTTP/2 and
@@ -216,9 +218,10 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	sources := s.opts.Sources.List()
 	rel, err := s.releases.current()
 	if err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "error": err.Error()})
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "error": err.Error(), "sources": sources})
 		return
 	}
 	age := s.now().Sub(rel.CreatedAt)
@@ -229,6 +232,7 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 		"previous_release_id": rel.PreviousID,
 		"age_seconds":         int64(age.Seconds()),
 		"stale":               s.opts.StaleAfter > 0 && age > s.opts.StaleAfter,
+		"sources":             sources,
 	})
 }
 

@@ -1,16 +1,15 @@
 -- staging.proposal_costs: the estimated cost of each proposal and where it
 -- comes from. 'api' = estimatedCost (decision > assessment > analyses);
--- else 'form' = the answer to the source's configured cost question parsed
--- by capstat_parse_cost ("250 000 €", "1.5 M€", "12k"…); else NULL.
+-- else 'form' = the answer to the source's cost question
+-- (staging.cost_questions) parsed by capstat_parse_cost ("250 000 €",
+-- "1.5 M€", "12k"…); else NULL.
 -- cost_unparsed marks a present form answer that could not be read: it
 -- stays NULL (never guessed) and is counted in the run report.
 WITH form AS (
     SELECT r.source, r.proposal_id,
            first(COALESCE(NULLIF(trim(r.value), ''), r.formatted_value) ORDER BY r.question_id) AS cost_text
     FROM staging.proposal_responses r
-    JOIN staging.sources s USING (source)
-    WHERE s.cost_question IS NOT NULL
-      AND lower(trim(r.question_title)) = lower(trim(s.cost_question))
+    JOIN staging.cost_questions q USING (source, question_id)
     GROUP BY ALL
 ), parsed AS (
     SELECT p.source, p.proposal_id, p.api_cost, f.cost_text,

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/capstat/capstat/sandbox"
+)
+
+// daemon is one 'capstat serve' process of a test.
+type daemon struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	done chan error
+	base string // http://addr
+	log  string // its log file
+}
+
+// startDaemon runs 'capstat serve --addr ADDR ARGS…' in dir with
+// CAPSTAT_CONFIG=capstat.yaml, its output in dir/logName.
+func startDaemon(t *testing.T, dir, addr, logName string, args ...string) *daemon {
+	t.Helper()
+	cmd := exec.Command(capstatBinary(t), append([]string{"serve", "--addr", addr}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CAPSTAT_CONFIG=capstat.yaml", "CAPSTAT_ADMIN_TOKEN=test-admin-token")
+	d := &daemon{t: t, cmd: cmd, done: make(chan error, 1), base: "http://" + addr, log: filepath.Join(dir, logName)}
+	logf, err := os.Create(d.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.done <- cmd.Wait(); logf.Close() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return d
+}
+
+// status is the HTTP status of GET path (0 when the daemon does not answer).
+func (d *daemon) status(path string) int {
+	resp, err := http.Get(d.base + path)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// logTail is the end of the daemon's log, for failure messages.
+func (d *daemon) logTail() string {
+	b, _ := os.ReadFile(d.log)
+	return tail(string(b), 3000)
+}
+
+// kill stops the daemon with SIGKILL and waits for it.
+func (d *daemon) kill() {
+	d.cmd.Process.Signal(syscall.SIGKILL)
+	<-d.done
+}
+
+type readyzBody struct {
+	Status    string `json:"status"`
+	ReleaseID string `json:"release_id"`
+	Sources   []struct {
+		Name   string `json:"name"`
+		Status string `json:"status"`
+		Error  string `json:"error"`
+	} `json:"sources"`
+}
+
+func (d *daemon) readyz() readyzBody {
+	var body readyzBody
+	resp, b := httpGet(d.t, d.base+"/readyz", nil)
+	resp.Body.Close()
+	json.Unmarshal(b, &body)
+	return body
+}
+
+// TestServeFirstStart is a newcomer's first 'capstat serve': an empty
+// output directory, a schedule far away. The daemon must publish at once
+// (/readyz, a canned query and /api/sql answer without waiting for the
+// schedule). Killed (-9) and restarted with one source unreachable, it
+// serves the last release at once and reports that source as failing in
+// /readyz and /metrics.
+func TestServeFirstStart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("daemon end-to-end: skipped in -short mode")
+	}
+	dir, _, world := demoTree(t, sandbox.Options{Seed: 5, Scale: sandbox.Tiny, Instances: []string{"landes"}})
+	if _, err := os.Stat(filepath.Join(dir, "public")); !os.IsNotExist(err) {
+		t.Fatalf("the test needs an empty output directory: %v", err)
+	}
+	addr := freeAddr(t)
+	d := startDaemon(t, dir, addr, "serve1.log", "--schedule", "@every 1h")
+	ok := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(3 * time.Minute)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s\n%s", what, d.logTail())
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	ok("/readyz 200 on a first start", func() bool { return d.status("/readyz") == http.StatusOK })
+	ok("a canned query", func() bool {
+		return d.status("/api/queries/participation_vs_population?_format=json") == http.StatusOK
+	})
+	resp, err := http.Post(d.base+"/api/sql", "application/json", strings.NewReader(`{"sql": "SELECT count(*) AS n FROM proposals"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sqlBody struct {
+		Rows [][]any `json:"rows"`
+	}
+	json.NewDecoder(resp.Body).Decode(&sqlBody)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || len(sqlBody.Rows) != 1 || len(sqlBody.Rows[0]) != 1 || sqlBody.Rows[0][0] == float64(0) {
+		t.Errorf("/api/sql: %d %+v", resp.StatusCode, sqlBody)
+	}
+	first := d.readyz()
+	if len(first.Sources) != 1 || first.Sources[0].Name != "landes" || first.Sources[0].Status != "ok" {
+		t.Errorf("/readyz sources = %+v, want landes ok", first.Sources)
+	}
+
+	// kill -9, then a restart where the source's API is gone.
+	d.kill()
+	if err := writeSandboxConfig(filepath.Join(dir, "capstat.yaml"), "http://"+freeAddr(t), world); err != nil {
+		t.Fatal(err)
+	}
+	d = startDaemon(t, dir, addr, "serve2.log", "--schedule", "@every 1h")
+	ok("/readyz after the restart", func() bool { return d.status("/readyz") == http.StatusOK })
+	ok("the source reported failing", func() bool {
+		r := d.readyz()
+		return len(r.Sources) == 1 && r.Sources[0].Status == "failing" && r.Sources[0].Error != ""
+	})
+	if r := d.readyz(); r.ReleaseID != first.ReleaseID {
+		t.Errorf("release after restart = %q, want the last one %q", r.ReleaseID, first.ReleaseID)
+	}
+	_, metrics := httpGet(t, d.base+"/metrics", nil)
+	if !strings.Contains(string(metrics), `capstat_source_up{source="landes"} 0`) {
+		t.Errorf("/metrics has no capstat_source_up{source=\"landes\"} 0:\n%s", tail(string(metrics), 2000))
+	}
+	ok("the site and a canned query after the restart", func() bool {
+		return d.status("/") == http.StatusOK && d.status("/api/queries/participation_vs_population?_format=json") == http.StatusOK
+	})
+}

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,7 +51,11 @@ type crawler struct {
 	latestMu   sync.Mutex
 	latest     time.Time
 	noCosts    atomic.Bool // the token was refused the cost fields: proposals are read without them
+	refused    map[refusalKey]int64 // partial GraphQL errors by kind of task and message (under repMu)
+	notes      int64                // capstat's own notes (NotePrefix), under repMu
 }
+
+type refusalKey struct{ task, message string }
 
 // fatalError stops a whole source (refused credentials).
 type fatalError struct{ err error }
@@ -144,6 +150,14 @@ func (c *crawler) crawl(parent context.Context, newRun int64) (err error) {
 	}
 	c.rep.Complete = complete && ferr == nil
 	c.rep.Requests, c.rep.Retries, c.rep.Errors = totals.Requests, totals.Retries, totals.Errors
+	c.rep.Notes = c.notes
+	c.rep.Refused = c.rep.Refused[:0]
+	for k, n := range c.refused {
+		c.rep.Refused = append(c.rep.Refused, Refusal{Task: k.task, Message: k.message, Count: n, Known: knownRefusal(k.task, k.message)})
+	}
+	slices.SortFunc(c.rep.Refused, func(a, b Refusal) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Task, b.Task), cmp.Compare(a.Message, b.Message))
+	})
 	c.rep.Duration = time.Since(start)
 	c.latestMu.Lock()
 	c.rep.LatestActivity = c.latest
@@ -601,6 +615,19 @@ func (c *crawler) partialRows(op string, errs gqlerror.List) []rawstore.ErrorRow
 	c.errCount.Add(int64(len(errs)))
 	out := make([]rawstore.ErrorRow, 0, len(errs))
 	now := time.Now()
+	task, _, _ := strings.Cut(op, "/")
+	c.repMu.Lock()
+	for _, e := range errs {
+		if strings.HasPrefix(e.Message, NotePrefix) {
+			c.notes++
+			continue
+		}
+		if c.refused == nil {
+			c.refused = map[refusalKey]int64{}
+		}
+		c.refused[refusalKey{task, e.Message}]++
+	}
+	c.repMu.Unlock()
 	for _, e := range errs {
 		out = append(out, rawstore.ErrorRow{Run: c.run, Source: c.src.Name, At: now, Operation: op, Path: e.Path.String(), Message: e.Message})
 	}

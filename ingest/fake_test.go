@@ -506,7 +506,18 @@ func TestUnknownContributionsAndNodes(t *testing.T) {
 "errors":[{"message":"Internal server Error","extensions":{"category":"internal"},"path":["node","contributions","edges",1]}]}`
 		},
 	}
-	db, _ := ingestRuns(t, f, func() {})
+	db, reps := ingestRuns(t, f, func() {})
+	// The summary says the run is complete with one refused item, explains
+	// it (API.md §9.3) and counts capstat's notes apart.
+	sr := reps[0].Sources[0]
+	if sr.RefusedCount() != 1 || sr.Refused[0].Task != "contributions" || sr.Refused[0].Known == "" || sr.Notes != 3 {
+		t.Errorf("refused %+v, notes %d; want 1 known contributions refusal and 3 notes", sr.Refused, sr.Notes)
+	}
+	for _, want := range []string{"fake run 1: complete, with 1 item the API refused", `refused      1 × contributions: "Internal server Error" (known: proposals listed in Project.contributions`, "notes        3"} {
+		if !strings.Contains(reps[0].String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, reps[0])
+		}
+	}
 	var got string
 	if err := db.QueryRow(`SELECT string_agg(payload->>'__typename' || ' ' || coalesce(payload->'related'->>'__typename', '-'), ',' ORDER BY id) FROM raw.contributions`).Scan(&got); err != nil {
 		t.Fatal(err)

@@ -109,13 +109,44 @@ type SourceReport struct {
 	Entities map[string]*EntityStats
 	Requests int64
 	Retries  int64
-	Errors   int64 // partial GraphQL errors and failed tasks recorded
+	Errors   int64 // partial GraphQL errors, notes and failed tasks recorded
+	// Refused groups the partial GraphQL errors: items the API answered
+	// with an error in place of data (the run can still be complete).
+	Refused []Refusal
+	Notes   int64 // capstat's notes on what it read (unknown types, short lists)
 	Duration time.Duration
 	// LatestActivity is the newest creation instant among the proposals,
 	// votes and replies fetched by this process (DateTime values read in
 	// the source's timezone); zero if none.
 	LatestActivity time.Time
 	Err            error
+}
+
+// Refusal counts the items of one kind of task the API refused with the
+// same message.
+type Refusal struct {
+	Task    string // kind of task: "contributions", "proposals", "votes"…
+	Message string // the API's error message
+	Count   int64
+	// Known explains a refusal API.md documents (empty when unexpected).
+	Known string
+}
+
+// knownRefusal explains the refusals API.md documents.
+func knownRefusal(task, message string) string {
+	if task == "contributions" && message == "Internal server Error" {
+		return "proposals listed in Project.contributions, which the preview schema cannot return (API.md §9.3); capstat reads proposals from their steps, nothing is missing"
+	}
+	return ""
+}
+
+// RefusedCount sums the refused items.
+func (s *SourceReport) RefusedCount() int64 {
+	var n int64
+	for _, r := range s.Refused {
+		n += r.Count
+	}
+	return n
 }
 
 // Changed sums the changed rows of all entities.
@@ -161,13 +192,25 @@ func (r *Report) String() string {
 			state = "FAILED: " + s.Err.Error()
 		case !s.Complete:
 			state = "incomplete"
+		case s.RefusedCount() > 0:
+			state = fmt.Sprintf("complete, with %d item%s the API refused", s.RefusedCount(), map[bool]string{true: "s"}[s.RefusedCount() > 1])
 		}
 		resumed := ""
 		if s.Resumed {
 			resumed = " (resumed)"
 		}
-		fmt.Fprintf(&b, "%s run %d%s: %s — %d requests, %d retries, %d errors, %s\n",
-			s.Source, s.Run, resumed, state, s.Requests, s.Retries, s.Errors, s.Duration.Round(time.Millisecond))
+		fmt.Fprintf(&b, "%s run %d%s: %s — %d requests, %d retries, %s\n",
+			s.Source, s.Run, resumed, state, s.Requests, s.Retries, s.Duration.Round(time.Millisecond))
+		for _, r := range s.Refused {
+			why := "unexpected: see raw.ingest_errors"
+			if r.Known != "" {
+				why = "known: " + r.Known
+			}
+			fmt.Fprintf(&b, "  refused %6d × %s: %q (%s)\n", r.Count, r.Task, r.Message, why)
+		}
+		if s.Notes > 0 {
+			fmt.Fprintf(&b, "  notes   %6d (what capstat decoded generically or could not read in full: raw.ingest_errors)\n", s.Notes)
+		}
 		if !s.LatestActivity.IsZero() {
 			fmt.Fprintf(&b, "  latest activity %s\n", s.LatestActivity.UTC().Format(time.RFC3339))
 		}

@@ -72,6 +72,7 @@ func (p *Pipeline) observeIngest(rep *ingest.Report) {
 		p.Metrics.Add("capstat_ingest_requests_total", l, float64(s.Requests))
 		p.Metrics.Add("capstat_ingest_retries_total", l, float64(s.Retries))
 		p.Metrics.Add("capstat_ingest_errors_total", l, float64(s.Errors))
+		p.Metrics.Add("capstat_ingest_refused_total", l, float64(s.RefusedCount()))
 	}
 }
 

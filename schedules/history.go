@@ -147,7 +147,20 @@ func (h *history) list(ctx context.Context, limit int, log *slog.Logger) ([]Run,
 func (h *history) listDB(ctx context.Context, limit int) ([]Run, error) {
 	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
 	defer cancel()
-	rows, err := h.db.QueryContext(ctx, `SELECT run_id, job, trigger, status, queued_at, started_at, finished_at,
+	return ReadHistory(ctx, h.db, limit)
+}
+
+// ReadHistory returns the newest limit runs recorded in db's job history,
+// newest first (none when the history was never created).
+func ReadHistory(ctx context.Context, db DB, limit int) ([]Run, error) {
+	var exists bool
+	if err := db.QueryRowContext(ctx, `SELECT count(*) > 0 FROM duckdb_tables() WHERE schema_name = 'jobs' AND table_name = 'runs'`).Scan(&exists); err != nil {
+		return nil, fmt.Errorf("schedules: read history: %w", err)
+	}
+	if !exists {
+		return nil, nil
+	}
+	rows, err := db.QueryContext(ctx, `SELECT run_id, job, trigger, status, queued_at, started_at, finished_at,
 		coalesce(duration_s, 0), coalesce(error, '')
 		FROM jobs.runs ORDER BY run_id DESC LIMIT ?`, limit)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -264,25 +265,35 @@ func (q *queryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func newJobsCmd(g *globals) *cobra.Command {
 	var limit int
-	var url string
+	var addr string
 	cmd := &cobra.Command{
 		Use:   "jobs",
 		Short: "Show the daemon's job history",
-		Long: `Asks the running daemon (GET /api/jobs on serve.addr or --url); without a
-daemon, reads the history stored in the working database.`,
+		Long: `Asks the running daemon (GET /api/jobs on --addr, default serve.addr); when
+no daemon answers there, reads the history stored in the working database.
+While a daemon holds that database, only the daemon can answer: give its
+--addr.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := g.config()
 			if err != nil {
 				return err
 			}
-			if url == "" {
-				url = "http://" + c.Serve.Addr
+			if addr == "" {
+				addr = c.Serve.Addr
 			}
-			runs, err := jobsFromDaemon(cmd.Context(), url, limit)
-			if err != nil {
-				g.logger.Debug("daemon not reachable, reading the database", "err", err)
+			base := addr
+			if !strings.Contains(base, "://") {
+				base = "http://" + base
+			}
+			runs, derr := jobsFromDaemon(cmd.Context(), base, limit)
+			if derr != nil {
+				g.logger.Debug("daemon not reachable, reading the database", "addr", addr, "err", derr)
+				var err error
 				if runs, err = jobsFromDB(cmd.Context(), c.Database, limit); err != nil {
+					if duckdbx.IsLocked(err) {
+						return fmt.Errorf("no daemon answers on %s (%v), and the working database %s is held by another process: a daemon running elsewhere? Ask it with --addr HOST:PORT", addr, derr, c.Database)
+					}
 					return err
 				}
 			}
@@ -296,7 +307,7 @@ daemon, reads the history stored in the working database.`,
 		},
 	}
 	cmd.Flags().IntVar(&limit, "limit", 50, "number of runs")
-	cmd.Flags().StringVar(&url, "url", "", "daemon base URL (default http://serve.addr)")
+	cmd.Flags().StringVar(&addr, "addr", "", "the daemon's address HOST:PORT, as given to serve (default serve.addr, 127.0.0.1:8080)")
 	return cmd
 }
 
@@ -333,19 +344,9 @@ func jobsFromDB(ctx context.Context, path string, limit int) ([]schedules.Run, e
 		return nil, err
 	}
 	defer db.Close()
-	rows, err := db.QueryContext(ctx, `SELECT run_id, job, trigger, status, queued_at, coalesce(duration_s, 0), coalesce(error, '')
-		FROM jobs.runs ORDER BY run_id DESC LIMIT ?`, limit)
+	runs, err := schedules.ReadHistory(ctx, db, limit)
 	if err != nil {
 		return nil, fmt.Errorf("job history in %s: %w", path, err)
 	}
-	defer rows.Close()
-	var runs []schedules.Run
-	for rows.Next() {
-		var r schedules.Run
-		if err := rows.Scan(&r.ID, &r.Job, &r.Trigger, &r.Status, &r.QueuedAt, &r.DurationSec, &r.Error); err != nil {
-			return nil, err
-		}
-		runs = append(runs, r)
-	}
-	return runs, rows.Err()
+	return runs, nil
 }

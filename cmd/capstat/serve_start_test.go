@@ -131,6 +131,17 @@ func TestServeFirstStart(t *testing.T) {
 		t.Errorf("/readyz sources = %+v, want landes ok", first.Sources)
 	}
 
+	// capstat jobs asks the daemon with serve's flag; given the wrong
+	// address while the daemon holds the database, it says so.
+	if out := capstat(t, dir, "jobs", "--addr", addr); !strings.Contains(out, "pipeline") || !strings.Contains(out, "succeeded") {
+		t.Errorf("capstat jobs --addr %s:\n%s", addr, out)
+	}
+	wrong := exec.Command(capstatBinary(t), "jobs", "--addr", freeAddr(t))
+	wrong.Dir, wrong.Env = dir, append(os.Environ(), "CAPSTAT_CONFIG=capstat.yaml")
+	if out, err := wrong.CombinedOutput(); err == nil || !strings.Contains(string(out), "held by another process") || !strings.Contains(string(out), "--addr") {
+		t.Errorf("capstat jobs on a wrong address while the daemon runs: %v\n%s", err, out)
+	}
+
 	// kill -9, then a restart where the source's API is gone.
 	d.kill()
 	if err := writeSandboxConfig(filepath.Join(dir, "capstat.yaml"), "http://"+freeAddr(t), world); err != nil {

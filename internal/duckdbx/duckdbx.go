@@ -137,3 +137,10 @@ func Set(ctx context.Context, c Execer, settings [][2]string) (restore func(), e
 	}
 	return restore, nil
 }
+
+// IsLocked reports whether err is DuckDB refusing to open a database file
+// that another process holds ("Could not set lock on file … Conflicting
+// lock is held in … (PID n)").
+func IsLocked(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "Could not set lock on file") || strings.Contains(err.Error(), "Conflicting lock"))
+}

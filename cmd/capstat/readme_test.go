@@ -129,7 +129,7 @@ func runReadmeExamples(t *testing.T, dir string, hosts exampleHosts) {
 					if strings.HasPrefix(line, "curl ") {
 						line = strings.Replace(line, "curl -s", "curl -sf", 1)
 					} else {
-						line += " --url http://" + hosts.daemon
+						line += " --addr " + hosts.daemon
 					}
 				}
 				if hosts.sandbox != "" {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/capstat/capstat/internal/apierror"
 	"github.com/capstat/capstat/internal/config"
 	"github.com/capstat/capstat/internal/duckdbx"
 	"github.com/capstat/capstat/internal/pipeline"
@@ -252,12 +253,8 @@ func (q *queryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := q.h
 	q.mu.RUnlock()
 	if h == nil {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.Header().Set("Retry-After", "30")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{
-			"code": "no_release", "message": "aucune publication disponible pour le moment",
-		}})
+		apierror.Write(w, apierror.New(http.StatusServiceUnavailable, "no_release", "aucune publication disponible pour le moment"))
 		return
 	}
 	h.ServeHTTP(w, r)

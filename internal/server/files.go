@@ -1,6 +1,8 @@
 package server
 
 import (
+	"github.com/capstat/capstat/internal/apierror"
+
 	"bytes"
 	"html/template"
 	"io"
@@ -252,7 +254,7 @@ func escapeHref(name string) string {
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/api/") {
-		writeJSONError(w, http.StatusNotFound, "not found")
+		apierror.Write(w, apierror.New(http.StatusNotFound, "not_found", "adresse inconnue de l’API : %s (voir /api/queries)", r.URL.Path))
 		return
 	}
 	h := w.Header()

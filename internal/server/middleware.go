@@ -1,6 +1,8 @@
 package server
 
 import (
+	"github.com/capstat/capstat/internal/apierror"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -68,7 +70,11 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 				}
 				s.log.Error("handler panic", "path", r.URL.Path, "panic", p)
 				if !rec.wrote {
-					http.Error(rec, "500 — erreur interne", http.StatusInternalServerError)
+					if strings.HasPrefix(r.URL.Path, "/api/") {
+						apierror.Write(rec, apierror.New(http.StatusInternalServerError, "internal", "erreur interne"))
+					} else {
+						http.Error(rec, "500 — erreur interne", http.StatusInternalServerError)
+					}
 				}
 			}
 			d := time.Since(start)
@@ -163,7 +169,7 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 			if ok, wait := s.limiter.allow(infoOf(r).remote, time.Now()); !ok {
 				secs := int(math.Ceil(wait.Seconds()))
 				w.Header().Set("Retry-After", strconv.Itoa(max(1, secs)))
-				writeJSONError(w, http.StatusTooManyRequests, "rate limit exceeded")
+				apierror.Write(w, apierror.New(http.StatusTooManyRequests, "rate_limited", "trop de requêtes : réessayez dans %d s", max(1, secs)))
 				return
 			}
 		}

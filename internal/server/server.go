@@ -50,6 +50,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/capstat/capstat/internal/apierror"
 	"github.com/capstat/capstat/schedules"
 )
 
@@ -194,10 +195,15 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /metrics", s.handleMetrics)
 	mux.HandleFunc("GET /api/jobs", s.handleJobs)
 	mux.HandleFunc("POST /api/jobs/{name}/run", s.handleRunJob)
+	// Other methods and paths under /api/ answer in the API's error shape,
+	// not with the mux's plain text.
+	mux.HandleFunc("/api/jobs", methodNotAllowed("GET"))
+	mux.HandleFunc("/api/jobs/{name}/run", methodNotAllowed("POST"))
+	mux.HandleFunc("/api/", s.notFound)
 	queries := s.opts.Queries
 	if queries == nil {
 		queries = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			writeJSONError(w, http.StatusNotFound, "query API not enabled")
+			apierror.Write(w, apierror.New(http.StatusNotFound, "not_found", "l’API de requêtes n’est pas activée"))
 		})
 	}
 	for _, p := range []string{"/api/queries", "/api/queries/", "/api/sql", "/api/sql/"} {
@@ -208,6 +214,14 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /data/releases/{rest...}", s.handleReleases)
 	mux.HandleFunc("/", s.handleSite) // methodless: "GET /{rest...}" would conflict with the /api/ mounts
 	return mux
+}
+
+// methodNotAllowed answers 405 in the API's error shape.
+func methodNotAllowed(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		apierror.Write(w, apierror.New(http.StatusMethodNotAllowed, "method_not_allowed", "méthode %s non autorisée ici (attendu : %s)", r.Method, allow))
+	}
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
@@ -301,7 +315,7 @@ func (s *Server) handleJobs(w http.ResponseWriter, r *http.Request) {
 		if v := r.URL.Query().Get("limit"); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 {
-				writeJSONError(w, http.StatusBadRequest, "limit must be a positive integer")
+				apierror.Write(w, apierror.New(http.StatusBadRequest, "invalid_parameter", "limit doit être un entier positif, reçu %q", v))
 				return
 			}
 			limit = min(n, 1000)
@@ -309,7 +323,7 @@ func (s *Server) handleJobs(w http.ResponseWriter, r *http.Request) {
 		runs, err := sch.History(r.Context(), limit)
 		if err != nil {
 			s.log.Error("job history", "error", err)
-			writeJSONError(w, http.StatusInternalServerError, "job history unavailable")
+			apierror.Write(w, apierror.New(http.StatusInternalServerError, "internal", "historique des tâches indisponible"))
 			return
 		}
 		if !isAdmin(r) {
@@ -338,13 +352,13 @@ func publicError(msg string) string {
 func (s *Server) handleRunJob(w http.ResponseWriter, r *http.Request) {
 	if !isAdmin(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="capstat"`)
-		writeJSONError(w, http.StatusUnauthorized, "admin token required")
+		apierror.Write(w, apierror.New(http.StatusUnauthorized, "unauthorized", "jeton d’administration requis (en-tête Authorization: Bearer)"))
 		return
 	}
 	name := r.PathValue("name")
 	sch := s.opts.Scheduler
 	if sch == nil {
-		writeJSONError(w, http.StatusNotFound, "unknown job")
+		apierror.Write(w, apierror.New(http.StatusNotFound, "unknown_job", "tâche inconnue : %s", name))
 		return
 	}
 	err := sch.Trigger(name)
@@ -353,13 +367,13 @@ func (s *Server) handleRunJob(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("job triggered", "job", name, "remote", infoOf(r).remote)
 		writeJSON(w, http.StatusAccepted, map[string]string{"job": name, "status": "accepted"})
 	case errors.Is(err, schedules.ErrUnknownJob):
-		writeJSONError(w, http.StatusNotFound, "unknown job")
+		apierror.Write(w, apierror.New(http.StatusNotFound, "unknown_job", "tâche inconnue : %s", name))
 	case errors.Is(err, schedules.ErrRunning):
-		writeJSONError(w, http.StatusConflict, "job already running")
+		apierror.Write(w, apierror.New(http.StatusConflict, "job_running", "la tâche %s est déjà en cours", name))
 	case errors.Is(err, schedules.ErrStopped):
-		writeJSONError(w, http.StatusServiceUnavailable, "scheduler stopped")
+		apierror.Write(w, apierror.New(http.StatusServiceUnavailable, "stopping", "le service s’arrête"))
 	default:
-		writeJSONError(w, http.StatusInternalServerError, "trigger failed")
+		apierror.Write(w, apierror.New(http.StatusInternalServerError, "internal", "la tâche %s n’a pas pu être lancée", name).WithDetail(err.Error()))
 	}
 }
 
@@ -385,10 +399,6 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
-}
-
-func writeJSONError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": msg})
 }
 
 // clientIP is the peer address, or, when the peer is a trusted proxy, the

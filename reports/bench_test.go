@@ -52,6 +52,7 @@ func BenchmarkPublish(b *testing.B) {
 	// CAPSTAT_BENCH_CSV_MAX sets Options.CSVMaxRows (default: a spreadsheet);
 	// CAPSTAT_BENCH_WORKERS the datasets written at once.
 	var csvMax int64
+	var workers int
 	if s := os.Getenv("CAPSTAT_BENCH_CSV_MAX"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
@@ -64,8 +65,7 @@ func BenchmarkPublish(b *testing.B) {
 		if err != nil || n < 1 {
 			b.Fatalf("CAPSTAT_BENCH_WORKERS=%q", s)
 		}
-		defer func(old int) { publishWorkers = old }(publishWorkers)
-		publishWorkers = n
+		workers = n
 	}
 	ctx := context.Background()
 	cat := loadCatalog(b)
@@ -120,7 +120,7 @@ func BenchmarkPublish(b *testing.B) {
 		floorCPU += processCPU() - c1
 		floorBytes = dirBytes(b, floorDir, "")
 
-		opts := Options{OutDir: filepath.Join(dir, "public"), Privacy: DefaultPrivacy(), Retention: 2, CSVMaxRows: csvMax}
+		opts := Options{OutDir: filepath.Join(dir, "public"), Privacy: DefaultPrivacy(), Retention: 2, CSVMaxRows: csvMax, Workers: workers}
 		opts.Logger = slog.New(slog.DiscardHandler)
 		if os.Getenv("CAPSTAT_BENCH_DEBUG") != "" {
 			opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))

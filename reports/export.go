@@ -30,12 +30,11 @@ const rowGroup = 122880
 // those datasets.
 const SpreadsheetMaxRows = 1_048_575
 
-// publishWorkers is the number of datasets written at once, each on its own
-// connection of the working database. DuckDB's partitioned Parquet writes
-// and CSV writes keep about one core busy each; three at once fill two
-// cores best (measured against two).
-// (A variable so that the benchmark can compare.)
-var publishWorkers = 3
+// DefaultWorkers is the default number of datasets written at once
+// (Options.Workers). DuckDB's partitioned Parquet writes and CSV writes
+// keep about one core busy each; three at once fill two cores best
+// (measured against two).
+const DefaultWorkers = 3
 
 // datasetOutput is what writing one dataset produced.
 type datasetOutput struct {
@@ -117,7 +116,7 @@ func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, no
 			"checks", out.stats.Checks, "parquet", out.stats.Parquet, "csv", out.stats.CSV, "changes", out.stats.Changes)
 		return nil
 	}
-	if err := writeDatasets(ctx, working, main, order, write); err != nil {
+	if err := writeDatasets(ctx, working, main, o.Workers, order, write); err != nil {
 		return nil, err
 	}
 
@@ -195,10 +194,10 @@ func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, no
 }
 
 // writeDatasets calls write for every dataset index of order, on
-// publishWorkers connections of db at once when its pool allows it (else
+// workers connections of db at once when its pool allows it (else
 // one after the other on main), and stops at the first error.
-func writeDatasets(ctx context.Context, db *sql.DB, main *sql.Conn, order []int, write func(context.Context, *sql.Conn, int) error) error {
-	if max := db.Stats().MaxOpenConnections; max != 0 && max < publishWorkers+1 {
+func writeDatasets(ctx context.Context, db *sql.DB, main *sql.Conn, workers int, order []int, write func(context.Context, *sql.Conn, int) error) error {
+	if max := db.Stats().MaxOpenConnections; max != 0 && max < workers+1 {
 		for _, i := range order {
 			if err := write(ctx, main, i); err != nil {
 				return err
@@ -210,7 +209,7 @@ func writeDatasets(ctx context.Context, db *sql.DB, main *sql.Conn, order []int,
 	defer cancel(nil)
 	jobs := make(chan int)
 	var wg sync.WaitGroup
-	for range publishWorkers {
+	for range workers {
 		wg.Go(func() {
 			err := runWorker(ctx, db, jobs, write)
 			if err != nil {

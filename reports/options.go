@@ -33,6 +33,9 @@ type Options struct {
 	// CSVMaxRows is the largest dataset (rows) also written as CSV
 	// (default SpreadsheetMaxRows, what a spreadsheet opens).
 	CSVMaxRows int64
+	// Workers is the number of datasets written at once, each on its own
+	// connection of the working database (default DefaultWorkers).
+	Workers int
 
 	// beforeSwitch runs after the release is written and verified, before
 	// it is renamed and made current; tests use it to inject a failure.
@@ -100,6 +103,9 @@ func (o Options) withDefaults() (Options, error) {
 			return o, err
 		}
 		o.Catalog = c
+	}
+	if o.Workers <= 0 {
+		o.Workers = DefaultWorkers
 	}
 	if o.CSVMaxRows <= 0 {
 		o.CSVMaxRows = SpreadsheetMaxRows

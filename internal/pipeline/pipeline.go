@@ -84,9 +84,6 @@ const (
 	StageDashboards = "dashboards"
 )
 
-// Stages lists every stage in pipeline order.
-var Stages = []string{StageIngest, StageTransform, StagePublish, StageDashboards}
-
 func (p *Pipeline) logger() *slog.Logger {
 	if p.Logger == nil {
 		return slog.New(slog.NewTextHandler(io.Discard, nil))

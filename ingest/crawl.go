@@ -50,7 +50,7 @@ type crawler struct {
 	bufs       sync.Pool      // *bytes.Buffer for payload encoding
 	latestMu   sync.Mutex
 	latest     time.Time
-	noCosts    atomic.Bool // the token was refused the cost fields: proposals are read without them
+	noCosts    atomic.Bool          // the token was refused the cost fields: proposals are read without them
 	refused    map[refusalKey]int64 // partial GraphQL errors by kind of task and message (under repMu)
 	notes      int64                // capstat's own notes (NotePrefix), under repMu
 }

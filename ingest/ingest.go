@@ -112,8 +112,8 @@ type SourceReport struct {
 	Errors   int64 // partial GraphQL errors, notes and failed tasks recorded
 	// Refused groups the partial GraphQL errors: items the API answered
 	// with an error in place of data (the run can still be complete).
-	Refused []Refusal
-	Notes   int64 // capstat's notes on what it read (unknown types, short lists)
+	Refused  []Refusal
+	Notes    int64 // capstat's notes on what it read (unknown types, short lists)
 	Duration time.Duration
 	// LatestActivity is the newest creation instant among the proposals,
 	// votes and replies fetched by this process (DateTime values read in

@@ -1,4 +1,4 @@
-// Command serve load-tests internal/server on loopback while a CPU-heavy
+// Command serve load-tests the daemon's HTTP server on loopback while a CPU-heavy
 // fake pipeline job runs in the same process's scheduler.
 //
 // It builds a fixture published tree (site + one release) in a temporary
@@ -36,7 +36,7 @@ import (
 	"github.com/capstat/capstat/internal/duckdbx"
 	"github.com/capstat/capstat/sandbox"
 
-	"github.com/capstat/capstat/internal/server"
+	"github.com/capstat/capstat/daemon"
 	"github.com/capstat/capstat/schedules"
 )
 
@@ -151,12 +151,12 @@ func run() error {
 		defer f.Close()
 		accessLog = f
 	}
-	srv, err := server.New(server.Options{
+	srv, err := daemon.New(daemon.Options{
 		OutDir:    c.dir,
 		Scheduler: sched,
 		Logger:    logger,
 		AccessLog: accessLog,
-		RateLimit: server.RateLimit{RPS: -1},
+		RateLimit: daemon.RateLimit{RPS: -1},
 
 		FileCacheTTL: c.cacheTTL,
 	})

@@ -15,7 +15,7 @@ import (
 )
 
 // daemon is one 'capstat serve' process of a test.
-type daemon struct {
+type daemonProc struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	done chan error
@@ -25,12 +25,12 @@ type daemon struct {
 
 // startDaemon runs 'capstat serve --addr ADDR ARGS…' in dir with
 // CAPSTAT_CONFIG=capstat.yaml, its output in dir/logName.
-func startDaemon(t *testing.T, dir, addr, logName string, args ...string) *daemon {
+func startDaemon(t *testing.T, dir, addr, logName string, args ...string) *daemonProc {
 	t.Helper()
 	cmd := exec.Command(capstatBinary(t), append([]string{"serve", "--addr", addr}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CAPSTAT_CONFIG=capstat.yaml", "CAPSTAT_ADMIN_TOKEN=test-admin-token")
-	d := &daemon{t: t, cmd: cmd, done: make(chan error, 1), base: "http://" + addr, log: filepath.Join(dir, logName)}
+	d := &daemonProc{t: t, cmd: cmd, done: make(chan error, 1), base: "http://" + addr, log: filepath.Join(dir, logName)}
 	logf, err := os.Create(d.log)
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +45,7 @@ func startDaemon(t *testing.T, dir, addr, logName string, args ...string) *daemo
 }
 
 // status is the HTTP status of GET path (0 when the daemon does not answer).
-func (d *daemon) status(path string) int {
+func (d *daemonProc) status(path string) int {
 	resp, err := http.Get(d.base + path)
 	if err != nil {
 		return 0
@@ -55,13 +55,13 @@ func (d *daemon) status(path string) int {
 }
 
 // logTail is the end of the daemon's log, for failure messages.
-func (d *daemon) logTail() string {
+func (d *daemonProc) logTail() string {
 	b, _ := os.ReadFile(d.log)
 	return tail(string(b), 3000)
 }
 
 // kill stops the daemon with SIGKILL and waits for it.
-func (d *daemon) kill() {
+func (d *daemonProc) kill() {
 	d.cmd.Process.Signal(syscall.SIGKILL)
 	<-d.done
 }
@@ -76,7 +76,7 @@ type readyzBody struct {
 	} `json:"sources"`
 }
 
-func (d *daemon) readyz() readyzBody {
+func (d *daemonProc) readyz() readyzBody {
 	var body readyzBody
 	resp, b := httpGet(d.t, d.base+"/readyz", nil)
 	resp.Body.Close()

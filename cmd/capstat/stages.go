@@ -8,8 +8,11 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/capstat/capstat/daemon"
 	"github.com/capstat/capstat/ingest"
-	"github.com/capstat/capstat/internal/pipeline"
+	"github.com/capstat/capstat/internal/config"
+	"github.com/capstat/capstat/pipeline"
+	"github.com/capstat/capstat/queries"
 )
 
 // pipelineFor builds the pipeline of the loaded configuration.
@@ -118,3 +121,6 @@ func newDashboardsCmd(g *globals) *cobra.Command {
 		},
 	}
 }
+
+// queryLimits are the configured limits of the query engine.
+func queryLimits(c *config.Config) queries.Limits { return daemon.QueryLimits(c) }

@@ -1,4 +1,4 @@
-package server
+package daemon
 
 import (
 	"github.com/capstat/capstat/internal/apierror"

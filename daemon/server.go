@@ -1,6 +1,10 @@
-// Package server is capstat's HTTP front: the dashboards site, the release
-// downloads, health and readiness probes, Prometheus metrics, the job API and
-// the mount point of the query API.
+// Package daemon is 'capstat serve': one process that keeps the published
+// data fresh and serves it. Run wires the scheduler (schedules), the stage
+// pipeline (pipeline) and the query engine (queries) to the HTTP server of
+// this package: the dashboards site, the release downloads, health and
+// readiness probes, Prometheus metrics, the job API and the mount point of
+// the query API. It sits above the stages and orchestrators; nothing but
+// cmd/capstat imports it.
 //
 // The server only reads the published tree (DIR/site, DIR/latest,
 // DIR/releases), through an os.Root so that no path or symlink can leave DIR.
@@ -28,7 +32,7 @@
 //	GET  /api/jobs              jobs and run history (JSON; ?limit=N)
 //	POST /api/jobs/{name}/run   manual run (Authorization: Bearer <admin token>)
 //	     /api/queries, /api/sql Options.Queries (full paths are passed on)
-package server
+package daemon
 
 import (
 	"context"
@@ -65,7 +69,7 @@ type Options struct {
 	Queries http.Handler
 	// Scheduler backs /api/jobs and the job metrics (nil: no jobs). On
 	// shutdown ListenAndServe also stops it.
-	Scheduler *schedules.Scheduler
+	Scheduler Scheduler
 	// Sources, when set, is listed in /readyz and exposed in /metrics.
 	Sources *SourceHealth
 	// AdminToken enables POST /api/jobs/{name}/run (empty: always 401).
@@ -96,6 +100,16 @@ type Options struct {
 	FileCacheTTL time.Duration
 	// ShutdownTimeout bounds the graceful shutdown (default 15s).
 	ShutdownTimeout time.Duration
+}
+
+// Scheduler is what the server needs of the job scheduler (a
+// *schedules.Scheduler).
+type Scheduler interface {
+	Jobs() []schedules.JobInfo
+	History(ctx context.Context, limit int) ([]schedules.Run, error)
+	Stats() []schedules.JobStats
+	Trigger(name string) error
+	Stop(ctx context.Context) error
 }
 
 // Server serves one published tree.

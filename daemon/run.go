@@ -1,0 +1,159 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/capstat/capstat/internal/config"
+	"github.com/capstat/capstat/internal/duckdbx"
+	"github.com/capstat/capstat/pipeline"
+	"github.com/capstat/capstat/queries"
+	"github.com/capstat/capstat/reports"
+	"github.com/capstat/capstat/schedules"
+)
+
+// Job names of the daemon.
+const (
+	JobPipeline = "pipeline" // ingest all → transform → publish → dashboards
+	JobPublish  = "publish"  // transform → publish → dashboards
+)
+
+// IngestJobName is the name of the ingest job of a source.
+func IngestJobName(source string) string { return "ingest-" + source }
+
+// Run is 'capstat serve': it opens the working database, schedules the
+// pipeline (one ingest job per source, the publish job, the manual whole
+// pipeline), serves the published tree and the query API on c.Serve.Addr,
+// and returns when ctx ends (after a graceful shutdown) or the server fails.
+// On an empty output directory it runs the whole pipeline once at start; a
+// source that does not answer is reported in /readyz and /metrics while the
+// last release is served.
+func Run(ctx context.Context, c *config.Config, log *slog.Logger) error {
+	db, err := duckdbx.Open(ctx, c.Database)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	metrics := NewMetrics()
+	names := make([]string, len(c.Sources))
+	for i, s := range c.Sources {
+		names[i] = s.Name
+	}
+	health := NewSourceHealth(names...)
+	p := &pipeline.Pipeline{Config: c, Logger: log, DB: db, Metrics: metrics, Health: health}
+	sched, err := schedules.New(ctx, schedules.Options{DB: db, Logger: log})
+	if err != nil {
+		return err
+	}
+	// The query engine's private copies of releases live next to the
+	// working database, named after it: this process holds that database
+	// open, so no other daemon uses them, and what a killed daemon left
+	// there is deleted now (the engine creates the folder again).
+	tables := c.Database + ".query-tables"
+	if err := os.RemoveAll(tables); err != nil {
+		return fmt.Errorf("query tables: %w", err)
+	}
+	qh := &queryHandler{out: c.Out, tables: tables, limits: QueryLimits(c), log: log}
+	defer qh.close()
+	afterPublish := func(ctx context.Context) error {
+		if err := qh.reopen(ctx); err != nil {
+			return err
+		}
+		return p.Dashboards(ctx)
+	}
+	jobs := []schedules.Job{
+		{Name: JobPipeline, Spec: "@manual", Run: func(ctx context.Context) error {
+			if err := p.Ingest(ctx, nil); err != nil {
+				return err
+			}
+			return publishAll(ctx, p, afterPublish)
+		}},
+		{Name: JobPublish, Spec: c.Publish.Schedule, Run: func(ctx context.Context) error {
+			return publishAll(ctx, p, afterPublish)
+		}},
+	}
+	for _, s := range c.Sources {
+		name := s.Name
+		jobs = append(jobs, schedules.Job{Name: IngestJobName(name), Spec: s.Schedule, Run: func(ctx context.Context) error {
+			return p.Ingest(ctx, []string{name})
+		}})
+	}
+	for _, j := range jobs {
+		if err := sched.Add(j); err != nil {
+			return fmt.Errorf("schedule %s: %w", j.Name, err)
+		}
+	}
+	var accessLog io.Writer
+	switch c.Serve.AccessLog {
+	case "":
+	case "-":
+		accessLog = os.Stderr
+	default:
+		f, err := os.OpenFile(c.Serve.AccessLog, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o640)
+		if err != nil {
+			return fmt.Errorf("access log: %w", err)
+		}
+		defer f.Close()
+		accessLog = f
+	}
+	srv, err := New(Options{
+		Addr: c.Serve.Addr, OutDir: c.Out, Queries: qh, Scheduler: sched, Sources: health,
+		AdminToken: os.Getenv(c.Serve.AdminTokenEnv), TLSCert: c.Serve.TLSCert, TLSKey: c.Serve.TLSKey,
+		RateLimit: RateLimit{RPS: c.Serve.RateLimit}, Metrics: metrics, Logger: log,
+		AccessLog: accessLog, StaleAfter: c.Publish.MaxAge.Duration,
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	sched.Start()
+	// A source that does not answer shows at once in /readyz and /metrics;
+	// the last release is served meanwhile.
+	go p.Probe(ctx)
+	if _, err := reports.Current(c.Out); err != nil {
+		if errors.Is(err, reports.ErrNoRelease) {
+			log.Info("no release yet: running the whole pipeline once", "out", c.Out)
+		} else {
+			log.Warn("current release unreadable: running the whole pipeline once", "out", c.Out, "err", err)
+		}
+		if err := sched.Trigger(JobPipeline); err != nil {
+			log.Warn("initial pipeline run", "err", err)
+		}
+	} else {
+		// The site and downloads do not wait for the query engine to load
+		// the release (/api answers 503 meanwhile).
+		go func() {
+			if err := qh.reopen(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("query engine", "err", err)
+			}
+		}()
+	}
+	log.Info("serving", "addr", c.Serve.Addr, "out", c.Out, "jobs", len(jobs))
+	return srv.ListenAndServe(ctx)
+}
+
+// publishAll runs transform → publish → then.
+func publishAll(ctx context.Context, p *pipeline.Pipeline, then func(context.Context) error) error {
+	if err := p.Transform(ctx); err != nil {
+		return err
+	}
+	if _, err := p.Publish(ctx); err != nil {
+		return err
+	}
+	return then(ctx)
+}
+
+// QueryLimits are the query engine limits of c (queries.DefaultLimits
+// overridden by the queries section).
+func QueryLimits(c *config.Config) queries.Limits {
+	lim := queries.DefaultLimits()
+	lim.Timeout = c.Queries.Timeout.Duration
+	lim.MemoryLimit = c.Queries.MemoryLimit
+	lim.Threads = c.Queries.Threads
+	lim.MaxRows = c.Queries.MaxRows
+	return lim
+}

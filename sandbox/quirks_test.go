@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/capstat/capstat/internal/capco"
+	"github.com/capstat/capstat/internal/capcoschema"
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
@@ -291,8 +291,8 @@ func TestExecutorFeatures(t *testing.T) {
 // when non-null.
 func TestUnknownSchemaFields(t *testing.T) {
 	schema, err := gqlparser.LoadSchema(
-		&ast.Source{Name: "schema.graphql", Input: capco.Schema},
-		&ast.Source{Name: "schema_ext.graphql", Input: capco.SchemaExt},
+		&ast.Source{Name: "schema.graphql", Input: capcoschema.Schema},
+		&ast.Source{Name: "schema_ext.graphql", Input: capcoschema.SchemaExt},
 		&ast.Source{Name: "extra.graphql", Input: "extend type Project { futureText: String futureCount: Int! }"},
 	)
 	if err != nil {

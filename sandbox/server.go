@@ -15,7 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/capstat/capstat/internal/capco"
+	"github.com/capstat/capstat/internal/capcoschema"
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -129,7 +129,7 @@ func NewFromWorld(w *World, opts Options) (*Server, error) {
 // one (same types, Query reduced to viewer/node/nodes).
 func loadSchemas() (*ast.Schema, *ast.Schema, error) {
 	src := func() []*ast.Source {
-		return []*ast.Source{{Name: "schema.graphql", Input: capco.Schema}, {Name: "schema_ext.graphql", Input: capco.SchemaExt}}
+		return []*ast.Source{{Name: "schema.graphql", Input: capcoschema.Schema}, {Name: "schema_ext.graphql", Input: capcoschema.SchemaExt}}
 	}
 	preview, err := gqlparser.LoadSchema(src()...)
 	if err != nil {

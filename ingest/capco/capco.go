@@ -1,6 +1,6 @@
 // Package capco is the generated GraphQL client of the Cap Collectif preview
 // API used by the ingester. The operations live in queries/*.graphql and are
-// compiled by genqlient against capstat's own schema (internal/capco) plus
+// compiled by genqlient against capstat's own schema (internal/capcoschema) plus
 // client_ext.graphql; generated.go must be regenerated after any change:
 //
 //	go generate ./ingest/capco

@@ -1,4 +1,4 @@
-package capco
+package capcoschema
 
 import (
 	"os"

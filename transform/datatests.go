@@ -38,6 +38,22 @@ func CatalogTests(c *catalog.Catalog) []SQLTest {
 				SQL:  fmt.Sprintf("SELECT %s, count(*) AS n FROM %s GROUP BY ALL HAVING count(*) > 1", keys, d.Table),
 			})
 		}
+		for _, col := range d.Columns {
+			if col.Enum == "" {
+				continue
+			}
+			vals := c.Enum(col.Enum)
+			lits := make([]string, len(vals))
+			for i, v := range vals {
+				lits[i] = duckdbx.Quote(v)
+			}
+			keys := strings.Join(append(append([]string{}, d.PrimaryKey...), col.Name), ", ")
+			out = append(out, SQLTest{
+				Name: fmt.Sprintf("%s.%s.accepted_values", d.Name, col.Name),
+				Doc:  fmt.Sprintf("%s.%s holds only the values of enum %s (%s) or NULL.", d.Table, col.Name, col.Enum, strings.Join(vals, ", ")),
+				SQL:  fmt.Sprintf("SELECT DISTINCT %s FROM %s WHERE %s NOT IN (%s)", keys, d.Table, duckdbx.Ident(col.Name), strings.Join(lits, ", ")),
+			})
+		}
 		for _, fk := range d.ForeignKeys {
 			ref, ok := c.Dataset(fk.Reference)
 			if !ok {

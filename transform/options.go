@@ -1,6 +1,10 @@
 package transform
 
-import "log/slog"
+import (
+	"log/slog"
+
+	"github.com/capstat/capstat/internal/catalog"
+)
 
 // Options configures Run.
 type Options struct {
@@ -59,7 +63,6 @@ func DefaultWinnerStatuses() []string {
 	return []string{"Vote gagné", "Lauréat", "Lauréate", "Gagnant", "Retenu", "Réalisé", "En cours de réalisation"}
 }
 
-// ExerciseModels returns the accepted exercise models.
-func ExerciseModels() []string {
-	return []string{"bp", "bp-thematique", "appel-a-projets", "orientations", "other"}
-}
+// ExerciseModels returns the accepted exercise models: the values of the
+// catalogue's exercise_model enum.
+func ExerciseModels() []string { return catalog.MustLoad().Enum("exercise_model") }

@@ -65,6 +65,35 @@ type Catalog struct {
 	Licence     string    `yaml:"licence"`
 	Attribution string    `yaml:"attribution"`
 	Datasets    []Dataset `yaml:"datasets"`
+	// Enums are the allowed values of enumerated columns, by enum name.
+	Enums map[string][]EnumValue `yaml:"enums"`
+}
+
+// EnumValue is one allowed value of an enum, with its French label.
+type EnumValue struct {
+	Value   string `yaml:"value"`
+	LabelFR string `yaml:"label_fr"`
+}
+
+// Enum returns the allowed values of the named enum, in their declared
+// order (nil for an unknown enum).
+func (c *Catalog) Enum(name string) []string {
+	var out []string
+	for _, v := range c.Enums[name] {
+		out = append(out, v.Value)
+	}
+	return out
+}
+
+// Label returns the French label of value in the named enum, or value
+// itself when it is not one of them.
+func (c *Catalog) Label(enum, value string) string {
+	for _, v := range c.Enums[enum] {
+		if v.Value == value {
+			return v.LabelFR
+		}
+	}
+	return value
 }
 
 // Dataset is one published table.
@@ -91,6 +120,9 @@ type Column struct {
 	Type          string `yaml:"type"` // DuckDB type
 	Description   string `yaml:"description"`
 	DescriptionFR string `yaml:"description_fr"`
+	// Enum names the catalogue enum the column's values belong to ("":
+	// free values).
+	Enum string `yaml:"enum,omitempty"`
 }
 
 // Load parses the embedded catalogue and checks its internal consistency.
@@ -150,6 +182,15 @@ var knownTypes = map[string]bool{
 }
 
 func (c *Catalog) validate() error {
+	for name, vals := range c.Enums {
+		seenValue := map[string]bool{}
+		for _, v := range vals {
+			if v.Value == "" || v.LabelFR == "" || seenValue[v.Value] {
+				return fmt.Errorf("enum %s: value %q: values must be unique, non-empty and labelled", name, v.Value)
+			}
+			seenValue[v.Value] = true
+		}
+	}
 	seen := map[string]bool{}
 	for _, d := range c.Datasets {
 		if d.Name == "" || d.Table == "" || d.Description == "" || d.DescriptionFR == "" {
@@ -170,6 +211,9 @@ func (c *Catalog) validate() error {
 			}
 			if col.Description == "" || col.DescriptionFR == "" {
 				return fmt.Errorf("dataset %s column %s: descriptions are required", d.Name, col.Name)
+			}
+			if col.Enum != "" && len(c.Enums[col.Enum]) == 0 {
+				return fmt.Errorf("dataset %s column %s: unknown enum %q", d.Name, col.Name, col.Enum)
 			}
 		}
 		for _, k := range d.PrimaryKey {

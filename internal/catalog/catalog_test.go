@@ -43,3 +43,33 @@ func TestValidateRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestEnums: the enums other packages derive their allowed values from
+// are declared, labelled, and referenced by their columns.
+func TestEnums(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"collectivity_kind", "exercise_model", "phase", "cost_source", "participants_method", "comparable_on", "step_state"} {
+		if len(c.Enum(name)) == 0 {
+			t.Errorf("enum %s is not declared", name)
+		}
+	}
+	if got := c.Label("collectivity_kind", "region"); got != "Région" {
+		t.Errorf("Label(collectivity_kind, region) = %q", got)
+	}
+	if got := c.Label("collectivity_kind", "planète"); got != "planète" {
+		t.Errorf("Label of an unknown value = %q, want the value", got)
+	}
+	d, _ := c.Dataset("steps")
+	if col, _ := d.Column("phase"); col.Enum != "phase" {
+		t.Errorf("steps.phase enum = %q", col.Enum)
+	}
+	bad := *c
+	bad.Datasets = append([]Dataset(nil), c.Datasets...)
+	bad.Datasets[0].Columns = append([]Column{{Name: "x", Type: "VARCHAR", Description: "x", DescriptionFR: "x", Enum: "nope"}}, c.Datasets[0].Columns...)
+	if err := bad.validate(); err == nil || !strings.Contains(err.Error(), `unknown enum "nope"`) {
+		t.Errorf("validate with an unknown enum = %v", err)
+	}
+}

@@ -12,10 +12,13 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/capstat/capstat/internal/catalog"
 )
 
 // Config is the whole configuration file.
@@ -68,7 +71,7 @@ type Source struct {
 // source name when it is a département or région (see transform).
 type Collectivity struct {
 	Code       string `yaml:"code,omitempty"`
-	Kind       string `yaml:"kind,omitempty"` // departement, region, commune, other
+	Kind       string `yaml:"kind,omitempty"` // enum collectivity_kind of datasets.yaml
 	Name       string `yaml:"name,omitempty"`
 	Population int64  `yaml:"population,omitempty"`
 	// PopulationYear is the census year of Population.
@@ -80,7 +83,7 @@ type ProjectMeta struct {
 	ID             string   `yaml:"id,omitempty"`
 	Edition        string   `yaml:"edition,omitempty"`
 	EnvelopeEUR    int64    `yaml:"envelope_eur,omitempty"`
-	Model          string   `yaml:"model,omitempty"` // bp, bp-thematique, appel-a-projets, orientations
+	Model          string   `yaml:"model,omitempty"` // enum exercise_model of datasets.yaml
 	WinnerStatuses []string `yaml:"winner_statuses,omitempty"`
 }
 
@@ -285,8 +288,6 @@ func (c *Config) applyDefaults() {
 // folders (source=<name>), where an all-digit name would read back as a number.
 var sourceName = regexp.MustCompile(`^[a-z0-9-]*[a-z][a-z0-9-]*$`)
 
-var models = map[string]bool{"": true, "bp": true, "bp-thematique": true, "appel-a-projets": true, "orientations": true}
-
 // yamlLine is the "line N: " of yaml's messages.
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
 
@@ -310,11 +311,10 @@ func yamlError(path string, err error) error {
 	return errors.Join(errs...)
 }
 
-var kinds = map[string]bool{"": true, "departement": true, "region": true, "commune": true, "other": true}
-
 // validate checks values; at maps a field path such as "sources[2].endpoint"
 // to its line in the file.
 func (c *Config) validate(at map[string]int) error {
+	cat := catalog.MustLoad() // the allowed values of kinds and models
 	var errs []error
 	fail := func(field, format string, args ...any) {
 		line := at[field]
@@ -362,8 +362,8 @@ func (c *Config) validate(at map[string]int) error {
 		if err := CheckSchedule(s.Schedule); err != nil {
 			fail(p+".schedule", "%v", err)
 		}
-		if !kinds[s.Collectivity.Kind] {
-			fail(p+".collectivity.kind", "%q is not one of departement, region, commune, other", s.Collectivity.Kind)
+		if kinds := cat.Enum("collectivity_kind"); s.Collectivity.Kind != "" && !slices.Contains(kinds, s.Collectivity.Kind) {
+			fail(p+".collectivity.kind", "%q is not one of %s", s.Collectivity.Kind, strings.Join(kinds, ", "))
 		}
 		if s.Collectivity.Population < 0 {
 			fail(p+".collectivity.population", "must be positive")
@@ -373,8 +373,8 @@ func (c *Config) validate(at map[string]int) error {
 			if pm.ID == "" {
 				fail(q+".id", "a project id is required")
 			}
-			if !models[pm.Model] {
-				fail(q+".model", "%q is not one of bp, bp-thematique, appel-a-projets, orientations", pm.Model)
+			if models := cat.Enum("exercise_model"); pm.Model != "" && !slices.Contains(models, pm.Model) {
+				fail(q+".model", "%q is not one of %s", pm.Model, strings.Join(models, ", "))
 			}
 			if pm.EnvelopeEUR < 0 {
 				fail(q+".envelope_eur", "must be positive")

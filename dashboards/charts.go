@@ -142,7 +142,44 @@ func metricBars(items []barItem, axisName string, scale float64, benchmark float
 			}))
 	}
 	bar.AddSeries(axisName, data, seriesOpts...)
-	return optionJSON(bar)
+	opt, err := optionJSON(bar)
+	if err != nil || !hasBenchmark {
+		return opt, err
+	}
+	// ECharts rounds a mark line's value to 2 decimals by default, which
+	// draws a small rate (0,0025 %) at 0: keep the digits the value needs.
+	return withMarkLinePrecision(opt, decimalsFor(benchmark*scale, 4))
+}
+
+// decimalsFor is the number of decimals that keep sig significant digits
+// of v (0 for large values).
+func decimalsFor(v float64, sig int) int {
+	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0
+	}
+	return max(0, sig-1-int(math.Floor(math.Log10(math.Abs(v)))))
+}
+
+// withMarkLinePrecision sets markLine.precision on every series of opt
+// that has a mark line (go-echarts has no option for it).
+func withMarkLinePrecision(opt json.RawMessage, decimals int) (json.RawMessage, error) {
+	var obj map[string]any
+	if err := json.Unmarshal(opt, &obj); err != nil {
+		return nil, fmt.Errorf("chart option: %w", err)
+	}
+	series, _ := obj["series"].([]any)
+	for _, s := range series {
+		if m, ok := s.(map[string]any); ok {
+			if ml, ok := m["markLine"].(map[string]any); ok {
+				ml["precision"] = decimals
+			}
+		}
+	}
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return nil, fmt.Errorf("chart option: %w", err)
+	}
+	return b, nil
 }
 
 func rotateFor(n int) float64 {

@@ -370,18 +370,20 @@ func TestBudgetCategoriesAndRanking(t *testing.T) {
 	}
 	rank := query(t, db, `SELECT string_agg(collectivity_code || ':' || COALESCE(CAST(rank AS VARCHAR), '-') || ':' || peers || ':' || comparable, ',' ORDER BY collectivity_code)
 		FROM metrics.collectivity_ranking WHERE metric = 'participation_rate'`)[0]
-	if rank != "33999:1:3:true,40:2:3:true,R76:3:3:true" {
+	// A commune, a département and a région: each is ranked among its own
+	// kind only (TestRankingPeerGroups ranks several of one kind).
+	if rank != "33999:1:1:true,40:1:1:true,R76:1:1:true" {
 		t.Errorf("participation_rate ranking = %s", rank)
 	}
-	if b := queryFloat(t, db, `SELECT any_value(benchmark) FROM metrics.collectivity_ranking WHERE metric = 'participation_rate'`); !near(b.Float64, 3.0/433570) {
-		t.Errorf("participation_rate benchmark = %v, want the median %v", b, 3.0/433570)
+	if b := queryFloat(t, db, `SELECT benchmark FROM metrics.collectivity_ranking WHERE metric = 'participation_rate' AND collectivity_code = '40'`); !near(b.Float64, 3.0/433570) {
+		t.Errorf("participation_rate benchmark of the départements = %v, want %v", b, 3.0/433570)
 	}
 	votes := query(t, db, `SELECT string_agg(collectivity_code || ':' || COALESCE(CAST(rank AS VARCHAR), '-') || ':' || peers || ':' || comparable, ',' ORDER BY collectivity_code)
 		FROM metrics.collectivity_ranking WHERE metric = 'votes_per_1k'`)[0]
-	if votes != "33999:1:2:true,40:2:2:true,R76:-:2:false" {
+	if votes != "33999:1:1:true,40:1:1:true,R76:-:0:false" {
 		t.Errorf("votes_per_1k ranking = %s", votes)
 	}
-	if b := queryFloat(t, db, `SELECT any_value(benchmark) FROM metrics.collectivity_ranking WHERE metric = 'votes_per_1k'`); !near(b.Float64, (1.0+8000.0/433570)/2) {
+	if b := queryFloat(t, db, `SELECT benchmark FROM metrics.collectivity_ranking WHERE metric = 'votes_per_1k' AND collectivity_code = '40'`); !near(b.Float64, 8000.0/433570) {
 		t.Errorf("votes_per_1k benchmark = %v", b)
 	}
 }
@@ -448,5 +450,57 @@ func TestAuthorKey(t *testing.T) {
 	// Separator: ("ab", "c") and ("a", "bc") differ.
 	if AuthorKey([]byte("k"), "ab", "c") == AuthorKey([]byte("k"), "a", "bc") {
 		t.Error("AuthorKey is ambiguous across the source/id boundary")
+	}
+}
+
+// TestRankingPeerGroups runs the collectivity_ranking model on a crafted
+// budget_comparison: collectivities are ranked among their own kind, on
+// their latest finished edition; an edition in progress, a value not
+// comparable or missing is never ranked nor counted in peers or the
+// benchmark.
+func TestRankingPeerGroups(t *testing.T) {
+	ctx := context.Background()
+	db, err := duckdbx.Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	models, err := Models(seedNames)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var model string
+	for _, m := range models {
+		if m.Name == "metrics.collectivity_ranking" {
+			model = m.SQL
+		}
+	}
+	cols := "collectivity_code, collectivity_name, collectivity_kind, source, project_id, edition, comparable_on, in_progress, " +
+		"proposals_per_10k, votes_per_1k, participation_rate, winner_rate, cost_to_envelope, eur_per_inhabitant, votes_gini"
+	if err := duckdbx.Exec(ctx, db, "CREATE SCHEMA metrics", `CREATE TABLE metrics.budget_comparison AS SELECT * FROM (VALUES
+		('01', 'A', 'departement', 'a', 'pa1', '2023', 'all', false, 1.0, 10.0, 0.01, 0.5, 1.0, 2.0, 0.1),
+		('01', 'A', 'departement', 'a', 'pa2', '2024', 'all', true, 9.0, 90.0, 0.09, NULL, NULL, 2.0, 0.1),
+		('02', 'B', 'departement', 'b', 'pb1', '2024', 'all', false, 2.0, 20.0, 0.02, 0.4, 1.0, 3.0, 0.2),
+		('03', 'C', 'departement', 'c', 'pc1', '2024', 'participation', false, 3.0, 30.0, 0.03, 0.3, 1.0, 4.0, 0.3),
+		('04', 'D', 'departement', 'd', 'pd1', '2025', 'all', true, 4.0, 40.0, 0.04, NULL, NULL, 5.0, 0.4),
+		('R1', 'E', 'region', 'e', 'pe1', '2024', 'all', false, 0.5, 5.0, 0.005, 0.2, 1.0, 1.0, 0.5)
+		) t(`+cols+`)`, "CREATE TABLE metrics.collectivity_ranking AS "+model); err != nil {
+		t.Fatal(err)
+	}
+	got := query(t, db, `SELECT string_agg(collectivity_code || ':' || edition || ':' || COALESCE(CAST(rank AS VARCHAR), '-') || '/' || peers || ':' || peer_group, ' ' ORDER BY collectivity_code)
+		FROM metrics.collectivity_ranking WHERE metric = 'votes_per_1k'`)[0]
+	// A's finished 2023 edition (not its 2024 one in progress); C is an
+	// orientation exercise (not comparable on votes); D has only an edition
+	// in progress; E is the only région.
+	if want := "01:2023:2/2:departement 02:2024:1/2:departement 03:2024:-/2:departement 04:2025:-/2:departement R1:2024:1/1:region"; got != want {
+		t.Errorf("votes_per_1k ranking\n got %s\nwant %s", got, want)
+	}
+	if b := queryFloat(t, db, `SELECT benchmark FROM metrics.collectivity_ranking WHERE metric = 'votes_per_1k' AND collectivity_code = '03'`); !near(b.Float64, 15) {
+		t.Errorf("départements' benchmark = %v, want the median of A and B, 15", b)
+	}
+	part := query(t, db, `SELECT string_agg(collectivity_code || ':' || COALESCE(CAST(rank AS VARCHAR), '-'), ' ' ORDER BY collectivity_code)
+		FROM metrics.collectivity_ranking WHERE metric = 'participation_rate'`)[0]
+	if want := "01:3 02:2 03:1 04:- R1:1"; part != want {
+		t.Errorf("participation_rate ranking = %s, want %s (orientations compare on participation)", part, want)
 	}
 }

@@ -6,10 +6,16 @@
   'use strict';
 
   // Numbers the French way on value axes and in tooltips: 12 345,6
-  // (echarts' own default is 12,345.6).
+  // (echarts' own default is 12,345.6). Below 1, three significant digits,
+  // so that small rates (0,0025) keep their value and two axis ticks never
+  // read the same.
   var frenchNumbers = new Intl.NumberFormat('fr-FR', { maximumFractionDigits: 2 });
+  var frenchSmall = new Intl.NumberFormat('fr-FR', { maximumSignificantDigits: 3 });
   function frNumber(v) {
-    return typeof v === 'number' ? frenchNumbers.format(v) : v;
+    if (typeof v !== 'number') {
+      return v;
+    }
+    return Math.abs(v) < 1 ? frenchSmall.format(v) : frenchNumbers.format(v);
   }
   function frenchAxes(axes, defaultType) {
     var list = Array.isArray(axes) ? axes : (axes ? [axes] : []);

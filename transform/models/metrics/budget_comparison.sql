@@ -9,6 +9,10 @@
 -- votes across the proposals, (2 Σ i·x(i)) / (n Σ x) − (n + 1) / n with x
 -- sorted ascending, NULL without votes; per-inhabitant rates NULL without
 -- population; comparable_on = 'participation' for orientations, else 'all'.
+-- in_progress: a deposit or vote step of the edition is not closed yet
+-- (a selection step such as "Lauréats" often stays open for ever: it does
+-- not count); its winners are not decided, so winner_rate and
+-- cost_to_envelope are NULL (never 0 % for a vote still running).
 WITH ed AS (
     SELECT m.source, m.project_id, m.edition, m.exercise_model, m.exercise_model_inferred, m.envelope_eur,
            p.title AS project_title, p.api_contributors_count,
@@ -45,9 +49,15 @@ WITH ed AS (
           SELECT source, project_id, author_key FROM core.contributions)
     WHERE author_key IS NOT NULL
     GROUP BY ALL
+), progress AS (
+    SELECT source, project_id,
+           bool_or(phase IN ('deposit', 'vote') AND state IN ('OPENED', 'FUTURE')) AS in_progress
+    FROM core.steps
+    GROUP BY ALL
 ), base AS (
     SELECT
         ed.*,
+        COALESCE(progress.in_progress, false) AS in_progress,
         COALESCE(agg.proposals, 0) AS proposals,
         COALESCE(agg.votes, 0) AS votes,
         COALESCE(agg.winners, 0) AS winners,
@@ -59,6 +69,7 @@ WITH ed AS (
     LEFT JOIN agg USING (source, project_id)
     LEFT JOIN gini USING (source, project_id)
     LEFT JOIN authors USING (source, project_id)
+    LEFT JOIN progress USING (source, project_id)
 )
 SELECT
     source,
@@ -82,12 +93,13 @@ SELECT
          THEN 'contributors' ELSE 'authors' END AS participants_method,
     CASE WHEN population > 0 THEN greatest(COALESCE(api_contributors_count, 0), authors) / CAST(population AS DOUBLE) END AS participation_rate,
     CAST(winners AS BIGINT) AS winners,
-    CASE WHEN proposals > 0 THEN winners / CAST(proposals AS DOUBLE) END AS winner_rate,
+    CASE WHEN proposals > 0 AND NOT in_progress THEN winners / CAST(proposals AS DOUBLE) END AS winner_rate,
     CAST(cost_total AS BIGINT) AS estimated_cost_total_eur,
     CAST(winners_cost_known AS BIGINT) AS winners_cost_known,
-    CASE WHEN envelope_eur > 0 THEN cost_total / CAST(envelope_eur AS DOUBLE) END AS cost_to_envelope,
+    CASE WHEN envelope_eur > 0 AND NOT in_progress THEN cost_total / CAST(envelope_eur AS DOUBLE) END AS cost_to_envelope,
     CASE WHEN population > 0 THEN envelope_eur / CAST(population AS DOUBLE) END AS eur_per_inhabitant,
     CAST(votes_gini AS DOUBLE) AS votes_gini,
-    CASE WHEN exercise_model = 'orientations' THEN 'participation' ELSE 'all' END AS comparable_on
+    CASE WHEN exercise_model = 'orientations' THEN 'participation' ELSE 'all' END AS comparable_on,
+    in_progress
 FROM base
 ORDER BY collectivity_code, edition, project_id

@@ -308,12 +308,17 @@ func TestBrowserSite(t *testing.T) {
 			t.Fatal(err)
 		}
 		latest := latestFixtureEditions(fx.Editions)
-		if len(rows) != len(latest)+1 {
-			t.Fatalf("%d rows, want %d collectivities + the national median", len(rows), len(latest))
+		kinds := map[string]bool{}
+		for _, e := range latest {
+			kinds[e.Kind] = true
+		}
+		if len(rows) != len(latest)+len(kinds) {
+			t.Fatalf("%d rows, want %d collectivities + the median of each of the %d kinds", len(rows), len(latest), len(kinds))
 		}
 		for _, e := range latest {
-			want := []string{e.Name, e.Edition, frInt(e.Population), frPctAuto(e.ParticipationRate), frRate(e.ProposalsPer10k),
-				frRate(e.VotesPer1k), frPct(e.WinnerRate, 1), frDec(e.EurPerInhabitant, 2) + nnbsp + "€"}
+			kind := map[string]string{"departement": "département", "region": "région"}[e.Kind]
+			want := []string{e.Name, kind, "Budget participatif " + e.Edition, frInt(e.Population), frPctAuto(e.ParticipationRate), frRate(e.ProposalsPer10k),
+				frRate(e.VotesPer1k), frPct(e.WinnerRate, 1), frDec(e.EurPerInhabitant, 2) + nnbsp + "€", "avec les " + kind + "s"}
 			found := false
 			for _, r := range rows {
 				if r[0] == e.Name {
@@ -393,7 +398,7 @@ func TestBrowserSite(t *testing.T) {
 	})
 
 	t.Run("works opened as files", func(t *testing.T) {
-		for _, p := range []string{"index.html", "collectivites/40/index.html", "embed/home_votes_per_1k.html"} {
+		for _, p := range []string{"index.html", "collectivites/40/index.html", "embed/home_votes_per_1k_departement.html"} {
 			ctx, probe := openPage(t, bctx, "file://"+filepath.ToSlash(filepath.Join(site.Dir, p)))
 			checkCharts(t, ctx, p, chartsOf[p])
 			checkClean(t, "file://"+p, probe, "")

@@ -20,6 +20,7 @@ const (
 	colourHighlight = "#D55E00" // vermillion: the collectivity being read
 	colourOthers    = "#56B4E9" // sky blue: its peers
 	colourBenchmark = "#000000"
+	colourApart     = "#BBBBBB" // grey: shown, not ranked
 )
 
 // cell is one table cell: Text is shown (French formatting), Raw goes to
@@ -109,12 +110,13 @@ type barItem struct {
 	Label     string
 	Value     float64
 	Highlight bool
+	Apart     bool // not ranked: drawn greyed
 }
 
 // metricBars is a bar chart of one metric across collectivities, with the
-// national benchmark as a mark line. scale converts the metric to the unit
-// shown on the axis (100 for a ratio shown in %).
-func metricBars(items []barItem, axisName string, scale float64, benchmark float64, hasBenchmark bool) (json.RawMessage, error) {
+// benchmark (named benchName) as a mark line. scale converts the metric to
+// the unit shown on the axis (100 for a ratio shown in %).
+func metricBars(items []barItem, axisName string, scale float64, benchmark float64, hasBenchmark bool, benchName string) (json.RawMessage, error) {
 	bar := charts.NewBar()
 	bar.SetGlobalOptions(append(globalOpts(false),
 		charts.WithXAxisOpts(opts.XAxis{Type: "category", AxisLabel: &opts.AxisLabel{Interval: "0", Rotate: rotateFor(len(items))}}),
@@ -125,8 +127,11 @@ func metricBars(items []barItem, axisName string, scale float64, benchmark float
 	for i, it := range items {
 		labels[i] = it.Label
 		colour := colourOthers
-		if it.Highlight {
+		switch {
+		case it.Highlight:
 			colour = colourHighlight
+		case it.Apart:
+			colour = colourApart
 		}
 		data[i] = opts.BarData{Name: it.Label, Value: roundSig(it.Value*scale, 4), ItemStyle: &opts.ItemStyle{Color: colour}}
 	}
@@ -134,11 +139,11 @@ func metricBars(items []barItem, axisName string, scale float64, benchmark float
 	seriesOpts := []charts.SeriesOpts{}
 	if hasBenchmark {
 		seriesOpts = append(seriesOpts,
-			charts.WithMarkLineNameYAxisItemOpts(opts.MarkLineNameYAxisItem{Name: "Médiane nationale", YAxis: roundSig(benchmark*scale, 4)}),
+			charts.WithMarkLineNameYAxisItemOpts(opts.MarkLineNameYAxisItem{Name: benchName, YAxis: roundSig(benchmark*scale, 4)}),
 			charts.WithMarkLineStyleOpts(opts.MarkLineStyle{
 				Symbol:    []string{"none", "none"},
 				LineStyle: &opts.LineStyle{Color: colourBenchmark, Type: "dashed", Width: 2},
-				Label:     &opts.Label{Show: opts.Bool(true), Formatter: "Médiane nationale", Position: "insideEndTop"},
+				Label:     &opts.Label{Show: opts.Bool(true), Formatter: benchName, Position: "insideEndTop"},
 			}))
 	}
 	bar.AddSeries(axisName, data, seriesOpts...)

@@ -50,7 +50,8 @@ type fixtureRelease struct {
 }
 
 type fixtureEdition struct {
-	Code, Name, Edition, Source, ProjectID, Title                                string
+	Code, Name, Kind, Edition, Source, ProjectID, Title                          string
+	InProgress                                                                   bool
 	Population, Envelope, Proposals, Votes, Participants, Winners                int64
 	ParticipationRate, ProposalsPer10k, VotesPer1k, WinnerRate, EurPerInhabitant float64
 }
@@ -189,7 +190,7 @@ func fixtureTables(size fixtureSize) (map[string]*table, []fixtureEdition) {
 		"population_year", "project_id", "project_title", "edition", "exercise_model", "exercise_model_inferred", "envelope_eur",
 		"proposals", "proposals_per_10k", "votes", "votes_per_1k", "participants", "participants_method", "participation_rate",
 		"winners", "winner_rate", "estimated_cost_total_eur", "winners_cost_known", "cost_to_envelope", "eur_per_inhabitant",
-		"votes_gini", "comparable_on")
+		"votes_gini", "comparable_on", "in_progress")
 	cats := newTable("budget_categories", "source", "project_id", "dimension", "label", "proposals", "proposals_share", "votes", "votes_share", "winners")
 
 	collList := append([]fixtureCollectivity(nil), fixtureCollectivities...)
@@ -347,9 +348,9 @@ func fixtureTables(size fixtureSize) (map[string]*table, []fixtureEdition) {
 			}
 			envelope := int64(500_000 * (e + 1) * (ci + 1))
 			participants := votesSum/3 + nonTrashed
-			fe := fixtureEdition{Code: c.Code, Name: c.Name, Edition: edition, Source: c.Source, ProjectID: pid, Title: title,
+			fe := fixtureEdition{Code: c.Code, Name: c.Name, Kind: c.Kind, Edition: edition, Source: c.Source, ProjectID: pid, Title: title,
 				Population: c.Population, Envelope: envelope, Proposals: nonTrashed, Votes: votesSum, Participants: participants,
-				Winners: winners}
+				Winners: winners, InProgress: voteState != "CLOSED"}
 			pop := float64(c.Population)
 			fe.ParticipationRate = float64(participants) / pop
 			fe.ProposalsPer10k = float64(nonTrashed) * 10_000 / pop
@@ -357,36 +358,41 @@ func fixtureTables(size fixtureSize) (map[string]*table, []fixtureEdition) {
 			fe.WinnerRate = float64(winners) / float64(nonTrashed)
 			fe.EurPerInhabitant = float64(envelope) / pop
 			editions = append(editions, fe)
+			// As transform does: no winner rate nor cost ratio while the vote runs.
+			var winnerRate, costRatio any = fe.WinnerRate, float64(costTotal) / float64(envelope)
+			if fe.InProgress {
+				winnerRate, costRatio = nil, nil
+			}
 			budget.add(c.Source, c.Code, c.Name, c.Kind, c.Population, 2023, pid, title, edition, "bp", false, envelope,
 				nonTrashed, fe.ProposalsPer10k, votesSum, fe.VotesPer1k, participants, "authors", fe.ParticipationRate,
-				winners, fe.WinnerRate, costTotal, costKnown, float64(costTotal)/float64(envelope), fe.EurPerInhabitant, 0.3, "all")
+				winners, winnerRate, costTotal, costKnown, costRatio, fe.EurPerInhabitant, 0.3, "all", fe.InProgress)
 		}
 	}
+	// As transform's collectivity_ranking: the latest finished edition of
+	// each collectivity, ranked among the collectivities of its kind.
 	ranking := newTable("collectivity_ranking", "collectivity_code", "collectivity_name", "source", "project_id", "edition",
-		"metric", "value", "rank", "peers", "benchmark", "comparable")
+		"metric", "value", "rank", "peers", "benchmark", "comparable", "peer_group", "in_progress")
 	latest := latestFixtureEditions(editions)
 	for _, m := range []string{"participation_rate", "proposals_per_10k", "votes_per_1k", "winner_rate", "eur_per_inhabitant"} {
-		vals := make([]float64, len(latest))
-		for i, e := range latest {
-			vals[i] = e.metric(m)
+		byKind := map[string][]float64{}
+		for _, e := range latest {
+			byKind[e.Kind] = append(byKind[e.Kind], e.metric(m))
 		}
-		if len(vals) == 0 {
-			continue
-		}
-		sorted := append([]float64(nil), vals...)
-		sort.Float64s(sorted)
-		median := sorted[len(sorted)/2]
-		if len(sorted)%2 == 0 {
-			median = (sorted[len(sorted)/2-1] + sorted[len(sorted)/2]) / 2
-		}
-		for i, e := range latest {
+		for _, e := range latest {
+			vals := byKind[e.Kind]
+			sorted := append([]float64(nil), vals...)
+			sort.Float64s(sorted)
+			median := sorted[len(sorted)/2]
+			if len(sorted)%2 == 0 {
+				median = (sorted[len(sorted)/2-1] + sorted[len(sorted)/2]) / 2
+			}
 			rank := 1
 			for _, v := range vals {
-				if v > vals[i] {
+				if v > e.metric(m) {
 					rank++
 				}
 			}
-			ranking.add(e.Code, e.Name, e.Source, e.ProjectID, e.Edition, m, vals[i], rank, len(latest), median, true)
+			ranking.add(e.Code, e.Name, e.Source, e.ProjectID, e.Edition, m, e.metric(m), rank, len(vals), median, true, e.Kind, false)
 		}
 	}
 
@@ -467,7 +473,7 @@ func latestFixtureEditions(eds []fixtureEdition) []fixtureEdition {
 		if _, ok := last[e.Code]; !ok {
 			order = append(order, e.Code)
 		}
-		if prev, ok := last[e.Code]; !ok || e.Edition >= prev.Edition {
+		if prev, ok := last[e.Code]; !ok || (!e.InProgress && e.Edition >= prev.Edition) {
 			last[e.Code] = e
 		}
 	}

@@ -35,26 +35,35 @@ func (b *builder) homePage() *page {
 		Title: "Budgets participatifs : la participation comparée", FeedHref: "feed.xml",
 		FeedTitle: "Actualité de la participation (toutes collectivités)"}
 	latest := b.rel.latestEditions()
+	groups := b.rel.peerGroups()
 	body := homeBody{Count: len(latest)}
-	body.Table = dataTable{Caption: "Indicateurs de la dernière édition de chaque collectivité, et médiane nationale",
-		Head: []string{"Collectivité", "Édition", "Population"}}
+	body.Table = dataTable{Caption: "Indicateurs de la dernière édition terminée de chaque collectivité, comparée aux collectivités du même type, et médiane des collectivités comparées",
+		Head: []string{"Collectivité", "Type", "Édition", "Population"}}
 	for _, m := range homeMetrics {
 		body.Table.Head = append(body.Table.Head, m.Label)
 	}
-	for _, e := range latest {
-		row := []cell{b.collectivityCell(e.CollectivityCode, e.CollectivityName, ""), textCell(e.Edition), intCell(e.Population)}
-		for _, m := range homeMetrics {
-			v, ok := e.Metrics[m.Col]
-			row = append(row, numCell(v, ok, m.Format))
+	body.Table.Head = append(body.Table.Head, "Comparaison")
+	for _, g := range groups {
+		for _, e := range latest {
+			if e.CollectivityKind != g {
+				continue
+			}
+			row := []cell{b.collectivityCell(e.CollectivityCode, e.CollectivityName, ""), textCell(b.kindLabel(e.CollectivityKind)),
+				textCell(e.Label), intCell(e.Population)}
+			for _, m := range homeMetrics {
+				v, ok := e.Metrics[m.Col]
+				row = append(row, b.metricCell(e, m, v, ok))
+			}
+			row = append(row, textCell(b.comparedWith(e)))
+			body.Table.Rows = append(body.Table.Rows, row)
 		}
-		body.Table.Rows = append(body.Table.Rows, row)
+		bench := []cell{textCell("Médiane des " + groupOf(g).Compared), textCell(""), textCell(""), textCell("")}
+		for _, m := range homeMetrics {
+			v, ok := b.rel.benchmark(m.Col, g)
+			bench = append(bench, numCell(v, ok, m.Format))
+		}
+		body.Table.Rows = append(body.Table.Rows, append(bench, textCell("")))
 	}
-	bench := []cell{textCell("Médiane nationale"), textCell(""), textCell("")}
-	for _, m := range homeMetrics {
-		v, ok := b.rel.benchmark(m.Col)
-		bench = append(bench, numCell(v, ok, m.Format))
-	}
-	body.Table.Rows = append(body.Table.Rows, bench)
 	for _, c := range b.rel.Collectivities {
 		body.All = append(body.All, link{Href: collectivityPath(c), Text: c.Name})
 	}
@@ -62,16 +71,35 @@ func (b *builder) homePage() *page {
 	pg.Body = body
 
 	for _, m := range homeMetrics {
-		c, err := b.metricChart("home_"+m.Col, m, latest, "")
-		if err != nil {
-			pg.err = err
-			return pg
-		}
-		if len(c.Table.Rows) > 0 { // an empty chart says nothing
-			pg.Charts = append(pg.Charts, c)
+		for _, g := range groups {
+			c, err := b.metricChart("home_"+m.Col+"_"+jsID(g), m, g, "", "")
+			if err != nil {
+				pg.err = err
+				return pg
+			}
+			if len(c.Table.Rows) > 0 { // an empty chart says nothing
+				pg.Charts = append(pg.Charts, c)
+			}
 		}
 	}
 	return pg
+}
+
+// kindLabel is the French name of a collectivity kind, in lower case.
+func (b *builder) kindLabel(kind string) string {
+	return strings.ToLower(b.cat.Label("collectivity_kind", kind))
+}
+
+// comparedWith says how an edition is compared: with the collectivities
+// of its kind, or why it is not.
+func (b *builder) comparedWith(e edition) string {
+	switch {
+	case e.InProgress:
+		return "non classée : édition en cours"
+	case e.ComparableOn == "participation":
+		return "sur la participation seulement (exercice d'orientations)"
+	}
+	return "avec les " + groupOf(e.CollectivityKind).Plural
 }
 
 // collectivityCell links to a collectivity page from a page at depth 0
@@ -84,76 +112,99 @@ func (b *builder) collectivityCell(code, name, prefix string) cell {
 	return c
 }
 
-// metricChart compares one metric across the latest editions; highlight
-// (a collectivity code) is drawn in another colour.
-func (b *builder) metricChart(id string, m metricDef, latest []edition, highlight string) (chart, error) {
-	type item struct {
-		e edition
-		v float64
+// notRanked says why a ranking row has no rank.
+func notRanked(x rankingRow) string {
+	switch {
+	case x.InProgress:
+		return "non classée (édition en cours)"
+	case !x.Comparable:
+		return "non classée (exercice non comparable sur cet indicateur)"
 	}
-	var items []item
-	for _, e := range latest {
-		if v, ok := e.Metrics[m.Col]; ok {
-			items = append(items, item{e, v})
+	return "non classée"
+}
+
+// metricChart compares one metric among the collectivities of one kind,
+// as collectivity_ranking ranks them (the one rank rule): ranked ones by
+// rank, then, greyed and marked, those not ranked. highlight (a
+// collectivity code) is drawn in another colour.
+func (b *builder) metricChart(id string, m metricDef, group, highlight, highlightName string) (chart, error) {
+	rows := b.rel.rankingOf(m.Col, group)
+	bench, hasBench := b.rel.benchmark(m.Col, group)
+	g := groupOf(group)
+	ranked := 0
+	for _, x := range rows {
+		if x.Rank.Valid {
+			ranked++
 		}
 	}
-	sort.SliceStable(items, func(i, j int) bool { return items[i].v > items[j].v })
-	bench, hasBench := b.rel.benchmark(m.Col)
 
-	c := chart{ID: id, Title: m.Label + " (dernière édition)", Definition: definition(b.cat, "budget_comparison", m.Col),
+	c := chart{ID: id, Title: m.Label + " des " + g.Plural + " (dernière édition terminée)", Definition: definition(b.cat, "budget_comparison", m.Col),
 		APIHref: apiHref("collectivity_ranking", "metric", m.Col, "limit", "1000")}
-	c.Table = dataTable{Caption: m.Label + " par collectivité (dernière édition)",
+	c.Table = dataTable{Caption: m.Label + " : " + g.Plural + " (dernière édition terminée de chacun·e)",
 		Head: []string{"Collectivité", "Édition", m.Label, "Rang"}}
 	// On a collectivity page with many peers, show the leaders and the
 	// collectivity's neighbours only: every page listing every peer would
 	// make the site grow with the square of the number of collectivities.
 	shown := func(int) bool { return true }
-	if h := slices.IndexFunc(items, func(it item) bool { return it.e.CollectivityCode == highlight }); h >= 0 && len(items) > maxPeersShown {
+	if h := slices.IndexFunc(rows, func(x rankingRow) bool { return x.CollectivityCode == highlight }); h >= 0 && len(rows) > maxPeersShown {
 		shown = func(i int) bool { return i < peersLeaders || (i >= h-peersAround && i <= h+peersAround) }
-		c.Table.Caption += fmt.Sprintf(" : les %d premières et les voisines de %s", peersLeaders, items[h].e.CollectivityName)
+		c.Table.Caption += fmt.Sprintf(" : les %d premières et les voisines de %s", peersLeaders, rows[h].CollectivityName)
 	}
 	var bars []barItem
-	for i, it := range items {
+	for i, x := range rows {
 		if !shown(i) {
 			continue
 		}
-		label := it.e.CollectivityName
-		if len(items) > maxPeersShown {
-			label = fmt.Sprintf("%d. %s", i+1, label)
+		label := x.CollectivityName
+		rank := cell{Text: notRanked(x), Num: true}
+		if x.Rank.Valid {
+			rank = cell{Text: fmt.Sprintf("%d sur %d", x.Rank.Int64, x.Peers.Int64), Raw: fmt.Sprint(x.Rank.Int64), Num: true}
+			if len(rows) > maxPeersShown {
+				label = fmt.Sprintf("%d. %s", x.Rank.Int64, label)
+			}
+		} else {
+			label += " (non classée)"
 		}
-		bars = append(bars, barItem{Label: label, Value: it.v, Highlight: it.e.CollectivityCode == highlight})
-		c.Table.Rows = append(c.Table.Rows, []cell{textCell(it.e.CollectivityName), textCell(it.e.Edition),
-			numCell(it.v, true, m.Format), intCell(int64(i + 1))})
+		bars = append(bars, barItem{Label: label, Value: x.Value.Float64, Highlight: x.CollectivityCode == highlight, Apart: !x.Rank.Valid})
+		c.Table.Rows = append(c.Table.Rows, []cell{textCell(x.CollectivityName), textCell(b.editionLabel(x)),
+			numCell(x.Value.Float64, true, m.Format), rank})
 	}
 	if hasBench {
-		c.Table.Rows = append(c.Table.Rows, []cell{textCell("Médiane nationale"), textCell(""), numCell(bench, true, m.Format), textCell("")})
+		c.Table.Rows = append(c.Table.Rows, []cell{textCell("Médiane des " + g.Compared), textCell(""), numCell(bench, true, m.Format), textCell("")})
 	}
 	benchText := ""
 	if hasBench {
-		benchText = ", contre " + m.Format(bench) + " en médiane nationale"
+		benchText = ", contre " + m.Format(bench) + " en médiane des " + g.Compared
 	}
 	switch {
-	case len(items) == 0:
-		c.Summary = "Aucune collectivité ne publie encore cet indicateur."
+	case len(rows) == 0:
+		c.Summary = "Aucune collectivité de ce type ne publie encore cet indicateur."
 	case highlight != "":
-		for i, it := range items {
-			if it.e.CollectivityCode == highlight {
-				c.Summary = fmt.Sprintf("%s : %s%s (rang %d sur %d).", it.e.CollectivityName,
-					m.Phrase(m.Format(it.v)), benchText, i+1, len(items))
-			}
+		h := slices.IndexFunc(rows, func(x rankingRow) bool { return x.CollectivityCode == highlight })
+		switch {
+		case h < 0:
+			c.Summary = fmt.Sprintf("Cet indicateur n'est pas disponible pour %s ; %d %s sont classé·es.", highlightName, ranked, g.Plural)
+		case rows[h].Rank.Valid:
+			c.Summary = fmt.Sprintf("%s : %s%s (rang %d sur %d).", rows[h].CollectivityName,
+				m.Phrase(m.Format(rows[h].Value.Float64)), benchText, rows[h].Rank.Int64, rows[h].Peers.Int64)
+		default:
+			c.Summary = fmt.Sprintf("%s : %s, %s ; %d %s classé·es.", rows[h].CollectivityName,
+				m.Phrase(m.Format(rows[h].Value.Float64)), notRanked(rows[h]), ranked, g.Plural)
 		}
-		if c.Summary == "" {
-			c.Summary = fmt.Sprintf("Cet indicateur n'est pas disponible pour cette collectivité ; %d collectivités le publient.", len(items))
-		}
-	case items[0].v == items[len(items)-1].v:
-		c.Summary = fmt.Sprintf("Les %d collectivités comparées ont la même valeur : %s.", len(items), m.Format(items[0].v))
-	case len(items) == 1:
-		c.Summary = fmt.Sprintf("%s : %s%s.", items[0].e.CollectivityName, m.Phrase(m.Format(items[0].v)), benchText)
+	case ranked == 0:
+		c.Summary = fmt.Sprintf("Aucune des %d %s n'est classée sur cet indicateur.", len(rows), g.Plural)
+	case ranked == 1:
+		c.Summary = fmt.Sprintf("%s : %s (seule collectivité de ce type classée).", rows[0].CollectivityName, m.Phrase(m.Format(rows[0].Value.Float64)))
+	case rows[0].Value.Float64 == rows[ranked-1].Value.Float64:
+		c.Summary = fmt.Sprintf("Les %d %s ont la même valeur : %s.", ranked, g.Compared, m.Format(rows[0].Value.Float64))
 	default:
-		c.Summary = fmt.Sprintf("%s arrive en tête avec %s%s (%d collectivités comparées).",
-			items[0].e.CollectivityName, m.Phrase(m.Format(items[0].v)), benchText, len(items))
+		c.Summary = fmt.Sprintf("%s arrive en tête avec %s%s (%d %s).",
+			rows[0].CollectivityName, m.Phrase(m.Format(rows[0].Value.Float64)), benchText, ranked, g.Compared)
 	}
-	opt, err := metricBars(bars, m.AxisName, m.Scale, bench, hasBench)
+	if ranked < len(rows) {
+		c.Summary += " Les collectivités non classées (édition en cours ou exercice non comparable) sont grisées, après les autres."
+	}
+	opt, err := metricBars(bars, m.AxisName, m.Scale, bench, hasBench, "Médiane des "+g.Compared)
 	if err != nil {
 		return c, err
 	}
@@ -161,15 +212,24 @@ func (b *builder) metricChart(id string, m metricDef, latest []edition, highligh
 	return c, nil
 }
 
-// --- collectivity --------------------------------------------------------------
+// editionLabel is the label of the edition a ranking row compares.
+func (b *builder) editionLabel(x rankingRow) string {
+	for _, e := range b.rel.Editions {
+		if e.CollectivityCode == x.CollectivityCode && e.ProjectID == x.ProjectID {
+			return e.Label
+		}
+	}
+	return x.Edition
+}
 
-var kindNames = map[string]string{"departement": "département", "region": "région", "commune": "commune", "other": "autre"}
+// --- collectivity --------------------------------------------------------------
 
 type collectivityBody struct {
 	C        collectivity
 	Kind     string
-	Latest   *edition
-	Previous *edition
+	Latest   *edition // the latest finished edition (else the latest)
+	Previous *edition // the finished one before it
+	Current  *edition // an edition in progress after Latest
 	KPIs     dataTable
 	Editions dataTable
 	Projects []link
@@ -181,26 +241,38 @@ func (b *builder) collectivityPage(col collectivity) *page {
 	root := rootOf(pg.Path)
 	pg.Crumbs = []link{{Href: root + "index.html", Text: "Accueil"}}
 	eds := b.rel.editionsOf(col.Code)
-	body := collectivityBody{C: col, Kind: col.Kind}
-	if k, ok := kindNames[col.Kind]; ok {
-		body.Kind = k
+	body := collectivityBody{C: col, Kind: b.kindLabel(col.Kind)}
+	// Compare finished editions only: an edition whose vote is not over
+	// is shown "en cours", out of evolutions and ranks.
+	var finished []*edition
+	for i := range eds {
+		if !eds[i].InProgress {
+			finished = append(finished, &eds[i])
+		}
 	}
-	if n := len(eds); n > 0 {
-		body.Latest = &eds[n-1]
+	switch n := len(finished); {
+	case n > 0:
+		body.Latest = finished[n-1]
 		if n > 1 {
-			body.Previous = &eds[n-2]
+			body.Previous = finished[n-2]
 		}
+	case len(eds) > 0:
+		body.Latest = &eds[len(eds)-1]
 	}
+	if n := len(eds); n > 0 && eds[n-1].InProgress && body.Latest != &eds[n-1] {
+		body.Current = &eds[n-1]
+	}
+	g := groupOf(col.Kind)
 	if body.Latest != nil {
-		head := []string{"Indicateur", "Édition " + body.Latest.Edition}
+		head := []string{"Indicateur", body.Latest.Label}
 		if body.Previous != nil {
-			head = append(head, "Édition "+body.Previous.Edition, "Évolution")
+			head = append(head, body.Previous.Label, "Évolution")
 		}
-		head = append(head, "Rang parmi les collectivités", "Médiane nationale")
-		body.KPIs = dataTable{Caption: "Indicateurs clés de la dernière édition et évolution depuis la précédente", Head: head}
+		head = append(head, "Rang parmi les "+g.Plural, "Médiane des "+g.Compared)
+		body.KPIs = dataTable{Caption: "Indicateurs clés de la dernière édition terminée et évolution depuis la précédente", Head: head}
 		for _, m := range homeMetrics {
 			v, ok := body.Latest.Metrics[m.Col]
-			row := []cell{textCell(m.Label), numCell(v, ok, m.Format)}
+			row := []cell{textCell(m.Label), b.metricCell(*body.Latest, m, v, ok)}
 			if body.Previous != nil {
 				pv, pok := body.Previous.Metrics[m.Col]
 				row = append(row, numCell(pv, pok, m.Format))
@@ -210,12 +282,14 @@ func (b *builder) collectivityPage(col collectivity) *page {
 					row = append(row, cell{Text: "–", Num: true})
 				}
 			}
-			if r, ok := b.rel.ranking(col.Code, m.Col); ok && r.Rank.Valid && r.Comparable {
+			if r, ok := b.rel.ranking(col.Code, m.Col); ok && r.Rank.Valid {
 				row = append(row, cell{Text: fmt.Sprintf("%d sur %d", r.Rank.Int64, r.Peers.Int64), Raw: fmt.Sprint(r.Rank.Int64), Num: true})
+			} else if ok {
+				row = append(row, cell{Text: notRanked(r), Num: true})
 			} else {
-				row = append(row, cell{Text: "non classé", Num: true})
+				row = append(row, cell{Text: "non classée", Num: true})
 			}
-			bv, bok := b.rel.benchmark(m.Col)
+			bv, bok := b.rel.benchmark(m.Col, col.Kind)
 			row = append(row, numCell(bv, bok, m.Format))
 			body.KPIs.Rows = append(body.KPIs.Rows, row)
 		}
@@ -232,8 +306,12 @@ func (b *builder) collectivityPage(col collectivity) *page {
 		if e.EnvelopeEUR.Valid {
 			env = cell{Text: frInt(e.EnvelopeEUR.Int64) + nnbsp + "€", Raw: fmt.Sprint(e.EnvelopeEUR.Int64), Num: true}
 		}
-		body.Editions.Rows = append(body.Editions.Rows, []cell{textCell(e.Edition), title, intCell(e.Proposals),
-			intCell(e.Votes), intCell(e.Participants), intCell(e.Winners), env})
+		winners := intCell(e.Winners)
+		if e.InProgress {
+			winners = cell{Text: "vote en cours", Num: true}
+		}
+		body.Editions.Rows = append(body.Editions.Rows, []cell{textCell(e.Label), title, intCell(e.Proposals),
+			intCell(e.Votes), intCell(e.Participants), winners, env})
 	}
 	for _, p := range b.rel.Projects {
 		if p.CollectivityCode == col.Code {
@@ -251,16 +329,25 @@ func (b *builder) collectivityPage(col collectivity) *page {
 		}
 		pg.Charts = append(pg.Charts, c)
 		for _, m := range []metricDef{homeMetrics[2], homeMetrics[0]} { // votes per 1 000, participation
-			c, err := b.metricChart(id+"_rank_"+m.Col, m, b.rel.latestEditions(), col.Code)
+			c, err := b.metricChart(id+"_rank_"+m.Col, m, col.Kind, col.Code, col.Name)
 			if err != nil {
 				pg.err = err
 				return pg
 			}
-			c.Title = m.Label + " : " + col.Name + " parmi les collectivités"
+			c.Title = m.Label + " : " + col.Name + " parmi les " + g.Plural
 			pg.Charts = append(pg.Charts, c)
 		}
 	}
 	return pg
+}
+
+// metricCell shows an edition's metric; a winner rate while the vote runs
+// reads "en cours", never 0 %.
+func (b *builder) metricCell(e edition, m metricDef, v float64, ok bool) cell {
+	if !ok && e.InProgress && (m.Col == "winner_rate" || m.Col == "cost_to_envelope") {
+		return cell{Text: "en cours", Num: true}
+	}
+	return numCell(v, ok, m.Format)
 }
 
 func (b *builder) editionsChart(id string, col collectivity, eds []edition) (chart, error) {
@@ -273,20 +360,30 @@ func (b *builder) editionsChart(id string, col collectivity, eds []edition) (cha
 	labels := make([]string, len(eds))
 	vs := make([]float64, len(eds))
 	ps := make([]float64, len(eds))
+	var finished []int
 	for i, e := range eds {
-		labels[i] = e.Edition
+		labels[i] = e.Label
 		v, vok := e.Metrics[votes.Col]
 		p, pok := e.Metrics[props.Col]
 		vs[i], ps[i] = v, p
-		c.Table.Rows = append(c.Table.Rows, []cell{textCell(e.Edition), numCell(v, vok, votes.Format),
+		c.Table.Rows = append(c.Table.Rows, []cell{textCell(e.Label), numCell(v, vok, votes.Format),
 			numCell(p, pok, props.Format), intCell(e.Votes), intCell(e.Proposals)})
+		if !e.InProgress {
+			finished = append(finished, i)
+		}
 	}
-	last := len(eds) - 1
-	if last == 0 {
-		c.Summary = fmt.Sprintf("Une seule édition publiée (%s) : %s.", eds[0].Edition, votes.Phrase(votes.Format(vs[0])))
-	} else {
-		c.Summary = fmt.Sprintf("En %s, %s compte %s, contre %s en %s.", eds[last].Edition, col.Name,
-			votes.Phrase(votes.Format(vs[last])), votes.Format(vs[last-1]), eds[last-1].Edition)
+	switch n := len(finished); {
+	case n == 0:
+		c.Summary = fmt.Sprintf("Aucune édition terminée ; %s : %s à ce jour.", eds[len(eds)-1].Label, votes.Phrase(votes.Format(vs[len(eds)-1])))
+	case n == 1:
+		c.Summary = fmt.Sprintf("Une seule édition terminée (%s) : %s.", eds[finished[0]].Label, votes.Phrase(votes.Format(vs[finished[0]])))
+	default:
+		last, prev := finished[n-1], finished[n-2]
+		c.Summary = fmt.Sprintf("%s : %s compte %s, contre %s pour %s.", eds[last].Label, col.Name,
+			votes.Phrase(votes.Format(vs[last])), votes.Format(vs[prev]), eds[prev].Label)
+	}
+	if eds[len(eds)-1].InProgress {
+		c.Summary += " " + eds[len(eds)-1].Label + " : chiffres provisoires, le vote n'est pas terminé."
 	}
 	opt, err := groupedBars(labels, []struct {
 		Name   string

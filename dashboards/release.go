@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/capstat/capstat/internal/catalog"
 	"github.com/capstat/capstat/internal/duckdbx"
 	"github.com/capstat/capstat/reports"
 )
@@ -108,19 +109,26 @@ type categoryRow struct {
 // edition is one budget_comparison row. Metrics hold the comparison
 // metrics by column name; a missing key means NULL.
 type edition struct {
-	Source, CollectivityCode, CollectivityName, ProjectID, ProjectTitle string
-	Edition, ExerciseModel, ComparableOn                                string
-	Population                                                          int64
-	EnvelopeEUR                                                         sql.NullInt64
-	Proposals, Votes, Participants, Winners                             int64
-	Metrics                                                             map[string]float64
+	Source, CollectivityCode, CollectivityName, CollectivityKind, ProjectID, ProjectTitle string
+	Edition, ExerciseModel, ComparableOn                                                 string
+	Population                                                                           int64
+	EnvelopeEUR                                                                          sql.NullInt64
+	Proposals, Votes, Participants, Winners                                              int64
+	InProgress                                                                           bool // a deposit or vote step is still open
+	Metrics                                                                              map[string]float64
+	// Label names the edition for readers ("Budget participatif 2024",
+	// "… (en cours)"), unique among the collectivity's editions.
+	Label string
 }
 
+// rankingRow is one row of collectivity_ranking: the one rank rule of the
+// release (the latest finished edition, ranked among the collectivities
+// of the same kind); the site shows it and never ranks by itself.
 type rankingRow struct {
-	CollectivityCode, Metric string
-	Value, Benchmark         sql.NullFloat64
-	Rank, Peers              sql.NullInt64
-	Comparable               bool
+	CollectivityCode, CollectivityName, ProjectID, Edition, Metric, PeerGroup string
+	Value, Benchmark                                               sql.NullFloat64
+	Rank, Peers                                                    sql.NullInt64
+	Comparable, InProgress                                         bool
 }
 
 func readJSON(dir, name string, dst any) error {
@@ -365,10 +373,10 @@ var comparisonMetrics = []string{
 }
 
 func (r *release) loadEditions(ctx context.Context, db *sql.DB) error {
-	q := `SELECT source, collectivity_code, coalesce(collectivity_name, collectivity_code), project_id,
+	q := `SELECT source, collectivity_code, coalesce(collectivity_name, collectivity_code), coalesce(collectivity_kind, 'other'), project_id,
 		coalesce(project_title, ''), coalesce(edition, ''), coalesce(exercise_model, ''), coalesce(comparable_on, 'all'),
 		coalesce(population, 0), envelope_eur, coalesce(proposals, 0), coalesce(votes, 0), coalesce(participants, 0),
-		coalesce(winners, 0), ` + strings.Join(comparisonMetrics, ", ") + `
+		coalesce(winners, 0), coalesce(in_progress, false), ` + strings.Join(comparisonMetrics, ", ") + `
 		FROM budget_comparison ORDER BY collectivity_code, edition, project_id`
 	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
@@ -378,8 +386,8 @@ func (r *release) loadEditions(ctx context.Context, db *sql.DB) error {
 	for rows.Next() {
 		var e edition
 		vals := make([]sql.NullFloat64, len(comparisonMetrics))
-		dst := []any{&e.Source, &e.CollectivityCode, &e.CollectivityName, &e.ProjectID, &e.ProjectTitle, &e.Edition,
-			&e.ExerciseModel, &e.ComparableOn, &e.Population, &e.EnvelopeEUR, &e.Proposals, &e.Votes, &e.Participants, &e.Winners}
+		dst := []any{&e.Source, &e.CollectivityCode, &e.CollectivityName, &e.CollectivityKind, &e.ProjectID, &e.ProjectTitle, &e.Edition,
+			&e.ExerciseModel, &e.ComparableOn, &e.Population, &e.EnvelopeEUR, &e.Proposals, &e.Votes, &e.Participants, &e.Winners, &e.InProgress}
 		for i := range vals {
 			dst = append(dst, &vals[i])
 		}
@@ -420,15 +428,19 @@ func (r *release) loadCategories(ctx context.Context, db *sql.DB) error {
 }
 
 func (r *release) loadRanking(ctx context.Context, db *sql.DB) error {
-	rows, err := db.QueryContext(ctx, `SELECT collectivity_code, metric, value, benchmark, rank, peers, coalesce(comparable, true)
-		FROM collectivity_ranking ORDER BY collectivity_code, metric`)
+	rows, err := db.QueryContext(ctx, `SELECT r.collectivity_code, coalesce(r.collectivity_name, r.collectivity_code), coalesce(r.project_id, ''), coalesce(r.edition, ''),
+		r.metric, coalesce(r.peer_group, c.collectivity_kind, 'other'), r.value, r.benchmark, r.rank, r.peers,
+		coalesce(r.comparable, true), coalesce(r.in_progress, false)
+		FROM collectivity_ranking r LEFT JOIN collectivities c USING (collectivity_code)
+		ORDER BY r.collectivity_code, r.metric`)
 	if err != nil {
 		return fmt.Errorf("read collectivity_ranking: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var x rankingRow
-		if err := rows.Scan(&x.CollectivityCode, &x.Metric, &x.Value, &x.Benchmark, &x.Rank, &x.Peers, &x.Comparable); err != nil {
+		if err := rows.Scan(&x.CollectivityCode, &x.CollectivityName, &x.ProjectID, &x.Edition, &x.Metric, &x.PeerGroup, &x.Value, &x.Benchmark,
+			&x.Rank, &x.Peers, &x.Comparable, &x.InProgress); err != nil {
 			return fmt.Errorf("read collectivity_ranking: %w", err)
 		}
 		r.Ranking = append(r.Ranking, x)
@@ -447,11 +459,15 @@ func (r *release) editionsOf(code string) []edition {
 	return out
 }
 
-// latestEditions returns the latest edition of each collectivity that has
-// one, in collectivity-name order.
+// latestEditions returns the latest finished edition of each
+// collectivity (its latest edition when none is finished), in
+// collectivity-name order: the editions collectivity_ranking compares.
 func (r *release) latestEditions() []edition {
 	last := map[string]edition{}
 	for _, e := range r.Editions { // sorted by code, edition: the last one wins
+		if prev, ok := last[e.CollectivityCode]; ok && e.InProgress && !prev.InProgress {
+			continue
+		}
 		last[e.CollectivityCode] = e
 	}
 	out := make([]edition, 0, len(last))
@@ -477,30 +493,60 @@ func (r *release) ranking(code, metric string) (rankingRow, bool) {
 	return rankingRow{}, false
 }
 
-// benchmark returns the national benchmark (median across collectivities)
-// of a metric: from collectivity_ranking when published, else the median of
-// the latest editions' values.
-func (r *release) benchmark(metric string) (float64, bool) {
+// rankingOf returns the ranking rows of a metric among the collectivities
+// of one kind: ranked ones by rank, then the others by value.
+func (r *release) rankingOf(metric, group string) []rankingRow {
+	var out []rankingRow
 	for _, x := range r.Ranking {
-		if x.Metric == metric && x.Benchmark.Valid {
+		if x.Metric == metric && x.PeerGroup == group && x.Value.Valid {
+			out = append(out, x)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Rank.Valid != b.Rank.Valid {
+			return a.Rank.Valid
+		}
+		if a.Rank.Valid && a.Rank.Int64 != b.Rank.Int64 {
+			return a.Rank.Int64 < b.Rank.Int64
+		}
+		if a.Value.Float64 != b.Value.Float64 {
+			return a.Value.Float64 > b.Value.Float64
+		}
+		return a.CollectivityName < b.CollectivityName
+	})
+	return out
+}
+
+// benchmark returns the median of the compared collectivities of a kind
+// for a metric (collectivity_ranking.benchmark).
+func (r *release) benchmark(metric, group string) (float64, bool) {
+	for _, x := range r.Ranking {
+		if x.Metric == metric && x.PeerGroup == group && x.Benchmark.Valid {
 			return x.Benchmark.Float64, true
 		}
 	}
-	var vals []float64
-	for _, e := range r.latestEditions() {
-		if v, ok := e.Metrics[metric]; ok {
-			vals = append(vals, v)
+	return 0, false
+}
+
+// peerGroups lists the kinds of collectivities with a ranking row, the
+// most numerous first.
+func (r *release) peerGroups() []string {
+	n := map[string]int{}
+	for _, x := range r.Ranking {
+		n[x.PeerGroup]++
+	}
+	var out []string
+	for g := range n {
+		out = append(out, g)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if n[out[i]] != n[out[j]] {
+			return n[out[i]] > n[out[j]]
 		}
-	}
-	if len(vals) == 0 {
-		return 0, false
-	}
-	sort.Float64s(vals)
-	n := len(vals)
-	if n%2 == 1 {
-		return vals[n/2], true
-	}
-	return (vals[n/2-1] + vals[n/2]) / 2, true
+		return out[i] < out[j]
+	})
+	return out
 }
 
 func (r *release) collectivity(code string) (collectivity, bool) {
@@ -510,4 +556,51 @@ func (r *release) collectivity(code string) (collectivity, bool) {
 		}
 	}
 	return collectivity{}, false
+}
+
+// labelEditions names every edition for readers: the exercise's label and
+// the edition ("Budget participatif 2024", "Orientations 2024"), "(en
+// cours)" while a deposit or vote step is open, made unique among the
+// collectivity's editions (a second project of the same label and year
+// gets its title).
+func (r *release) labelEditions(cat *catalog.Catalog) {
+	seen := map[[2]string]int{}
+	for i := range r.Editions {
+		e := &r.Editions[i]
+		model := e.ExerciseModel
+		if model == "" {
+			model = "other"
+		}
+		e.Label = strings.TrimSpace(cat.Label("exercise_model", model) + " " + e.Edition)
+		seen[[2]string{e.CollectivityCode, e.Label}]++
+	}
+	for i := range r.Editions {
+		e := &r.Editions[i]
+		if seen[[2]string{e.CollectivityCode, e.Label}] > 1 {
+			e.Label += " – " + e.ProjectTitle
+		}
+		if e.InProgress {
+			e.Label += " (en cours)"
+		}
+	}
+}
+
+// kindGroup is how the site names a group of collectivities of one kind.
+type kindGroup struct {
+	Plural   string // "départements"
+	Compared string // "départements comparés" (agreement in gender)
+}
+
+var kindGroups = map[string]kindGroup{
+	"departement": {"départements", "départements comparés"},
+	"region":      {"régions", "régions comparées"},
+	"commune":     {"communes", "communes comparées"},
+	"other":       {"autres collectivités", "autres collectivités comparées"},
+}
+
+func groupOf(kind string) kindGroup {
+	if g, ok := kindGroups[kind]; ok {
+		return g
+	}
+	return kindGroups["other"]
 }

@@ -119,6 +119,7 @@ func Render(ctx context.Context, o Options) (*Site, error) {
 	}
 	defer os.RemoveAll(tmp) // a no-op after a successful swap removed it
 
+	rel.labelEditions(cat)
 	b := &builder{
 		opts: o, rel: rel, cat: cat, loc: loc, tpl: tpl, dir: tmp,
 		now:  o.Now(),

@@ -62,8 +62,8 @@ func TestGoldenPages(t *testing.T) {
 		{"project.html.golden", landes + "/index.html"},
 		{"project.charts.js.golden", landes + "/index.charts.js"},
 		{"project.feed.xml.golden", landes + "/feed.xml"},
-		{"embed.html.golden", "embed/home_votes_per_1k.html"},
-		{"embed.csv.golden", "embed/home_votes_per_1k.csv"},
+		{"embed.html.golden", "embed/home_votes_per_1k_departement.html"},
+		{"embed.csv.golden", "embed/home_votes_per_1k_departement.csv"},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			got, err := os.ReadFile(filepath.Join(site.Dir, tc.path))
@@ -388,10 +388,14 @@ func TestPeerWindow(t *testing.T) {
 		}
 		return strings.Split(strings.TrimSpace(string(data)), "\n")[1:] // without the header
 	}
-	if got := len(rows("home_votes_per_1k.csv")); got != 40+1 {
-		t.Errorf("home chart has %d rows, want 40 collectivities and the median", got)
+	// 39 départements and one région (Occitanie), compared apart.
+	if got := len(rows("home_votes_per_1k_departement.csv")); got != 39+1 {
+		t.Errorf("home chart of the départements has %d rows, want 39 and the median", got)
 	}
-	for _, code := range []string{"40", "64", "r76", "904", "940"} {
+	if got := rows("c_r76_rank_votes_per_1k.csv"); len(got) != 1+1 || !strings.HasPrefix(got[0], "Occitanie,") {
+		t.Errorf("Occitanie's ranking chart = %q, want the région alone and its median", got)
+	}
+	for _, code := range []string{"40", "64", "904", "940"} {
 		peers := rows("c_" + code + "_rank_votes_per_1k.csv")
 		if len(peers) > peersLeaders+2*peersAround+1+1 || len(peers) < peersLeaders+1 {
 			t.Errorf("collectivity %s: %d rows in its ranking chart", code, len(peers))

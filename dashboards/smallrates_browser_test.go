@@ -41,7 +41,7 @@ func TestBrowserSmallRates(t *testing.T) {
 		items = append(items, barItem{Label: fmt.Sprintf("Collectivité %d", i+1), Value: r, Highlight: i == 2})
 	}
 	const bench = 0.00002537
-	opt, err := metricBars(items, "%", 100, bench, true)
+	opt, err := metricBars(items, "%", 100, bench, true, "Médiane des départements comparés")
 	if err != nil {
 		t.Fatal(err)
 	}

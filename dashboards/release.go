@@ -110,12 +110,12 @@ type categoryRow struct {
 // metrics by column name; a missing key means NULL.
 type edition struct {
 	Source, CollectivityCode, CollectivityName, CollectivityKind, ProjectID, ProjectTitle string
-	Edition, ExerciseModel, ComparableOn                                                 string
-	Population                                                                           int64
-	EnvelopeEUR                                                                          sql.NullInt64
-	Proposals, Votes, Participants, Winners                                              int64
-	InProgress                                                                           bool // a deposit or vote step is still open
-	Metrics                                                                              map[string]float64
+	Edition, ExerciseModel, ComparableOn                                                  string
+	Population                                                                            int64
+	EnvelopeEUR                                                                           sql.NullInt64
+	Proposals, Votes, Participants, Winners                                               int64
+	InProgress                                                                            bool // a deposit or vote step is still open
+	Metrics                                                                               map[string]float64
 	// Label names the edition for readers ("Budget participatif 2024",
 	// "… (en cours)"), unique among the collectivity's editions.
 	Label string
@@ -126,9 +126,9 @@ type edition struct {
 // of the same kind); the site shows it and never ranks by itself.
 type rankingRow struct {
 	CollectivityCode, CollectivityName, ProjectID, Edition, Metric, PeerGroup string
-	Value, Benchmark                                               sql.NullFloat64
-	Rank, Peers                                                    sql.NullInt64
-	Comparable, InProgress                                         bool
+	Value, Benchmark                                                          sql.NullFloat64
+	Rank, Peers                                                               sql.NullInt64
+	Comparable, InProgress                                                    bool
 }
 
 func readJSON(dir, name string, dst any) error {

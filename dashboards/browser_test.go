@@ -239,9 +239,10 @@ func checkCharts(t *testing.T, ctx context.Context, name string, want int) []cha
 
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
+	// The build output (bin/, git-ignored) unless CAPSTAT_ARTIFACTS says.
 	dir := os.Getenv("CAPSTAT_ARTIFACTS")
 	if dir == "" {
-		dir = t.TempDir()
+		dir = filepath.Join("..", "bin", "screenshots")
 	}
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100 gives PNG (lower is JPEG)
 	if err != nil {
@@ -398,10 +399,35 @@ func TestBrowserSite(t *testing.T) {
 	})
 
 	t.Run("works opened as files", func(t *testing.T) {
-		for _, p := range []string{"index.html", "collectivites/40/index.html", "embed/home_votes_per_1k_departement.html"} {
+		project := "projets/" + slugify(fx.Editions[0].Source) + "-" + shortHash(fx.Editions[0].Source, fx.Editions[0].ProjectID) + "/index.html"
+		for _, p := range []string{"index.html", "about.html", "collectivites/40/index.html", project, "embed/home_votes_per_1k_departement.html"} {
 			ctx, probe := openPage(t, bctx, "file://"+filepath.ToSlash(filepath.Join(site.Dir, p)))
 			checkCharts(t, ctx, p, chartsOf[p])
 			checkClean(t, "file://"+p, probe, "")
+			// Every link a reader can see leads to a file that exists (the
+			// release beside the site for downloads); what needs the
+			// daemon (the query API) is hidden.
+			if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.readyState === 'complete'`)); err != nil {
+				t.Fatal(err)
+			}
+			hrefs, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('a[href]'))
+				.filter(function (a) { return a.offsetParent !== null; })
+				.map(function (a) { return a.href; })`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range hrefs {
+				u, err := url.Parse(h)
+				if err != nil || u.Scheme != "file" {
+					if !strings.HasPrefix(h, "https://") { // platform pages, licences
+						t.Errorf("%s: visible link %q leaves the files", p, h)
+					}
+					continue
+				}
+				if _, err := os.Stat(u.Path); err != nil {
+					t.Errorf("%s: visible link %q leads nowhere: %v", p, h, err)
+				}
+			}
 		}
 	})
 

@@ -27,7 +27,10 @@ const (
 // the CSV export (machine-readable), Href makes the cell a link.
 type cell struct {
 	Text, Raw, Href string
-	Num             bool
+	// FileHref replaces Href in a site opened from disk (site.js), where
+	// the release is the folder beside the site, not /data/latest/.
+	FileHref string
+	Num      bool
 }
 
 func textCell(s string) cell { return cell{Text: s, Raw: s} }

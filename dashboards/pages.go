@@ -416,7 +416,7 @@ func (b *builder) projectPage(p *project) *page {
 		FeedTitle: "Actualité de la participation : " + p.Title}
 	root := rootOf(pg.Path)
 	pg.Crumbs = []link{{Href: root + "index.html", Text: "Accueil"}}
-	body := projectBody{P: p, TopAPIHref: apiHref("top_proposals", "project", p.ID, "source", p.Source, "limit", "100")}
+	body := projectBody{P: p, TopAPIHref: root + apiHref("top_proposals", "project", p.ID, "source", p.Source, "limit", "100")}
 	if col, ok := b.rel.collectivity(p.CollectivityCode); ok {
 		body.Collectivity = link{Href: root + collectivityPath(col), Text: col.Name}
 		pg.Crumbs = append(pg.Crumbs, body.Collectivity)
@@ -779,7 +779,7 @@ func (b *builder) aboutPage() *page {
 			rows = intCell(*f.Rows)
 		}
 		body.Downloads.Rows = append(body.Downloads.Rows, []cell{
-			{Text: f.Path, Raw: f.Path, Href: "/data/latest/" + f.Path}, textCell(f.Dataset), textCell(f.Format),
+			{Text: f.Path, Raw: f.Path, Href: "data/latest/" + f.Path, FileHref: "../latest/" + f.Path}, textCell(f.Dataset), textCell(f.Format),
 			{Text: frBytes(f.Bytes), Raw: fmt.Sprint(f.Bytes), Num: true}, rows, textCell(f.SHA256)})
 	}
 	for _, q := range b.opts.Queries {

@@ -71,7 +71,7 @@ func TestRenderPublishedRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range rel.Manifest.Files {
-		if !strings.Contains(string(about), `href="/data/latest/`+f.Path+`"`) {
+		if !strings.Contains(string(about), `href="data/latest/`+f.Path+`" data-file-href="../latest/`+f.Path+`"`) {
 			t.Errorf("about page lacks a download link to %s", f.Path)
 		}
 		if !strings.Contains(string(about), f.SHA256) {

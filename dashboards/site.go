@@ -34,7 +34,8 @@ var assetsFS embed.FS
 var templatesFS embed.FS
 
 // QueryLink is a canned query of the query API, linked from the about page
-// as /api/queries/<Name>?_format=csv.
+// as api/queries/<Name>?_format=csv (relative to the site root, which the
+// daemon serves at /; those links are hidden in a site opened from disk).
 type QueryLink struct {
 	Name, Title string
 }
@@ -428,7 +429,7 @@ func apiHref(name string, params ...string) string {
 		v.Set(params[i], params[i+1])
 	}
 	v.Set("_format", "csv")
-	return "/api/queries/" + name + "?" + v.Encode()
+	return "api/queries/" + name + "?" + v.Encode()
 }
 
 // slugify keeps [a-z0-9-] of s (lowercased); other runs become one "-".

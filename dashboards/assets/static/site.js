@@ -57,9 +57,30 @@
     });
   }
 
-  if (document.readyState === 'loading') {
-    document.addEventListener('DOMContentLoaded', draw);
-  } else {
+  // A site opened from disk (file://) has no daemon: downloads point at the
+  // release folder beside the site, and what needs the server is hidden.
+  function offline() {
+    if (window.location.protocol !== 'file:') {
+      return;
+    }
+    var links = document.querySelectorAll('a[data-file-href]');
+    for (var i = 0; i < links.length; i++) {
+      links[i].setAttribute('href', links[i].getAttribute('data-file-href'));
+    }
+    var server = document.querySelectorAll('.needs-server');
+    for (var j = 0; j < server.length; j++) {
+      server[j].hidden = true;
+    }
+  }
+
+  function start() {
+    offline();
     draw();
+  }
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', start);
+  } else {
+    start();
   }
 })();

@@ -31,6 +31,7 @@ type cell struct {
 	// the release is the folder beside the site, not /data/latest/.
 	FileHref string
 	Num      bool
+	Hash     bool // a checksum: small monospace, wrapped
 }
 
 func textCell(s string) cell { return cell{Text: s, Raw: s} }
@@ -209,25 +210,22 @@ type phaseArea struct {
 	Start, End string // category labels (YYYY-MM-DD) present on the axis
 }
 
-// timeLines is a line chart over days with phases shaded. The first series
-// (votes) uses the left axis; the others (proposals, contributions, far
-// fewer) use the right one so they stay readable.
-func timeLines(days []string, series []seriesDef, areas []phaseArea, area bool) (json.RawMessage, error) {
+// timeLines is a line chart over days with phases shaded, every series on
+// one scale (two axes made 1 proposal look as tall as 6 votes); the
+// table under the chart gives the small counts exactly.
+func timeLines(days []string, series []seriesDef, areas []phaseArea, area bool, axisName string) (json.RawMessage, error) {
 	line := charts.NewLine()
 	line.SetGlobalOptions(append(globalOpts(true),
 		charts.WithXAxisOpts(opts.XAxis{Type: "category"}),
-		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: series[0].Name}),
+		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: axisName}),
 	)...)
-	if len(series) > 1 {
-		line.ExtendYAxis(opts.YAxis{Type: "value", Position: "right", Name: "Autres"})
-	}
 	line.SetXAxis(days)
 	for i, s := range series {
 		data := make([]opts.LineData, len(s.Values))
 		for j, v := range s.Values {
 			data[j] = opts.LineData{Value: v}
 		}
-		so := []charts.SeriesOpts{charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(len(days) < 40), YAxisIndex: min(i, 1)})}
+		so := []charts.SeriesOpts{charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(len(days) < 40)})}
 		if area {
 			so = append(so, charts.WithAreaStyleOpts(opts.AreaStyle{Opacity: opts.Float(0.15)}))
 		}

@@ -145,7 +145,8 @@ func writeFixtureRelease(tb testing.TB, dir string, size fixtureSize) *fixtureRe
 			"proposal_votes": map[string]int{"added": 1234, "updated": 0, "removed": 0}}})
 	writeJSON("datapackage.json", map[string]any{"name": "capstat", "title": "Budgets participatifs",
 		"licenses": []map[string]string{{"name": "etalab-2.0", "title": "Licence Ouverte / Open Licence 2.0", "path": "https://www.etalab.gouv.fr/licence-ouverte-open-licence"}},
-		"sources":  []map[string]string{{"title": "Plateformes Cap Collectif"}}})
+		"sources": []map[string]string{{"title": "landes", "path": "https://participez.landes.fr/graphql"},
+			{"title": "occitanie", "path": "https://jeparticipe.laregioncitoyenne.fr/graphql"}}})
 	var files []map[string]any
 	for _, name := range []string{"capstat.duckdb", "csv/budget_comparison.csv", "README.md", "changes.json", "datapackage.json"} {
 		data, err := os.ReadFile(filepath.Join(relDir, name))

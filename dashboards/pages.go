@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -402,6 +403,11 @@ type projectBody struct {
 	Steps        dataTable
 	Top          dataTable
 	Totals       struct{ Proposals, Votes, Contributions, Winners string }
+	// ShowContributions: the project has consultation steps or
+	// contributions. A budget's Project.contributions holds its proposals,
+	// which the API refuses there (API.md §9.3): its page says nothing of
+	// contributions rather than a false 0.
+	ShowContributions bool
 }
 
 var phaseNames = map[string]string{
@@ -453,6 +459,7 @@ func (b *builder) projectPage(p *project) *page {
 	}
 	body.Totals.Proposals, body.Totals.Votes, body.Totals.Contributions = frInt(p.Proposals), frInt(tv), frInt(tc)
 	body.Totals.Winners = frInt(p.Winners)
+	body.ShowContributions = tc > 0 || slices.ContainsFunc(p.Steps, func(s step) bool { return s.Phase == "consultation" || s.Phase == "questionnaire" })
 	pg.Body = body
 
 	id := "p_" + jsID(p.Slug)
@@ -594,7 +601,7 @@ func minStr(a, b string) string {
 }
 
 func (b *builder) timelineChart(id string, p *project) (chart, error) {
-	c := chart{ID: id, Title: "Activité jour par jour (votes à gauche, propositions et contributions à droite)", Tall: true,
+	c := chart{ID: id, Title: "Activité jour par jour (votes, propositions et contributions, sur une même échelle)", Tall: true,
 		APIHref:    apiHref("participation_daily_range", "project", p.ID, "source", p.Source),
 		Definition: definition(b.cat, "participation_daily", "votes") + " " + definition(b.cat, "participation_daily", "proposals")}
 	c.Table = dataTable{Caption: "Activité jour par jour : " + p.Title,
@@ -621,13 +628,13 @@ func (b *builder) timelineChart(id string, p *project) (chart, error) {
 		c.Summary = strings.TrimSuffix(c.Summary, ".") + ". Les zones grisées marquent les phases de dépôt et de vote."
 	}
 	labels, shaded := displayDays(days, areas)
-	opt, err := timeLines(labels, series, shaded, false)
+	opt, err := timeLines(labels, series, shaded, false, "par jour")
 	c.Option = opt
 	return c, err
 }
 
 func (b *builder) cumulativeChart(id string, p *project) (chart, error) {
-	c := chart{ID: id, Title: "Participation cumulée (votes à gauche, propositions et contributions à droite)",
+	c := chart{ID: id, Title: "Participation cumulée (votes, propositions et contributions, sur une même échelle)",
 		Definition: definition(b.cat, "participation_daily", "cumulative_votes") + " " + definition(b.cat, "participation_daily", "cumulative_proposals")}
 	c.Table = dataTable{Caption: "Participation cumulée : " + p.Title,
 		Head: []string{"Jour", "Propositions (cumul)", "Votes (cumul)", "Contributions (cumul)"}}
@@ -648,7 +655,7 @@ func (b *builder) cumulativeChart(id string, p *project) (chart, error) {
 	}
 	c.Summary = strings.Replace(c.Summary, "; ", " ; ", 1) + "."
 	labels, shaded := displayDays(days, b.phaseAreas(p, days))
-	opt, err := timeLines(labels, series, shaded, true)
+	opt, err := timeLines(labels, series, shaded, true, "cumul")
 	c.Option = opt
 	return c, err
 }
@@ -752,8 +759,23 @@ func (b *builder) aboutPage() *page {
 		}
 		body.LicenceNames = append(body.LicenceNames, name)
 	}
+	// Each platform by the collectivity that runs it, with its address.
+	names := map[string]string{}
+	for _, p := range b.rel.Projects {
+		if c, ok := b.rel.collectivity(p.CollectivityCode); ok {
+			names[p.Source] = c.Name
+		}
+	}
 	for _, s := range b.rel.Package.Sources {
-		body.Sources = append(body.Sources, s.Title)
+		name := names[s.Title]
+		if name == "" {
+			name = s.Title
+		}
+		host := s.Path
+		if u, err := url.Parse(s.Path); err == nil && u.Host != "" {
+			host = u.Host
+		}
+		body.Sources = append(body.Sources, name+" ("+host+")")
 	}
 	if d, ok := b.cat.Dataset("budget_comparison"); ok {
 		for _, col := range d.Columns {
@@ -780,7 +802,7 @@ func (b *builder) aboutPage() *page {
 		}
 		body.Downloads.Rows = append(body.Downloads.Rows, []cell{
 			{Text: f.Path, Raw: f.Path, Href: "data/latest/" + f.Path, FileHref: "../latest/" + f.Path}, textCell(f.Dataset), textCell(f.Format),
-			{Text: frBytes(f.Bytes), Raw: fmt.Sprint(f.Bytes), Num: true}, rows, textCell(f.SHA256)})
+			{Text: frBytes(f.Bytes), Raw: fmt.Sprint(f.Bytes), Num: true}, rows, {Text: f.SHA256, Raw: f.SHA256, Hash: true}})
 	}
 	for _, q := range b.opts.Queries {
 		t := q.Title

@@ -53,7 +53,11 @@ type Options struct {
 	NodeCost time.Duration
 	// Introspection enables __schema/__type (the graphql_introspection flag).
 	Introspection bool
-	Logger        *slog.Logger
+	// PlainText replaces the world's hostile test strings (script tags in
+	// titles…) with plain French text (World.WithoutHostileText): the
+	// demo people see first. Tests leave it off.
+	PlainText bool
+	Logger    *slog.Logger
 }
 
 // Server serves the sandbox instances.
@@ -97,7 +101,11 @@ func New(opts Options) (*Server, error) {
 	if opts.FailRate < 0 || opts.FailRate > 1 {
 		return nil, fmt.Errorf("sandbox: fail rate %v outside [0,1]", opts.FailRate)
 	}
-	return NewFromWorld(GenerateInstances(opts.Seed, opts.Scale, opts.Instances), opts)
+	w := GenerateInstances(opts.Seed, opts.Scale, opts.Instances)
+	if opts.PlainText {
+		w.WithoutHostileText()
+	}
+	return NewFromWorld(w, opts)
 }
 
 // NewFromWorld serves an already generated world (opts.Seed, Scale and

@@ -26,7 +26,7 @@ func newSandboxCmd(g *globals) *cobra.Command {
 		seed                            int64
 		failRate                        float64
 		latency, timeoutAfter, nodeCost time.Duration
-		introspection                   bool
+		introspection, hostile          bool
 	)
 	cmd := &cobra.Command{
 		Use:   "sandbox",
@@ -43,7 +43,7 @@ Same seed and scale, same bytes. Used by 'make demo' and the tests.`,
 			srv, err := sandbox.New(sandbox.Options{
 				Seed: seed, Scale: sc, Instances: instances, Token: token,
 				FailRate: failRate, Latency: latency, TimeoutAfter: timeoutAfter,
-				NodeCost: nodeCost, Introspection: introspection, Logger: g.logger,
+				NodeCost: nodeCost, Introspection: introspection, PlainText: !hostile, Logger: g.logger,
 			})
 			if err != nil {
 				return err
@@ -73,6 +73,7 @@ Same seed and scale, same bytes. Used by 'make demo' and the tests.`,
 	f.DurationVar(&timeoutAfter, "timeout-after", 0, "answer an HTML 502 when a request's simulated cost exceeds this")
 	f.DurationVar(&nodeCost, "node-cost", 0, "simulated server time per returned object, for --timeout-after (default 20ms)")
 	f.BoolVar(&introspection, "introspection", false, "allow __schema/__type (the graphql_introspection feature flag)")
+	f.BoolVar(&hostile, "hostile", false, "keep the hostile test strings (script tags in titles…) that the tests use; off for demos")
 	f.StringVar(&writeConfig, "write-config", "", "write a capstat.yaml matching the sandbox's instances and budgets to this path")
 	return cmd
 }

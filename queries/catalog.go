@@ -18,12 +18,15 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	contract "github.com/capstat/capstat/internal/catalog"
 )
 
 //go:embed catalog/*.sql
@@ -62,6 +65,10 @@ type Param struct {
 	Description string `json:"description" yaml:"description"`
 	Default     any    `json:"default,omitempty" yaml:"default"`
 	Required    bool   `json:"required,omitempty" yaml:"required"`
+	// Enum names the catalogue enum (internal/catalog datasets.yaml) the
+	// value must belong to; Values are its values, resolved at load.
+	Enum   string   `json:"-" yaml:"enum"`
+	Values []string `json:"values,omitempty" yaml:"-"`
 }
 
 type frontMatter struct {
@@ -163,6 +170,15 @@ func ParseQuery(name string, src []byte) (*Query, error) {
 		declared[p.Name] = true
 		if p.Description == "" {
 			return nil, fail("parameter %q: description required", p.Name)
+		}
+		if p.Enum != "" {
+			cat, err := contract.Load() // the data contract, where enums are declared
+			if err != nil {
+				return nil, fail("parameter %q: %v", p.Name, err)
+			}
+			if p.Values = cat.Enum(p.Enum); len(p.Values) == 0 {
+				return nil, fail("parameter %q: unknown enum %q (internal/catalog/datasets.yaml)", p.Name, p.Enum)
+			}
 		}
 		if p.Default != nil {
 			v, err := p.parse(fmt.Sprint(p.Default))
@@ -272,6 +288,9 @@ func (q *Query) Bind(params map[string]string) (map[string]any, error) {
 		v, err := p.parse(s)
 		if err != nil {
 			return nil, errorf(CodeInvalidParameter, "paramètre %q (%s) : %v", p.Name, p.Type, err)
+		}
+		if len(p.Values) > 0 && !slices.Contains(p.Values, s) {
+			return nil, errorf(CodeInvalidParameter, "valeur %q inconnue pour le paramètre %q de la requête %s (valeurs acceptées : %s)", s, p.Name, q.Name, strings.Join(p.Values, ", "))
 		}
 		out[p.Name] = v
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/capstat/capstat/internal/apierror"
 )
 
 // Error codes of refusals and failures, as sent in
@@ -23,18 +25,35 @@ const (
 	CodeInternal         = "internal"          // 500
 )
 
-// Error is a refusal or failure meant for the caller (French message).
+// Error is a refusal or failure meant for the caller: a French message,
+// and in Detail the engine's own words when they help (DuckDB's English
+// "syntax error at or near …", redacted of paths).
 type Error struct {
 	Code    string
 	Message string
+	Detail  string
 	Err     error // underlying cause, if any
 }
 
 func (e *Error) Error() string {
-	if e.Err != nil && !strings.Contains(e.Message, e.Err.Error()) {
-		return e.Code + ": " + e.Message + ": " + e.Err.Error()
+	msg := e.Code + ": " + e.Message
+	if e.Detail != "" {
+		msg += " (" + e.Detail + ")"
 	}
-	return e.Code + ": " + e.Message
+	if e.Err != nil && !strings.Contains(msg, e.Err.Error()) {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// API is the error as the HTTP API sends it (internal/apierror): the
+// detail only for the caller's own mistakes, never for internal failures.
+func (e *Error) API() *apierror.Error {
+	a := &apierror.Error{Status: e.HTTPStatus(), Code: e.Code, Message: e.Message}
+	if a.Status < 500 {
+		a.Detail = e.Detail
+	}
+	return a
 }
 
 func (e *Error) Unwrap() error { return e.Err }

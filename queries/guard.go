@@ -106,7 +106,7 @@ func (s *snapshot) check(ctx context.Context, c *sql.Conn, sqlText string) (wrap
 	}
 	if tree.Error {
 		if tree.ErrorType == "parser" || strings.HasPrefix(tree.ErrorMessage, "Parser Error") {
-			return "", errorf(CodeInvalidSQL, "%s", s.redact(tree.ErrorMessage))
+			return "", &Error{Code: CodeInvalidSQL, Message: "requête SQL invalide : erreur de syntaxe (le détail donne le message de DuckDB)", Detail: s.redact(tree.ErrorMessage)}
 		}
 		return "", errorf(CodeRefused, "instruction interdite : seules SELECT, WITH, DESCRIBE, SHOW et EXPLAIN sont acceptées, une seule par requête")
 	}
@@ -394,14 +394,14 @@ func (s *snapshot) classify(ctx context.Context, err error) error {
 		case duckdb.ErrorTypeOutOfMemory:
 			return &Error{Code: CodeResultTooLarge, Message: "limite de mémoire atteinte : réduisez la requête (filtres, agrégats, LIMIT)", Err: err}
 		case duckdb.ErrorTypePermission:
-			return &Error{Code: CodeRefused, Message: "accès interdit : " + msg, Err: err}
+			return &Error{Code: CodeRefused, Message: "accès interdit : la requête lit hors des jeux de données publiés", Detail: msg, Err: err}
 		case duckdb.ErrorTypeInternal, duckdb.ErrorTypeFatal:
 			s.broken.Store(true)
 			return &Error{Code: CodeInternal, Message: "erreur interne du moteur", Err: err}
 		case duckdb.ErrorTypeIO:
 			return &Error{Code: CodeInternal, Message: "erreur interne du moteur", Err: err}
 		}
-		return &Error{Code: CodeInvalidSQL, Message: msg, Err: err}
+		return &Error{Code: CodeInvalidSQL, Message: "requête SQL invalide : " + sqlProblem(de.Type) + " (le détail donne le message de DuckDB)", Detail: msg, Err: err}
 	}
 	if strings.Contains(err.Error(), "database has been invalidated") {
 		s.broken.Store(true)
@@ -428,4 +428,19 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// sqlProblem says in French what kind of mistake a DuckDB error reports.
+func sqlProblem(t duckdb.ErrorType) string {
+	switch t {
+	case duckdb.ErrorTypeParser, duckdb.ErrorTypeSyntax:
+		return "erreur de syntaxe"
+	case duckdb.ErrorTypeBinder, duckdb.ErrorTypeCatalog:
+		return "table, colonne ou fonction inconnue"
+	case duckdb.ErrorTypeConversion, duckdb.ErrorTypeMismatchType, duckdb.ErrorTypeInvalidType:
+		return "types incompatibles"
+	case duckdb.ErrorTypeDivideByZero, duckdb.ErrorTypeOutOfRange:
+		return "calcul impossible"
+	}
+	return "DuckDB a refusé la requête"
 }

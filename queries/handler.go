@@ -3,6 +3,7 @@ package queries
 import (
 	"encoding/json"
 	"errors"
+	"github.com/capstat/capstat/internal/apierror"
 	"io"
 	"log/slog"
 	"net/http"
@@ -41,11 +42,12 @@ type handler struct {
 }
 
 type paramDoc struct {
-	Name        string `json:"name"`
-	Type        string `json:"type"`
-	Description string `json:"description"`
-	Default     any    `json:"default,omitempty"`
-	Required    bool   `json:"required"`
+	Name        string   `json:"name"`
+	Type        string   `json:"type"`
+	Description string   `json:"description"`
+	Default     any      `json:"default,omitempty"`
+	Required    bool     `json:"required"`
+	Values      []string `json:"values,omitempty"` // the accepted values of an enumerated parameter
 }
 
 type queryDoc struct {
@@ -64,7 +66,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	for _, q := range qs {
 		d := queryDoc{Name: q.Name, Title: q.Title, Description: q.Description, Example: q.Example, SQL: q.SQL, Params: []paramDoc{}, Links: map[string]string{}}
 		for _, p := range q.Params {
-			d.Params = append(d.Params, paramDoc{Name: p.Name, Type: p.Type, Description: p.Description, Default: p.Default, Required: p.Required})
+			d.Params = append(d.Params, paramDoc{Name: p.Name, Type: p.Type, Description: p.Description, Default: p.Default, Required: p.Required, Values: p.Values})
 		}
 		for _, f := range []Format{FormatJSON, FormatCSV, FormatParquet} {
 			u := "/api/queries/" + q.Name + "?"
@@ -172,7 +174,8 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	} else {
 		h.log.Info("query refused", "path", r.URL.Path, "code", qe.Code, "status", status, "err", err)
 	}
-	writeJSONResponse(w, status, map[string]any{"error": map[string]string{"code": qe.Code, "message": qe.Message}})
+	w.Header().Set("Cache-Control", "no-store")
+	apierror.Write(w, qe.API())
 }
 
 func writeJSONResponse(w http.ResponseWriter, status int, v any) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"sort"
@@ -352,7 +353,7 @@ func TestCollectivityRanking(t *testing.T) {
 	for _, tc := range []struct {
 		metric string
 		limit  int
-	}{{"", 20}, {"participation_rate", 2}, {"nope", 20}} {
+	}{{"", 20}, {"participation_rate", 2}} {
 		metric := tc.metric
 		if metric == "" {
 			metric = "votes_per_1k"
@@ -383,6 +384,29 @@ func TestCollectivityRanking(t *testing.T) {
 		}
 		got := runJSON(t, e, "collectivity_ranking", params)
 		assertResult(t, got, []string{"rank", "collectivity_code", "collectivity_name", "edition", "value", "benchmark", "peers", "comparable"}, want)
+	}
+}
+
+// TestEnumParameters: an unknown value of an enumerated parameter is an
+// invalid_parameter error listing the accepted values (from the
+// catalogue's enum), not an empty result.
+func TestEnumParameters(t *testing.T) {
+	e, _, _ := openFixture(t, Limits{})
+	for _, tc := range []struct{ query, param, value, listed string }{
+		{"collectivity_ranking", "metric", "bogus", "votes_per_1k, participation_rate"},
+		{"participation_vs_population", "kind", "autre", "departement, region, commune, other"},
+	} {
+		err := e.Run(context.Background(), tc.query, map[string]string{tc.param: tc.value}, io.Discard, FormatJSON)
+		qe := AsError(err)
+		if err == nil || qe.Code != CodeInvalidParameter || !strings.Contains(qe.Message, tc.listed) || !strings.Contains(qe.Message, tc.value) {
+			t.Errorf("%s %s=%s: %v, want invalid_parameter listing %s", tc.query, tc.param, tc.value, err, tc.listed)
+		}
+	}
+	q, _ := e.Catalog().Query("collectivity_ranking")
+	for _, p := range q.Params {
+		if p.Name == "metric" && len(p.Values) != 7 {
+			t.Errorf("metric accepts %v, want the 7 ranking metrics", p.Values)
+		}
 	}
 }
 

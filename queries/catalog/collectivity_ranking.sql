@@ -6,7 +6,7 @@ description: >-
   Indicateurs : votes_per_1k, participation_rate, proposals_per_10k,
   eur_per_inhabitant, winner_rate, votes_gini…
 params:
-  - {name: metric, type: string, default: votes_per_1k, description: "Indicateur (colonne metric du jeu collectivity_ranking)."}
+  - {name: metric, type: string, default: votes_per_1k, enum: ranking_metric, description: "Indicateur (colonne metric du jeu collectivity_ranking)."}
   - {name: limit, type: int, default: 20, description: "Nombre de collectivités affichées."}
 example: "metric=participation_rate&limit=10"
 --- */

@@ -6,7 +6,7 @@ description: >-
   habitant. Exemple : quel département a le plus voté par habitant en 2024 ?
 params:
   - {name: edition, type: string, description: "Édition (ex. « 2024 ») ; toutes par défaut."}
-  - {name: kind, type: string, description: "Type de collectivité : departement, region, commune ou autre."}
+  - {name: kind, type: string, enum: collectivity_kind, description: "Type de collectivité : departement, region, commune ou other."}
   - {name: limit, type: int, default: 100, description: "Nombre de lignes."}
 example: "edition=2024&kind=departement"
 --- */

@@ -12,17 +12,17 @@ import (
 // orchestrators sit on top. Subpackages (ingest/capco) belong to their
 // parent's floor and may be imported by it.
 var layers = [][]string{
-	{"internal/apierror", "internal/duckdbx"},    // 0. ground: API errors, DuckDB
-	{"internal/capcoschema", "internal/catalog"}, // 1. ground: API schema, data contract
-	{"internal/config"},                          // 2. ground: configuration
-	{"ingest", "sandbox"},                        // 3. crawl (and the fake API it is tested against)
-	{"transform"},                                // 4. SQL models
-	{"reports"},                                  // 5. releases
-	{"dashboards", "queries"},                    // 6. readers of a release
-	{"schedules"},                                // 7. cron jobs
-	{"pipeline"},                                 // 8. the stages in order
-	{"daemon"},                                   // 9. capstat serve
-	{"cmd/capstat", "bench"},                     // 10. commands
+	{"internal/apierror", "internal/duckdbx", "internal/frfmt"}, // 0. ground: API errors, DuckDB, French numbers
+	{"internal/capcoschema", "internal/catalog"},                // 1. ground: API schema, data contract
+	{"internal/config"},       // 2. ground: configuration
+	{"ingest", "sandbox"},     // 3. crawl (and the fake API it is tested against)
+	{"transform"},             // 4. SQL models
+	{"reports"},               // 5. releases
+	{"dashboards", "queries"}, // 6. readers of a release
+	{"schedules"},             // 7. cron jobs
+	{"pipeline"},              // 8. the stages in order
+	{"daemon"},                // 9. capstat serve
+	{"cmd/capstat", "bench"},  // 10. commands
 }
 
 const module = "github.com/capstat/capstat/"

@@ -3,54 +3,22 @@ package dashboards
 import (
 	"math"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/capstat/capstat/internal/frfmt"
 )
 
 // nnbsp is the narrow no-break space French typography uses between digit
 // groups and before "%" or "€".
-const nnbsp = "\u202f"
+const nnbsp = frfmt.NNBSP
 
 var frMonths = [...]string{"janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."}
 
-// frInt formats n with French digit grouping: 12 345.
-func frInt(n int64) string {
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	s := strconv.FormatInt(n, 10)
-	var b strings.Builder
-	if neg {
-		b.WriteString("−")
-	}
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteString(nnbsp)
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
+// frInt formats n with French digit grouping: 12 345 (frfmt.Int).
+func frInt(n int64) string { return frfmt.Int(n) }
 
-// frDec formats f with the given number of decimals, a decimal comma and
-// digit grouping: 12 345,6. NaN and infinities give "–".
-func frDec(f float64, decimals int) string {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return "–"
-	}
-	s := strconv.FormatFloat(math.Abs(f), 'f', decimals, 64)
-	intPart, frac, _ := strings.Cut(s, ".")
-	n, _ := strconv.ParseInt(intPart, 10, 64)
-	out := frInt(n)
-	if f < 0 && s != strconv.FormatFloat(0, 'f', decimals, 64) {
-		out = "−" + out
-	}
-	if frac != "" {
-		out += "," + frac
-	}
-	return out
-}
+// frDec formats f with the given number of decimals (frfmt.Dec): 12 345,6.
+func frDec(f float64, decimals int) string { return frfmt.Dec(f, decimals) }
 
 // frPct formats a ratio in [0, 1] as a French percentage: 0.034 → "3,4 %".
 func frPct(ratio float64, decimals int) string {

@@ -55,3 +55,25 @@ func TestHandlerErrorShape(t *testing.T) {
 		})
 	}
 }
+
+// TestTableNumbers: the table format prints numbers as the site does;
+// CSV keeps raw values.
+func TestTableNumbers(t *testing.T) {
+	e, _, _ := openFixture(t, Limits{})
+	sql := "SELECT 0.27178434744023516::DOUBLE AS rate, 1234567::BIGINT AS votes, 12345.678::DOUBLE AS eur"
+	var table, csv strings.Builder
+	if err := e.SQL(t.Context(), sql, &table, FormatTable); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SQL(t.Context(), sql, &csv, FormatCSV); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"0,272", "1\u202f234\u202f567", "12\u202f345,68"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, table.String())
+		}
+	}
+	if !strings.Contains(csv.String(), "0.27178434744023516,1234567,12345.678") {
+		t.Errorf("csv is not raw:\n%s", csv.String())
+	}
+}

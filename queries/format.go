@@ -7,6 +7,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"github.com/capstat/capstat/internal/frfmt"
 	"io"
 	"math"
 	"math/big"
@@ -190,7 +191,7 @@ func writeTable(r *rowReader, w io.Writer, limit int) error {
 			if v == nil {
 				rec[i] = "NULL"
 			} else {
-				rec[i] = cell(textValue(v, r.cols[i].Type))
+				rec[i] = cell(tableValue(v, r.cols[i].Type))
 			}
 		}
 		_, err := fmt.Fprintln(tw, strings.Join(rec, "\t"))
@@ -208,6 +209,29 @@ func writeTable(r *rowReader, w io.Writer, limit int) error {
 		fmt.Fprintf(bw, "(%d lignes)\n", n)
 	}
 	return bw.Flush()
+}
+
+// tableValue renders a value for people (the table format): numbers the
+// French way, as the site shows them (frfmt); CSV, JSON and Parquet keep
+// raw values for machines.
+func tableValue(v any, dbType string) string {
+	switch x := v.(type) {
+	case float64:
+		return frfmt.Number(x)
+	case float32:
+		return frfmt.Number(float64(x))
+	case int64:
+		return frfmt.Int(x)
+	case int32:
+		return frfmt.Int(int64(x))
+	case int16:
+		return frfmt.Int(int64(x))
+	case int8:
+		return frfmt.Int(int64(x))
+	case int:
+		return frfmt.Int(int64(x))
+	}
+	return textValue(v, dbType)
 }
 
 // cell makes a value safe for one tab-separated table cell.

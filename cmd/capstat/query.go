@@ -3,11 +3,14 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/capstat/capstat/queries"
 )
@@ -55,6 +58,9 @@ Ad-hoc SQL is limited to one read-only statement, without file or network access
 			if err != nil {
 				return err
 			}
+			if err := refuseBinaryToTerminal(f, cmd.OutOrStdout()); err != nil {
+				return err
+			}
 			if (len(args) == 1) == (sqlText != "") {
 				return fmt.Errorf("give either a query NAME or --sql (see capstat query --list)")
 			}
@@ -79,4 +85,14 @@ Ad-hoc SQL is limited to one read-only statement, without file or network access
 	f.StringVar(&sqlText, "sql", "", "ad-hoc SQL (one read-only statement)")
 	f.BoolVar(&list, "list", false, "list the canned queries")
 	return cmd
+}
+
+// refuseBinaryToTerminal refuses to write a binary format (Parquet) to a
+// terminal, where it would only scramble the screen.
+func refuseBinaryToTerminal(f queries.Format, w io.Writer) error {
+	file, ok := w.(*os.File)
+	if f != queries.FormatParquet || !ok || !term.IsTerminal(int(file.Fd())) {
+		return nil
+	}
+	return fmt.Errorf("--format parquet writes binary data: redirect it to a file (capstat query … --format parquet > result.parquet)")
 }

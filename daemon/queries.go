@@ -4,12 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/capstat/capstat/internal/apierror"
 	"github.com/capstat/capstat/queries"
+	"github.com/capstat/capstat/reports/release"
 )
 
 // queryHandler serves the query API of the current release; it answers 503
@@ -32,7 +32,7 @@ type queryHandler struct {
 // latest moved. Queries keep being answered (on the previous release)
 // while the new one loads.
 func (q *queryHandler) reopen(ctx context.Context) error {
-	path := filepath.Join(q.out, "latest", "capstat.duckdb")
+	path := release.LatestSnapshot(q.out)
 	q.reopening.Lock()
 	defer q.reopening.Unlock()
 	q.mu.RLock()

@@ -4,17 +4,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/capstat/capstat/reports/release"
 )
 
-// Release is the current release as read from DIR/latest/manifest.json.
-type Release struct {
+// CurrentRelease is what the server needs of the release DIR/latest
+// designates, read from its manifest (release.Manifest).
+type CurrentRelease struct {
 	ID         string    `json:"release_id"`
 	CreatedAt  time.Time `json:"created_at"`
 	PreviousID string    `json:"previous_release_id,omitempty"`
@@ -33,18 +34,18 @@ type releaseCache struct {
 
 	mu  sync.Mutex
 	key string
-	cur *Release
+	cur *CurrentRelease
 	err error
 }
 
 // current resolves DIR/latest. Each call costs a readlink and a stat; the
 // manifest is parsed again only when the target or the file changes.
-func (c *releaseCache) current() (*Release, error) {
+func (c *releaseCache) current() (*CurrentRelease, error) {
 	dir, err := c.resolveLatest()
 	if err != nil {
 		return nil, err
 	}
-	mpath := dir + "/manifest.json"
+	mpath := dir + "/" + release.ManifestFile
 	fi, err := c.root.Stat(mpath)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", errNoRelease, mpath, err)
@@ -65,58 +66,38 @@ func (c *releaseCache) current() (*Release, error) {
 // must point to releases/<id> (relative or absolute); a plain directory is
 // used as is.
 func (c *releaseCache) resolveLatest() (string, error) {
-	target, err := c.root.Readlink("latest")
+	target, err := c.root.Readlink(release.Latest)
 	if err == nil {
 		id := filepath.Base(filepath.Clean(target))
-		if !validReleaseID(id) {
+		if !release.ValidID(id) {
 			return "", fmt.Errorf("%w: latest points to %q", errNoRelease, target)
 		}
-		return "releases/" + id, nil
+		return release.ReleasesDir + "/" + id, nil
 	}
-	fi, serr := c.root.Lstat("latest")
+	fi, serr := c.root.Lstat(release.Latest)
 	if serr != nil {
 		return "", fmt.Errorf("%w: %v", errNoRelease, serr)
 	}
 	if fi.IsDir() {
-		return "latest", nil
+		return release.Latest, nil
 	}
 	return "", fmt.Errorf("%w: latest is neither a symlink nor a directory", errNoRelease)
 }
 
-func (c *releaseCache) load(dir, mpath string) (*Release, error) {
+func (c *releaseCache) load(dir, mpath string) (*CurrentRelease, error) {
 	b, err := c.root.ReadFile(mpath)
 	if err != nil {
 		return nil, fmt.Errorf("%w: read %s: %v", errNoRelease, mpath, err)
 	}
-	var m struct {
-		ReleaseID         string            `json:"release_id"`
-		CreatedAt         string            `json:"created_at"`
-		PreviousReleaseID string            `json:"previous_release_id"`
-		Files             []json.RawMessage `json:"files"`
-	}
+	var m release.Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("%w: parse %s: %v", errNoRelease, mpath, err)
 	}
 	if m.ReleaseID == "" {
 		return nil, fmt.Errorf("%w: %s has no release_id", errNoRelease, mpath)
 	}
-	created, err := time.Parse(time.RFC3339Nano, m.CreatedAt)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s created_at: %v", errNoRelease, mpath, err)
+	if m.CreatedAt.IsZero() {
+		return nil, fmt.Errorf("%w: %s has no created_at", errNoRelease, mpath)
 	}
-	return &Release{ID: m.ReleaseID, CreatedAt: created.UTC(), PreviousID: m.PreviousReleaseID, Files: len(m.Files), Dir: dir}, nil
-}
-
-// validReleaseID accepts one safe path element (20261129T171502Z, -2...).
-func validReleaseID(id string) bool {
-	if id == "" || id == "." || id == ".." || len(id) > 128 || id[0] == '.' {
-		return false
-	}
-	for _, c := range id {
-		ok := c == '-' || c == '_' || c == '.' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-		if !ok {
-			return false
-		}
-	}
-	return fs.ValidPath(id) && path.Base(id) == id
+	return &CurrentRelease{ID: m.ReleaseID, CreatedAt: m.CreatedAt.UTC(), PreviousID: m.PreviousReleaseID, Files: len(m.Files), Dir: dir}, nil
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/capstat/capstat/internal/duckdbx"
 	"github.com/capstat/capstat/pipeline"
 	"github.com/capstat/capstat/queries"
-	"github.com/capstat/capstat/reports"
+	"github.com/capstat/capstat/reports/release"
 	"github.com/capstat/capstat/schedules"
 )
 
@@ -114,8 +114,8 @@ func Run(ctx context.Context, c *config.Config, log *slog.Logger) error {
 	// A source that does not answer shows at once in /readyz and /metrics;
 	// the last release is served meanwhile.
 	go p.Probe(ctx)
-	if _, err := reports.Current(c.Out); err != nil {
-		if errors.Is(err, reports.ErrNoRelease) {
+	if _, err := release.Current(c.Out); err != nil {
+		if errors.Is(err, release.ErrNoRelease) {
 			log.Info("no release yet: running the whole pipeline once", "out", c.Out)
 		} else {
 			log.Warn("current release unreadable: running the whole pipeline once", "out", c.Out, "err", err)

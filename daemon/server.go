@@ -55,6 +55,7 @@ import (
 	"time"
 
 	"github.com/capstat/capstat/internal/apierror"
+	"github.com/capstat/capstat/reports/release"
 	"github.com/capstat/capstat/schedules"
 )
 
@@ -195,7 +196,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Metrics() *Metrics { return s.metrics }
 
 // Release returns the current release, or an error when none is ready.
-func (s *Server) Release() (*Release, error) { return s.releases.current() }
+func (s *Server) Release() (*CurrentRelease, error) { return s.releases.current() }
 
 // Close releases the DIR handle.
 func (s *Server) Close() error { return s.root.Close() }
@@ -296,15 +297,15 @@ func (s *Server) handleReleases(w http.ResponseWriter, r *http.Request) {
 	rest := r.PathValue("rest")
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	if rest == "" {
-		s.serveFile(w, r, "releases", "", cacheRevalidate, dirList)
+		s.serveFile(w, r, release.ReleasesDir, "", cacheRevalidate, dirList)
 		return
 	}
 	id, _, _ := strings.Cut(rest, "/")
-	if !validReleaseID(id) {
+	if !release.ValidID(id) {
 		s.notFound(w, r)
 		return
 	}
-	s.serveFile(w, r, "releases", rest, cacheImmutable, dirList)
+	s.serveFile(w, r, release.ReleasesDir, rest, cacheImmutable, dirList)
 }
 
 func (s *Server) handleSite(w http.ResponseWriter, r *http.Request) {

@@ -20,7 +20,7 @@ func FuzzFeedText(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, text string) {
 		dir := t.TempDir()
-		b := &builder{rel: &release{ID: "r", CreatedAt: fixtureCreated}, dir: dir, site: &Site{}}
+		b := &builder{rel: &published{ID: "r", CreatedAt: fixtureCreated}, dir: dir, site: &Site{}}
 		ev := feedEvent{ID: "urn:capstat:test", Title: text, Summary: text, When: fixtureCreated.Add(-time.Hour), Target: "index.html"}
 		if err := b.writeFeed("feed.xml", "urn:capstat:feed:test", "Titre "+text, "index.html", []feedEvent{ev}); err != nil {
 			t.Fatal(err)

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/capstat/capstat/reports"
+	"github.com/capstat/capstat/reports/release"
 )
 
 // A collectivity's ranking charts show every peer up to maxPeersShown,
@@ -793,7 +793,7 @@ func (b *builder) aboutPage() *page {
 	}
 	body.Downloads = dataTable{Caption: "Fichiers de la publication " + b.rel.ID + " (tailles et empreintes SHA-256 du manifeste)",
 		Head: []string{"Fichier", "Jeu de données", "Format", "Taille", "Lignes", "SHA-256"}}
-	files := append([]reports.FileEntry(nil), b.rel.Manifest.Files...)
+	files := append([]release.FileEntry(nil), b.rel.Manifest.Files...)
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	for _, f := range files {
 		rows := cell{Text: "–", Num: true}

@@ -3,11 +3,9 @@ package dashboards
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -15,7 +13,7 @@ import (
 
 	"github.com/capstat/capstat/internal/catalog"
 	"github.com/capstat/capstat/internal/duckdbx"
-	"github.com/capstat/capstat/reports"
+	"github.com/capstat/capstat/reports/release"
 )
 
 // Limits on what a page shows (the full data stays in the release files).
@@ -24,34 +22,19 @@ const (
 	mapPointsPerProject    = 300
 )
 
-// release is everything the site shows, read once from a published release.
-type release struct {
+// published is everything the site shows, read once from a published release.
+type published struct {
 	ID         string
 	PreviousID string
 	CreatedAt  time.Time
-	Manifest   reports.Manifest
-	Changes    reports.Changes
-	Package    datapackage
+	Manifest   release.Manifest
+	Changes    release.Changes
+	Package    release.DataPackage
 
 	Collectivities []collectivity
 	Projects       []*project
 	Editions       []edition // budget_comparison, sorted by collectivity, edition
 	Ranking        []rankingRow
-}
-
-// datapackage holds the Frictionless fields the about page shows.
-type datapackage struct {
-	Name     string `json:"name"`
-	Title    string `json:"title"`
-	Licenses []struct {
-		Name  string `json:"name"`
-		Path  string `json:"path"`
-		Title string `json:"title"`
-	} `json:"licenses"`
-	Sources []struct {
-		Title string `json:"title"`
-		Path  string `json:"path"`
-	} `json:"sources"`
 }
 
 type collectivity struct {
@@ -131,32 +114,29 @@ type rankingRow struct {
 	Comparable, InProgress                                                    bool
 }
 
+// readJSON reads one metadata file of the release in dir.
 func readJSON(dir, name string, dst any) error {
-	b, err := os.ReadFile(filepath.Join(dir, name))
-	if err != nil {
+	if err := release.ReadJSON(filepath.Join(dir, name), dst); err != nil {
 		return fmt.Errorf("read release %s: %w", name, err)
-	}
-	if err := json.Unmarshal(b, dst); err != nil {
-		return fmt.Errorf("decode release %s: %w", name, err)
 	}
 	return nil
 }
 
 // loadRelease reads the release in dir (usually DIR/latest).
-func loadRelease(ctx context.Context, dir string) (*release, error) {
-	r := &release{}
-	if err := readJSON(dir, "manifest.json", &r.Manifest); err != nil {
+func loadRelease(ctx context.Context, dir string) (*published, error) {
+	r := &published{}
+	if err := readJSON(dir, release.ManifestFile, &r.Manifest); err != nil {
 		return nil, err
 	}
-	if err := readJSON(dir, "changes.json", &r.Changes); err != nil {
+	if err := readJSON(dir, release.ChangesFile, &r.Changes); err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
 	}
-	if err := readJSON(dir, "datapackage.json", &r.Package); err != nil {
+	if err := readJSON(dir, release.DatapackageFile, &r.Package); err != nil {
 		return nil, err
 	}
-	db, err := duckdbx.OpenReadOnly(ctx, filepath.Join(dir, "capstat.duckdb"))
+	db, err := duckdbx.OpenReadOnly(ctx, filepath.Join(dir, release.SnapshotFile))
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +163,7 @@ func loadRelease(ctx context.Context, dir string) (*release, error) {
 	return r, nil
 }
 
-func (r *release) projectIndex() map[[2]string]*project {
+func (r *published) projectIndex() map[[2]string]*project {
 	m := make(map[[2]string]*project, len(r.Projects))
 	for _, p := range r.Projects {
 		m[[2]string{p.Source, p.ID}] = p
@@ -193,13 +173,13 @@ func (r *release) projectIndex() map[[2]string]*project {
 
 // previousCreatedAt parses the previous release id (a UTC timestamp such as
 // 20261129T171502Z, maybe with a -2 suffix).
-func (r *release) previousCreatedAt() (time.Time, bool) {
+func (r *published) previousCreatedAt() (time.Time, bool) {
 	id, _, _ := strings.Cut(r.PreviousID, "-")
 	t, err := time.Parse("20060102T150405Z", id)
 	return t, err == nil
 }
 
-func (r *release) loadCollectivities(ctx context.Context, db *sql.DB) error {
+func (r *published) loadCollectivities(ctx context.Context, db *sql.DB) error {
 	rows, err := db.QueryContext(ctx, `SELECT collectivity_code, coalesce(collectivity_name, collectivity_code),
 		coalesce(collectivity_kind, ''), coalesce(population, 0), coalesce(population_year, 0)
 		FROM collectivities ORDER BY collectivity_code`)
@@ -219,7 +199,7 @@ func (r *release) loadCollectivities(ctx context.Context, db *sql.DB) error {
 	return rows.Err()
 }
 
-func (r *release) loadProjects(ctx context.Context, db *sql.DB) error {
+func (r *published) loadProjects(ctx context.Context, db *sql.DB) error {
 	rows, err := db.QueryContext(ctx, `SELECT source, project_id, coalesce(collectivity_code, ''), coalesce(title, ''),
 		coalesce(url, ''), coalesce(project_type, ''), coalesce(edition, ''), published_at
 		FROM projects ORDER BY source, project_id`)
@@ -240,7 +220,7 @@ func (r *release) loadProjects(ctx context.Context, db *sql.DB) error {
 	return rows.Err()
 }
 
-func (r *release) loadSteps(ctx context.Context, db *sql.DB) error {
+func (r *published) loadSteps(ctx context.Context, db *sql.DB) error {
 	idx := r.projectIndex()
 	rows, err := db.QueryContext(ctx, `SELECT source, project_id, step_id, coalesce(phase, 'other'), coalesce(title, ''),
 		coalesce(state, ''), start_at, end_at, coalesce(position, 0)
@@ -264,7 +244,7 @@ func (r *release) loadSteps(ctx context.Context, db *sql.DB) error {
 	return rows.Err()
 }
 
-func (r *release) loadDays(ctx context.Context, db *sql.DB) error {
+func (r *published) loadDays(ctx context.Context, db *sql.DB) error {
 	idx := r.projectIndex()
 	rows, err := db.QueryContext(ctx, `SELECT source, project_id, day,
 		sum(coalesce(proposals, 0))::BIGINT, sum(coalesce(votes, 0))::BIGINT,
@@ -296,7 +276,7 @@ func (r *release) loadDays(ctx context.Context, db *sql.DB) error {
 	return rows.Err()
 }
 
-func (r *release) loadProposalStats(ctx context.Context, db *sql.DB) error {
+func (r *published) loadProposalStats(ctx context.Context, db *sql.DB) error {
 	idx := r.projectIndex()
 	since, ok := r.previousCreatedAt()
 	if !ok {
@@ -329,7 +309,7 @@ const proposalColumns = `source, project_id, proposal_id, coalesce(reference, ''
 	coalesce(category, ''), coalesce(theme, ''), coalesce(selection_status, ''), coalesce(votes_count, 0),
 	coalesce(winner, false), coalesce(latitude, 0), coalesce(longitude, 0)`
 
-func (r *release) scanProposals(ctx context.Context, db *sql.DB, query string, add func(*project, proposal), args ...any) error {
+func (r *published) scanProposals(ctx context.Context, db *sql.DB, query string, add func(*project, proposal), args ...any) error {
 	idx := r.projectIndex()
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -350,7 +330,7 @@ func (r *release) scanProposals(ctx context.Context, db *sql.DB, query string, a
 	return rows.Err()
 }
 
-func (r *release) loadTopProposals(ctx context.Context, db *sql.DB) error {
+func (r *published) loadTopProposals(ctx context.Context, db *sql.DB) error {
 	return r.scanProposals(ctx, db, `SELECT `+proposalColumns+` FROM proposals
 		WHERE NOT coalesce(trashed, false)
 		QUALIFY row_number() OVER (PARTITION BY source, project_id ORDER BY votes_count DESC NULLS LAST, proposal_id) <= ?
@@ -358,7 +338,7 @@ func (r *release) loadTopProposals(ctx context.Context, db *sql.DB) error {
 		func(p *project, x proposal) { p.Top = append(p.Top, x) }, topProposalsPerProject)
 }
 
-func (r *release) loadPoints(ctx context.Context, db *sql.DB) error {
+func (r *published) loadPoints(ctx context.Context, db *sql.DB) error {
 	return r.scanProposals(ctx, db, `SELECT `+proposalColumns+` FROM proposals
 		WHERE NOT coalesce(trashed, false) AND latitude IS NOT NULL AND longitude IS NOT NULL
 		QUALIFY row_number() OVER (PARTITION BY source, project_id ORDER BY votes_count DESC NULLS LAST, proposal_id) <= ?
@@ -372,7 +352,7 @@ var comparisonMetrics = []string{
 	"cost_to_envelope", "votes_gini",
 }
 
-func (r *release) loadEditions(ctx context.Context, db *sql.DB) error {
+func (r *published) loadEditions(ctx context.Context, db *sql.DB) error {
 	q := `SELECT source, collectivity_code, coalesce(collectivity_name, collectivity_code), coalesce(collectivity_kind, 'other'), project_id,
 		coalesce(project_title, ''), coalesce(edition, ''), coalesce(exercise_model, ''), coalesce(comparable_on, 'all'),
 		coalesce(population, 0), envelope_eur, coalesce(proposals, 0), coalesce(votes, 0), coalesce(participants, 0),
@@ -405,7 +385,7 @@ func (r *release) loadEditions(ctx context.Context, db *sql.DB) error {
 	return rows.Err()
 }
 
-func (r *release) loadCategories(ctx context.Context, db *sql.DB) error {
+func (r *published) loadCategories(ctx context.Context, db *sql.DB) error {
 	idx := r.projectIndex()
 	rows, err := db.QueryContext(ctx, `SELECT source, project_id, dimension, coalesce(label, '(aucun)'),
 		coalesce(proposals, 0), coalesce(proposals_share, 0), coalesce(votes, 0), coalesce(votes_share, 0), coalesce(winners, 0)
@@ -427,7 +407,7 @@ func (r *release) loadCategories(ctx context.Context, db *sql.DB) error {
 	return rows.Err()
 }
 
-func (r *release) loadRanking(ctx context.Context, db *sql.DB) error {
+func (r *published) loadRanking(ctx context.Context, db *sql.DB) error {
 	rows, err := db.QueryContext(ctx, `SELECT r.collectivity_code, coalesce(r.collectivity_name, r.collectivity_code), coalesce(r.project_id, ''), coalesce(r.edition, ''),
 		r.metric, coalesce(r.peer_group, c.collectivity_kind, 'other'), r.value, r.benchmark, r.rank, r.peers,
 		coalesce(r.comparable, true), coalesce(r.in_progress, false)
@@ -449,7 +429,7 @@ func (r *release) loadRanking(ctx context.Context, db *sql.DB) error {
 }
 
 // editionsOf returns the editions of a collectivity, oldest first.
-func (r *release) editionsOf(code string) []edition {
+func (r *published) editionsOf(code string) []edition {
 	var out []edition
 	for _, e := range r.Editions {
 		if e.CollectivityCode == code {
@@ -462,7 +442,7 @@ func (r *release) editionsOf(code string) []edition {
 // latestEditions returns the latest finished edition of each
 // collectivity (its latest edition when none is finished), in
 // collectivity-name order: the editions collectivity_ranking compares.
-func (r *release) latestEditions() []edition {
+func (r *published) latestEditions() []edition {
 	last := map[string]edition{}
 	for _, e := range r.Editions { // sorted by code, edition: the last one wins
 		if prev, ok := last[e.CollectivityCode]; ok && e.InProgress && !prev.InProgress {
@@ -484,7 +464,7 @@ func (r *release) latestEditions() []edition {
 }
 
 // ranking returns the ranking row of a collectivity for a metric.
-func (r *release) ranking(code, metric string) (rankingRow, bool) {
+func (r *published) ranking(code, metric string) (rankingRow, bool) {
 	for _, x := range r.Ranking {
 		if x.CollectivityCode == code && x.Metric == metric {
 			return x, true
@@ -495,7 +475,7 @@ func (r *release) ranking(code, metric string) (rankingRow, bool) {
 
 // rankingOf returns the ranking rows of a metric among the collectivities
 // of one kind: ranked ones by rank, then the others by value.
-func (r *release) rankingOf(metric, group string) []rankingRow {
+func (r *published) rankingOf(metric, group string) []rankingRow {
 	var out []rankingRow
 	for _, x := range r.Ranking {
 		if x.Metric == metric && x.PeerGroup == group && x.Value.Valid {
@@ -520,7 +500,7 @@ func (r *release) rankingOf(metric, group string) []rankingRow {
 
 // benchmark returns the median of the compared collectivities of a kind
 // for a metric (collectivity_ranking.benchmark).
-func (r *release) benchmark(metric, group string) (float64, bool) {
+func (r *published) benchmark(metric, group string) (float64, bool) {
 	for _, x := range r.Ranking {
 		if x.Metric == metric && x.PeerGroup == group && x.Benchmark.Valid {
 			return x.Benchmark.Float64, true
@@ -531,7 +511,7 @@ func (r *release) benchmark(metric, group string) (float64, bool) {
 
 // peerGroups lists the kinds of collectivities with a ranking row, the
 // most numerous first.
-func (r *release) peerGroups() []string {
+func (r *published) peerGroups() []string {
 	n := map[string]int{}
 	for _, x := range r.Ranking {
 		n[x.PeerGroup]++
@@ -549,7 +529,7 @@ func (r *release) peerGroups() []string {
 	return out
 }
 
-func (r *release) collectivity(code string) (collectivity, bool) {
+func (r *published) collectivity(code string) (collectivity, bool) {
 	for _, c := range r.Collectivities {
 		if c.Code == code {
 			return c, true
@@ -563,7 +543,7 @@ func (r *release) collectivity(code string) (collectivity, bool) {
 // cours)" while a deposit or vote step is open, made unique among the
 // collectivity's editions (a second project of the same label and year
 // gets its title).
-func (r *release) labelEditions(cat *catalog.Catalog) {
+func (r *published) labelEditions(cat *catalog.Catalog) {
 	seen := map[[2]string]int{}
 	for i := range r.Editions {
 		e := &r.Editions[i]

@@ -144,7 +144,7 @@ func Render(ctx context.Context, o Options) (*Site, error) {
 
 type builder struct {
 	opts Options
-	rel  *release
+	rel  *published
 	cat  *catalog.Catalog
 	loc  *time.Location
 	tpl  map[string]*template.Template

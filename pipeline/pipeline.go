@@ -24,6 +24,7 @@ import (
 	"github.com/capstat/capstat/internal/duckdbx"
 	"github.com/capstat/capstat/queries"
 	"github.com/capstat/capstat/reports"
+	"github.com/capstat/capstat/reports/release"
 	"github.com/capstat/capstat/transform"
 )
 
@@ -218,7 +219,7 @@ func (p *Pipeline) Transform(ctx context.Context) error {
 }
 
 // Publish writes a release of the transformed data and makes it current.
-func (p *Pipeline) Publish(ctx context.Context) (*reports.Release, error) {
+func (p *Pipeline) Publish(ctx context.Context) (*reports.Published, error) {
 	c := p.Config
 	opts := reports.Options{
 		OutDir: c.Out, Retention: c.Publish.Retention, Licence: c.Publish.Licence,
@@ -229,7 +230,7 @@ func (p *Pipeline) Publish(ctx context.Context) (*reports.Release, error) {
 		opts.Sources = append(opts.Sources, reports.SourceInfo{Name: s.Name, Endpoint: s.Endpoint})
 	}
 	defer p.observe(StagePublish, time.Now())
-	var rel *reports.Release
+	var rel *reports.Published
 	err := p.withDB(ctx, func(db *sql.DB) error {
 		var err error
 		rel, err = reports.Publish(ctx, db, opts)
@@ -254,8 +255,8 @@ func (p *Pipeline) Dashboards(ctx context.Context) error {
 		links = append(links, dashboards.QueryLink{Name: q.Name, Title: q.Title})
 	}
 	_, err = dashboards.Render(ctx, dashboards.Options{
-		ReleaseDir: filepath.Join(p.Config.Out, "latest"),
-		SiteDir:    filepath.Join(p.Config.Out, "site"),
+		ReleaseDir: release.LatestDir(p.Config.Out),
+		SiteDir:    filepath.Join(p.Config.Out, release.SiteDir),
 		MaxAge:     p.Config.Publish.MaxAge.Duration,
 		Logger:     p.logger(),
 		Queries:    links,

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/capstat/capstat/internal/config"
-	"github.com/capstat/capstat/reports"
+	"github.com/capstat/capstat/reports/release"
 	"github.com/capstat/capstat/sandbox"
 )
 
@@ -72,7 +72,7 @@ func TestRunFromEmpty(t *testing.T) {
 	if err := p.Run(ctx); err == nil {
 		t.Fatal("Run with an unreachable source succeeded")
 	}
-	if _, err := reports.Current(c.Out); !errors.Is(err, reports.ErrNoRelease) {
+	if _, err := release.Current(c.Out); !errors.Is(err, release.ErrNoRelease) {
 		t.Errorf("a failed run published: %v", err)
 	}
 
@@ -80,7 +80,7 @@ func TestRunFromEmpty(t *testing.T) {
 	if err := p.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rel, err := reports.Current(c.Out)
+	rel, err := release.Current(c.Out)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/capstat/capstat/reports/release"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,19 +20,19 @@ import (
 // equal and nothing is read; otherwise rows are matched on the primary key
 // and compared on a hash of the columns both releases have, the previous
 // rows being read from its Parquet files.
-func datasetChanges(ctx context.Context, conn *sql.Conn, d *catalog.Dataset, cur string, n int64, fp string, prev *Release) (DatasetChanges, error) {
+func datasetChanges(ctx context.Context, conn *sql.Conn, d *catalog.Dataset, cur string, n int64, fp string, prev *release.Release) (release.DatasetChanges, error) {
 	if prev == nil {
-		return DatasetChanges{Added: n}, nil
+		return release.DatasetChanges{Added: n}, nil
 	}
 	if _, ok := prev.Manifest.Datasets[d.Name]; ok && fp != "" && prev.Manifest.Fingerprints[d.Name] == fp {
-		return DatasetChanges{}, nil
+		return release.DatasetChanges{}, nil
 	}
 	src, err := previousRelation(d.Name, prev.Dir)
 	if err != nil {
-		return DatasetChanges{}, err
+		return release.DatasetChanges{}, err
 	}
 	if src == "" {
-		return DatasetChanges{Added: n}, nil
+		return release.DatasetChanges{Added: n}, nil
 	}
 	return diffDataset(ctx, conn, cur, d, src)
 }
@@ -50,10 +51,10 @@ func previousRelation(name, prevDir string) (string, error) {
 		duckdbx.Quote(filepath.Join(dir, "**", "*.parquet"))), nil
 }
 
-func diffDataset(ctx context.Context, conn *sql.Conn, curRel string, d *catalog.Dataset, prevRel string) (DatasetChanges, error) {
+func diffDataset(ctx context.Context, conn *sql.Conn, curRel string, d *catalog.Dataset, prevRel string) (release.DatasetChanges, error) {
 	prevCols, err := relationColumns(ctx, conn, prevRel)
 	if err != nil {
-		return DatasetChanges{}, err
+		return release.DatasetChanges{}, err
 	}
 	key := d.PrimaryKey
 	var hashed []string
@@ -69,7 +70,7 @@ func diffDataset(ctx context.Context, conn *sql.Conn, curRel string, d *catalog.
 	}
 	for _, k := range key {
 		if !prevCols[k] {
-			return DatasetChanges{}, fmt.Errorf("previous release lacks key column %s", k)
+			return release.DatasetChanges{}, fmt.Errorf("previous release lacks key column %s", k)
 		}
 	}
 	// Rows are matched on a hash of the key (one integer join instead of
@@ -93,7 +94,7 @@ func diffDataset(ctx context.Context, conn *sql.Conn, curRel string, d *catalog.
 		count(*) FILTER (WHERE c.m IS NULL)
 		FROM (%s) c FULL OUTER JOIN (%s) p ON c.k = p.k`,
 		side(curRel), side(prevRel))
-	var dc DatasetChanges
+	var dc release.DatasetChanges
 	if err := conn.QueryRowContext(ctx, q).Scan(&dc.Added, &dc.Updated, &dc.Removed); err != nil {
 		return dc, err
 	}

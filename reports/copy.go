@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/capstat/capstat/reports/release"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -30,7 +31,7 @@ var partitionValue = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 // COPY … PARTITION_BY (source), which hashes and buffers every row by
 // partition (bench/publish/results.txt). When a source value could not
 // name a folder as it is (or is NULL), PARTITION_BY writes it, escaped.
-func writeParquet(ctx context.Context, conn *sql.Conn, src, target, opts, dir string, partition bool) ([]FileEntry, error) {
+func writeParquet(ctx context.Context, conn *sql.Conn, src, target, opts, dir string, partition bool) ([]release.FileEntry, error) {
 	if !partition {
 		if err := os.MkdirAll(target, 0o755); err != nil {
 			return nil, fmt.Errorf("create %s: %w", target, err)
@@ -44,7 +45,7 @@ func writeParquet(ctx context.Context, conn *sql.Conn, src, target, opts, dir st
 	if sources == nil {
 		return copyParquet(ctx, conn, src, target, opts+", PARTITION_BY (source), FILENAME_PATTERN 'part-{i}'", dir)
 	}
-	var files []FileEntry
+	var files []release.FileEntry
 	for _, v := range sources {
 		folder := filepath.Join(target, "source="+v)
 		if err := os.MkdirAll(folder, 0o755); err != nil {
@@ -89,7 +90,7 @@ func partitionValues(ctx context.Context, conn *sql.Conn, src string) ([]string,
 
 // copyParquet runs a COPY … (RETURN_STATS) and returns the files written
 // (paths relative to dir) with their row counts, sorted by path.
-func copyParquet(ctx context.Context, conn *sql.Conn, src, target, opts, dir string) ([]FileEntry, error) {
+func copyParquet(ctx context.Context, conn *sql.Conn, src, target, opts, dir string) ([]release.FileEntry, error) {
 	rows, err := conn.QueryContext(ctx, fmt.Sprintf("COPY %s TO %s (%s)", src, duckdbx.Quote(target), opts))
 	if err != nil {
 		return nil, err
@@ -99,7 +100,7 @@ func copyParquet(ctx context.Context, conn *sql.Conn, src, target, opts, dir str
 	if err != nil {
 		return nil, err
 	}
-	var files []FileEntry
+	var files []release.FileEntry
 	for rows.Next() {
 		vals, err := duckdbx.ScanAny(rows, len(cols))
 		if err != nil {
@@ -123,12 +124,12 @@ func copyParquet(ctx context.Context, conn *sql.Conn, src, target, opts, dir str
 		if name == "" {
 			return nil, fmt.Errorf("COPY returned no file name (columns %v)", cols)
 		}
-		files = append(files, FileEntry{Path: rel(dir, name), Rows: &n})
+		files = append(files, release.FileEntry{Path: rel(dir, name), Rows: &n})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	slices.SortFunc(files, func(a, b FileEntry) int { return strings.Compare(a.Path, b.Path) })
+	slices.SortFunc(files, func(a, b release.FileEntry) int { return strings.Compare(a.Path, b.Path) })
 	return files, nil
 }
 

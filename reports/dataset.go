@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"github.com/capstat/capstat/reports/release"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -31,7 +32,7 @@ import (
 //  3. COPY to CSV when the dataset fits a spreadsheet (Options.CSVMaxRows);
 //  4. the changes since prev: none when the fingerprints match, else a
 //     diff on the primary key against prev's Parquet files.
-func writeDataset(ctx context.Context, conn *sql.Conn, o Options, d *catalog.Dataset, dir, id string, partition bool, prev *Release, checked keyCheck) (out *datasetOutput, err error) {
+func writeDataset(ctx context.Context, conn *sql.Conn, o Options, d *catalog.Dataset, dir, id string, partition bool, prev *release.Release, checked keyCheck) (out *datasetOutput, err error) {
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
@@ -90,7 +91,7 @@ func writeDataset(ctx context.Context, conn *sql.Conn, o Options, d *catalog.Dat
 			return nil, fmt.Errorf("write CSV: %w", err)
 		}
 		rows := n
-		out.files = append(out.files, FileEntry{Path: path, Rows: &rows, Dataset: d.Name, Format: "csv"})
+		out.files = append(out.files, release.FileEntry{Path: path, Rows: &rows, Dataset: d.Name, Format: "csv"})
 		out.stats.CSV = time.Since(t0)
 	}
 

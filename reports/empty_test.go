@@ -3,10 +3,8 @@ package reports
 import (
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // An empty working table (a source without votes yet) still yields a
@@ -42,28 +40,3 @@ func TestEmptyDatasets(t *testing.T) {
 		}
 	}
 }
-
-func FuzzParseReleaseID(f *testing.F) {
-	for _, s := range []string{"20261129T171502Z", "20261129T171502Z-2", "20261129T171502Z-10", "x", "20261129T171502Z-1", "20261129T171502Z-"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		ts, n, ok := parseReleaseID(s)
-		if !ok {
-			return
-		}
-		// A valid id is a canonical UTC timestamp with an optional suffix ≥ 2.
-		want := ts.Format(idLayout)
-		if n > 1 {
-			want += "-" + itoa(n)
-		}
-		if want != s {
-			t.Errorf("parseReleaseID(%q) = %v, %d", s, ts, n)
-		}
-		if n < 1 || ts.Location() != time.UTC {
-			t.Errorf("parseReleaseID(%q): suffix %d, zone %v", s, n, ts.Location())
-		}
-	})
-}
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -3,6 +3,7 @@ package reports
 import (
 	"encoding/json"
 	"flag"
+	"github.com/capstat/capstat/reports/release"
 	"os"
 	"path/filepath"
 	"testing"
@@ -46,11 +47,11 @@ func miniCatalog() *catalog.Catalog {
 
 func TestGoldenMetadata(t *testing.T) {
 	rows := func(n int64) *int64 { return &n }
-	m := &Manifest{
+	m := &release.Manifest{
 		ReleaseID: "20261129T171502Z", CreatedAt: time.Date(2026, 11, 29, 17, 15, 2, 0, time.UTC),
 		PreviousReleaseID: "20261128T171502Z", Licence: "etalab-2.0",
 		Datasets: map[string]int64{"projects": 2, "proposal_votes": 3}, CSVMaxRows: SpreadsheetMaxRows,
-		Files: []FileEntry{
+		Files: []release.FileEntry{
 			{Path: "data/projects/projects.parquet", Bytes: 100, Rows: rows(2), SHA256: "aa", Dataset: "projects", Format: "parquet"},
 			{Path: "csv/projects.csv", Bytes: 50, Rows: rows(2), SHA256: "bb", Dataset: "projects", Format: "csv"},
 			{Path: "data/proposal_votes/source=a/part-0.parquet", Bytes: 70, Rows: rows(2), SHA256: "cc", Dataset: "proposal_votes", Format: "parquet"},

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/capstat/capstat/reports/release"
 	"slices"
 	"sort"
 	"strings"
@@ -16,71 +17,6 @@ import (
 	"github.com/capstat/capstat/internal/catalog"
 	"github.com/capstat/capstat/internal/duckdbx"
 )
-
-const (
-	manifestFile    = "manifest.json"
-	changesFile     = "changes.json"
-	datapackageFile = "datapackage.json"
-	readmeFile      = "README.md"
-	snapshotFile    = "capstat.duckdb"
-)
-
-// Manifest is manifest.json: every file of the release with its size, row
-// count (data files only), SHA-256, dataset and format.
-type Manifest struct {
-	ReleaseID         string           `json:"release_id"`
-	CreatedAt         time.Time        `json:"created_at"`
-	PreviousReleaseID string           `json:"previous_release_id"` // "" for the first release
-	Licence           string           `json:"licence"`
-	Datasets          map[string]int64 `json:"datasets"` // rows per dataset
-	// CSVMaxRows is the largest dataset written as CSV (the rows of one
-	// spreadsheet); DatasetsWithoutCSV are the datasets above it, published
-	// as Parquet (and in the snapshot) only.
-	CSVMaxRows         int64    `json:"csv_max_rows"`
-	DatasetsWithoutCSV []string `json:"datasets_without_csv"`
-	// Fingerprints are per dataset a hash of its column names and types and
-	// of its set of rows (in any order): the next release skips the diff of
-	// a dataset whose fingerprint is unchanged.
-	Fingerprints map[string]string `json:"fingerprints,omitempty"`
-	Files        []FileEntry       `json:"files"`
-}
-
-// FileEntry is one file of a release. Path is relative to the release
-// directory, with forward slashes.
-type FileEntry struct {
-	Path    string `json:"path"`
-	Bytes   int64  `json:"bytes"`
-	Rows    *int64 `json:"rows,omitempty"`
-	SHA256  string `json:"sha256"`
-	Dataset string `json:"dataset,omitempty"`
-	Format  string `json:"format"` // parquet, csv, duckdb, json, markdown
-}
-
-// Changes is changes.json: per dataset, rows added, updated and removed
-// since the previous release (matched on the primary key, compared on a
-// hash of every column). Without a previous release every row is added.
-type Changes struct {
-	ReleaseID         string                    `json:"release_id"`
-	PreviousReleaseID string                    `json:"previous_release_id"`
-	Datasets          map[string]DatasetChanges `json:"datasets"`
-}
-
-// DatasetChanges counts the row changes of one dataset.
-type DatasetChanges struct {
-	Added   int64 `json:"added"`
-	Updated int64 `json:"updated"`
-	Removed int64 `json:"removed"`
-}
-
-// Zero reports whether nothing changed.
-func (c Changes) Zero() bool {
-	for _, d := range c.Datasets {
-		if d != (DatasetChanges{}) {
-			return false
-		}
-	}
-	return true
-}
 
 // arrowType maps a catalogue (DuckDB) type to the Arrow type DuckDB's
 // Parquet writer produces for it.
@@ -189,79 +125,12 @@ func kvSQL(kv map[string]string) string {
 	return "{" + strings.Join(parts, ", ") + "}"
 }
 
-// datapackage types (Frictionless Data Package v1 with Table Schema).
-type dataPackage struct {
-	Profile     string     `json:"profile"`
-	Name        string     `json:"name"`
-	ID          string     `json:"id"`
-	Title       string     `json:"title"`
-	Description string     `json:"description"`
-	Version     string     `json:"version"`
-	Created     string     `json:"created"`
-	Licenses    []Licence  `json:"licenses"`
-	Sources     []dpSource `json:"sources"`
-	Resources   []resource `json:"resources"`
-}
-
-type dpSource struct {
-	Title string `json:"title"`
-	Path  string `json:"path,omitempty"`
-}
-
-type resource struct {
-	Name        string       `json:"name"`
-	Profile     string       `json:"profile"`
-	Path        any          `json:"path"` // string or []string
-	Title       string       `json:"title,omitempty"`
-	Description string       `json:"description,omitempty"`
-	Format      string       `json:"format"`
-	Mediatype   string       `json:"mediatype"`
-	Encoding    string       `json:"encoding,omitempty"`
-	Bytes       int64        `json:"bytes,omitempty"`
-	Hash        string       `json:"hash,omitempty"`
-	Dialect     *dialect     `json:"dialect,omitempty"`
-	Schema      *tableSchema `json:"schema"`
-}
-
-type dialect struct {
-	Delimiter      string `json:"delimiter"`
-	DoubleQuote    bool   `json:"doubleQuote"`
-	LineTerminator string `json:"lineTerminator"`
-	QuoteChar      string `json:"quoteChar"`
-	Header         bool   `json:"header"`
-}
-
-type tableSchema struct {
-	Fields        []field      `json:"fields"`
-	PrimaryKey    []string     `json:"primaryKey,omitempty"`
-	ForeignKeys   []foreignKey `json:"foreignKeys,omitempty"`
-	MissingValues []string     `json:"missingValues"`
-}
-
-type field struct {
-	Name          string `json:"name"`
-	Type          string `json:"type"`
-	Format        string `json:"format,omitempty"`
-	Description   string `json:"description"`
-	DescriptionFR string `json:"description_fr"`
-}
-
-type foreignKey struct {
-	Fields    []string `json:"fields"`
-	Reference fkRef    `json:"reference"`
-}
-
-type fkRef struct {
-	Resource string   `json:"resource"`
-	Fields   []string `json:"fields"`
-}
-
 // buildDataPackage renders datapackage.json. Each dataset is a
 // tabular-data-resource on its CSV file (named like the dataset, target of
 // the foreign keys) plus a data-resource "<dataset>-parquet" listing its
 // Parquet files with the same schema.
-func buildDataPackage(cat *catalog.Catalog, m *Manifest, lic Licence, sources []SourceInfo) (*dataPackage, error) {
-	dp := &dataPackage{
+func buildDataPackage(cat *catalog.Catalog, m *release.Manifest, lic release.Licence, sources []SourceInfo) (*release.DataPackage, error) {
+	dp := &release.DataPackage{
 		Profile:     "tabular-data-package",
 		Name:        "capstat",
 		ID:          "capstat-" + m.ReleaseID,
@@ -269,13 +138,13 @@ func buildDataPackage(cat *catalog.Catalog, m *Manifest, lic Licence, sources []
 		Description: "Données ouvertes des plateformes Cap Collectif (projets, propositions, votes, contributions, indicateurs de budgets participatifs). " + cat.Attribution + " / Open data from Cap Collectif platforms. See README.md.",
 		Version:     m.ReleaseID,
 		Created:     m.CreatedAt.UTC().Format(time.RFC3339),
-		Licenses:    []Licence{lic},
-		Sources:     []dpSource{},
+		Licenses:    []release.Licence{lic},
+		Sources:     []release.Source{},
 	}
 	for _, s := range sources {
-		dp.Sources = append(dp.Sources, dpSource{Title: s.Name, Path: s.Endpoint})
+		dp.Sources = append(dp.Sources, release.Source{Title: s.Name, Path: s.Endpoint})
 	}
-	byDataset := map[string][]FileEntry{}
+	byDataset := map[string][]release.FileEntry{}
 	for _, f := range m.Files {
 		if f.Dataset != "" {
 			byDataset[f.Dataset] = append(byDataset[f.Dataset], f)
@@ -283,31 +152,31 @@ func buildDataPackage(cat *catalog.Catalog, m *Manifest, lic Licence, sources []
 	}
 	for i := range cat.Datasets {
 		d := &cat.Datasets[i]
-		ts := &tableSchema{PrimaryKey: d.PrimaryKey, MissingValues: []string{""}}
+		ts := &release.TableSchema{PrimaryKey: d.PrimaryKey, MissingValues: []string{""}}
 		for _, c := range d.Columns {
 			t, err := frictionlessType(c.Type)
 			if err != nil {
 				return nil, fmt.Errorf("dataset %s column %s: %w", d.Name, c.Name, err)
 			}
-			f := field{Name: c.Name, Type: t, Description: c.Description, DescriptionFR: c.DescriptionFR}
+			f := release.Field{Name: c.Name, Type: t, Description: c.Description, DescriptionFR: c.DescriptionFR}
 			if t == "datetime" {
 				f.Format = "%Y-%m-%dT%H:%M:%SZ"
 			}
 			ts.Fields = append(ts.Fields, f)
 		}
 		for _, fk := range d.ForeignKeys {
-			ts.ForeignKeys = append(ts.ForeignKeys, foreignKey{Fields: fk.Fields, Reference: fkRef{Resource: fk.Reference, Fields: fk.Fields}})
+			ts.ForeignKeys = append(ts.ForeignKeys, release.ForeignKey{Fields: fk.Fields, Reference: release.FKRef{Resource: fk.Reference, Fields: fk.Fields}})
 		}
 		var parquet []string
 		for _, f := range byDataset[d.Name] {
 			switch f.Format {
 			case "csv":
-				dp.Resources = append(dp.Resources, resource{
+				dp.Resources = append(dp.Resources, release.Resource{
 					Name: d.Name, Profile: "tabular-data-resource", Path: f.Path,
 					Title: d.Title, Description: d.Description + " / " + d.DescriptionFR,
 					Format: "csv", Mediatype: "text/csv", Encoding: "utf-8",
 					Bytes: f.Bytes, Hash: "sha256:" + f.SHA256,
-					Dialect: &dialect{Delimiter: ",", DoubleQuote: true, LineTerminator: "\r\n", QuoteChar: `"`, Header: true},
+					Dialect: &release.Dialect{Delimiter: ",", DoubleQuote: true, LineTerminator: "\r\n", QuoteChar: `"`, Header: true},
 					Schema:  ts,
 				})
 			case "parquet":
@@ -320,7 +189,7 @@ func buildDataPackage(cat *catalog.Catalog, m *Manifest, lic Licence, sources []
 			if len(parquet) == 1 {
 				path = parquet[0]
 			}
-			r := resource{
+			r := release.Resource{
 				Name: d.Name + "-parquet", Profile: "data-resource", Path: path,
 				Title: d.Title + " (Parquet)", Description: d.Description,
 				Format: "parquet", Mediatype: "application/vnd.apache.parquet",

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"github.com/capstat/capstat/reports/release"
 	"log/slog"
 	"time"
 
@@ -61,14 +62,7 @@ type SourceInfo struct {
 	Endpoint string `json:"path"`
 }
 
-// Licence describes a data licence in datapackage form.
-type Licence struct {
-	Name  string `json:"name"`
-	Path  string `json:"path"`
-	Title string `json:"title"`
-}
-
-var licences = map[string]Licence{
+var licences = map[string]release.Licence{
 	"etalab-2.0": {Name: "etalab-2.0", Path: "https://www.etalab.gouv.fr/licence-ouverte-open-licence/", Title: "Licence Ouverte / Open Licence version 2.0"},
 	"odbl-1.0":   {Name: "ODbL-1.0", Path: "https://opendatacommons.org/licenses/odbl/1-0/", Title: "Open Data Commons Open Database License (ODbL) 1.0"},
 }

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/capstat/capstat/reports/release"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,14 +30,14 @@ func TestNoIdentityLeaks(t *testing.T) {
 	}
 	opts := testOptions(t, t.TempDir())
 	opts.Privacy = DefaultPrivacy()
-	release := publish(t, db, opts)
+	pub := publish(t, db, opts)
 
 	var secrets []string
 	for _, u := range fixtureUsers {
 		secrets = append(secrets, u.RawID, u.Username, u.Email, u.Bio)
 	}
 	files := 0
-	err := filepath.WalkDir(release.Dir, func(p string, e os.DirEntry, err error) error {
+	err := filepath.WalkDir(pub.Dir, func(p string, e os.DirEntry, err error) error {
 		if err != nil || e.IsDir() {
 			return err
 		}
@@ -59,7 +60,7 @@ func TestNoIdentityLeaks(t *testing.T) {
 		for _, s := range secrets {
 			for _, text := range texts {
 				if strings.Contains(strings.ToLower(text), strings.ToLower(s)) {
-					t.Errorf("%s leaks %q", rel(release.Dir, p), s)
+					t.Errorf("%s leaks %q", rel(pub.Dir, p), s)
 					break
 				}
 			}
@@ -186,7 +187,7 @@ func TestForbiddenColumnFailsRelease(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), "users."+col) {
 				t.Fatalf("Publish = %v, want a privacy error naming users.%s", err, col)
 			}
-			if _, err := os.Lstat(filepath.Join(out, latestName)); !errors.Is(err, os.ErrNotExist) {
+			if _, err := os.Lstat(filepath.Join(out, release.Latest)); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("latest exists after a refused release: %v", err)
 			}
 		})

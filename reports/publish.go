@@ -5,19 +5,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/capstat/capstat/reports/release"
 	"os"
 	"path/filepath"
 	"time"
 )
 
-// Release is one published release.
-type Release struct {
-	ID        string
-	Dir       string // absolute path of DIR/releases/<id>
-	CreatedAt time.Time
-	Manifest  Manifest
-	Changes   Changes
-	// Stats is filled by Publish (zero for a release loaded by Current).
+// Published is the release Publish made current, with where its time went.
+type Published struct {
+	release.Release
 	Stats Stats
 }
 
@@ -42,7 +38,7 @@ type Stats struct {
 // database, verifies it and makes it current (DIR/latest). On any error the
 // half-written release is removed and DIR/latest and the previous releases
 // are left untouched.
-func Publish(ctx context.Context, working *sql.DB, opts Options) (*Release, error) {
+func Publish(ctx context.Context, working *sql.DB, opts Options) (*Published, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
@@ -50,7 +46,7 @@ func Publish(ctx context.Context, working *sql.DB, opts Options) (*Release, erro
 	if err := checkForbiddenColumns(o.Catalog); err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
 	}
-	releasesDir := filepath.Join(o.OutDir, releasesDirName)
+	releasesDir := filepath.Join(o.OutDir, release.ReleasesDir)
 	if err := os.MkdirAll(releasesDir, 0o755); err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
 	}
@@ -59,12 +55,12 @@ func Publish(ctx context.Context, working *sql.DB, opts Options) (*Release, erro
 		return nil, fmt.Errorf("publish: %w", err)
 	}
 	defer unlock()
-	if err := removeStaleTemps(releasesDir); err != nil {
+	if err := release.RemoveStaleTemps(releasesDir); err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
 	}
-	prev, err := Current(o.OutDir)
+	prev, err := release.Current(o.OutDir)
 	switch {
-	case errors.Is(err, ErrNoRelease):
+	case errors.Is(err, release.ErrNoRelease):
 		prev = nil
 	case err != nil:
 		// A broken DIR/latest (release deleted by hand, bad manifest) must
@@ -74,8 +70,8 @@ func Publish(ctx context.Context, working *sql.DB, opts Options) (*Release, erro
 	}
 
 	now := o.Now().UTC().Truncate(time.Second)
-	id := newReleaseID(now, releasesDir)
-	tmp := filepath.Join(releasesDir, tmpPrefix+id)
+	id := release.NewID(now, releasesDir)
+	tmp := filepath.Join(releasesDir, release.TmpPrefix+id)
 	start := time.Now()
 	o.Logger.InfoContext(ctx, "publish: writing release", "release", id, "dir", tmp)
 
@@ -95,10 +91,10 @@ func Publish(ctx context.Context, working *sql.DB, opts Options) (*Release, erro
 		_ = os.RemoveAll(tmp)
 		return nil, fmt.Errorf("publish release %s: %w", id, err)
 	}
-	if err := syncDir(releasesDir); err != nil {
+	if err := release.SyncDir(releasesDir); err != nil {
 		return nil, fmt.Errorf("publish release %s: %w", id, err)
 	}
-	if err := switchLatest(o.OutDir, id); err != nil {
+	if err := release.SwitchLatest(o.OutDir, id); err != nil {
 		return nil, fmt.Errorf("publish release %s: %w", id, err)
 	}
 	rel.Stats.Total = time.Since(start)
@@ -106,7 +102,7 @@ func Publish(ctx context.Context, working *sql.DB, opts Options) (*Release, erro
 	if err != nil {
 		return nil, fmt.Errorf("publish release %s: %w", id, err)
 	}
-	deleted, err := applyRetention(releasesDir, id, o.Retention)
+	deleted, err := release.ApplyRetention(releasesDir, id, o.Retention)
 	if err != nil {
 		// The release is published; report the retention problem.
 		o.Logger.WarnContext(ctx, "publish: retention failed", "err", err)

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/capstat/capstat/reports/release"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -29,7 +30,7 @@ func loadCatalog(t testing.TB) *catalog.Catalog {
 	return c
 }
 
-func publish(t testing.TB, db *sql.DB, opts Options) *Release {
+func publish(t testing.TB, db *sql.DB, opts Options) *Published {
 	t.Helper()
 	rel, err := Publish(context.Background(), db, opts)
 	if err != nil {
@@ -44,7 +45,7 @@ func TestPublishRoundTrip(t *testing.T) {
 	out := t.TempDir()
 	rel := publish(t, db, testOptions(t, out))
 
-	cur, err := Current(out)
+	cur, err := release.Current(out)
 	if err != nil || cur == nil || cur.ID != rel.ID {
 		t.Fatalf("Current = %+v, %v; want release %s", cur, err, rel.ID)
 	}
@@ -113,8 +114,8 @@ func TestPublishRoundTrip(t *testing.T) {
 func TestCSVIsRFC4180(t *testing.T) {
 	cat := loadCatalog(t)
 	db := newWorkingDB(t, cat)
-	rel := publish(t, db, testOptions(t, t.TempDir()))
-	raw, err := os.ReadFile(filepath.Join(rel.Dir, "csv", "proposals.csv"))
+	pub := publish(t, db, testOptions(t, t.TempDir()))
+	raw, err := os.ReadFile(filepath.Join(pub.Dir, "csv", "proposals.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,28 +155,28 @@ func TestCSVIsRFC4180(t *testing.T) {
 func TestManifestChecksumsVerify(t *testing.T) {
 	cat := loadCatalog(t)
 	db := newWorkingDB(t, cat)
-	release := publish(t, db, testOptions(t, t.TempDir()))
-	var m Manifest
-	if err := readJSON(filepath.Join(release.Dir, manifestFile), &m); err != nil {
+	pub := publish(t, db, testOptions(t, t.TempDir()))
+	var m release.Manifest
+	if err := release.ReadJSON(filepath.Join(pub.Dir, release.ManifestFile), &m); err != nil {
 		t.Fatal(err)
 	}
-	if m.ReleaseID != release.ID || m.PreviousReleaseID != "" {
+	if m.ReleaseID != pub.ID || m.PreviousReleaseID != "" {
 		t.Errorf("manifest ids = %q/%q", m.ReleaseID, m.PreviousReleaseID)
 	}
 	onDisk := map[string]bool{}
-	filepath.WalkDir(release.Dir, func(p string, e os.DirEntry, err error) error {
+	filepath.WalkDir(pub.Dir, func(p string, e os.DirEntry, err error) error {
 		if err == nil && !e.IsDir() {
-			onDisk[rel(release.Dir, p)] = true
+			onDisk[rel(pub.Dir, p)] = true
 		}
 		return err
 	})
-	delete(onDisk, manifestFile)
+	delete(onDisk, release.ManifestFile)
 	for _, f := range m.Files {
 		if !onDisk[f.Path] {
 			t.Errorf("manifest lists %s, absent on disk", f.Path)
 		}
 		delete(onDisk, f.Path)
-		n, sum, err := hashFile(filepath.Join(release.Dir, f.Path))
+		n, sum, err := hashFile(filepath.Join(pub.Dir, f.Path))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -190,7 +191,7 @@ func TestManifestChecksumsVerify(t *testing.T) {
 		t.Errorf("files missing from the manifest: %v", onDisk)
 	}
 	// A corrupted file is caught by verification.
-	target := filepath.Join(release.Dir, "csv", "projects.csv")
+	target := filepath.Join(pub.Dir, "csv", "projects.csv")
 	os.Chmod(target, 0o644)
 	if err := os.WriteFile(target, []byte("tampered\r\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -200,14 +201,14 @@ func TestManifestChecksumsVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if err := verifyRelease(context.Background(), conn, release.Dir, &m); err == nil || !strings.Contains(err.Error(), "size mismatch") {
+	if err := verifyRelease(context.Background(), conn, pub.Dir, &m); err == nil || !strings.Contains(err.Error(), "size mismatch") {
 		t.Errorf("verify after tampering = %v, want size mismatch", err)
 	}
 }
 
 // firstRelease publishes the fixture working database once into a new
 // output folder: the start of the tests that publish again over it.
-func firstRelease(t *testing.T) (db *sql.DB, opts Options, first *Release) {
+func firstRelease(t *testing.T) (db *sql.DB, opts Options, first *Published) {
 	t.Helper()
 	db = newWorkingDB(t, loadCatalog(t))
 	opts = testOptions(t, t.TempDir())
@@ -225,7 +226,7 @@ func TestFailureBeforeSwitchKeepsLatest(t *testing.T) {
 	var sawTmp string
 	opts.beforeSwitch = func(tmp string) error {
 		sawTmp = tmp
-		if _, err := os.Stat(filepath.Join(tmp, manifestFile)); err != nil {
+		if _, err := os.Stat(filepath.Join(tmp, release.ManifestFile)); err != nil {
 			t.Errorf("hook runs before the release is complete: %v", err)
 		}
 		return crash
@@ -234,28 +235,28 @@ func TestFailureBeforeSwitchKeepsLatest(t *testing.T) {
 	if !errors.Is(err, crash) {
 		t.Fatalf("Publish = %v, want the injected failure", err)
 	}
-	cur, err := Current(out)
+	cur, err := release.Current(out)
 	if err != nil || cur.ID != first.ID {
 		t.Fatalf("latest = %v, %v; want %s", cur, err, first.ID)
 	}
 	if _, err := os.Stat(sawTmp); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("half release %s left behind: %v", sawTmp, err)
 	}
-	ids, _ := listReleases(filepath.Join(out, releasesDirName))
+	ids, _ := release.List(filepath.Join(out, release.ReleasesDir))
 	if !slices.Equal(ids, []string{first.ID}) {
 		t.Errorf("releases = %v, want only %s", ids, first.ID)
 	}
 
 	// A crash that killed the process leaves a .tmp- directory: the next
 	// publish removes it and diffs against the still-current release.
-	stale := filepath.Join(out, releasesDirName, tmpPrefix+"20261129T000000Z")
+	stale := filepath.Join(out, release.ReleasesDir, release.TmpPrefix+"20261129T000000Z")
 	os.MkdirAll(filepath.Join(stale, "data"), 0o755)
 	opts.beforeSwitch = nil
 	second := publish(t, db, opts)
 	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("stale temporary release not cleaned: %v", err)
 	}
-	if second.Changes.PreviousReleaseID != first.ID || second.Changes.Datasets["projects"] != (DatasetChanges{Updated: 1}) {
+	if second.Changes.PreviousReleaseID != first.ID || second.Changes.Datasets["projects"] != (release.DatasetChanges{Updated: 1}) {
 		t.Errorf("changes = %+v", second.Changes)
 	}
 }
@@ -313,7 +314,7 @@ func TestRecordedKeyCheckIsTrusted(t *testing.T) {
 	if _, err := db.Exec("UPDATE core.districts SET name = 'renamed' WHERE district_id = (SELECT max(district_id) FROM core.districts); DELETE FROM " + catalog.KeyChecksTable); err != nil {
 		t.Fatal(err)
 	}
-	if got := publish(t, db, opts).Changes.Datasets["districts"]; got != (DatasetChanges{Updated: 1}) {
+	if got := publish(t, db, opts).Changes.Datasets["districts"]; got != (release.DatasetChanges{Updated: 1}) {
 		t.Errorf("changes after an update = %+v, want 1 updated", got)
 	}
 }
@@ -344,11 +345,11 @@ func TestBadInputKeepsLatest(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Publish = %v, want error containing %q", err, tt.want)
 			}
-			cur, err := Current(out)
+			cur, err := release.Current(out)
 			if err != nil || cur.ID != first.ID {
 				t.Fatalf("latest = %v, %v; want %s", cur, err, first.ID)
 			}
-			entries, _ := os.ReadDir(filepath.Join(out, releasesDirName))
+			entries, _ := os.ReadDir(filepath.Join(out, release.ReleasesDir))
 			if len(entries) != 1 {
 				t.Errorf("release dir holds %d entries, want 1", len(entries))
 			}
@@ -369,8 +370,8 @@ func TestChanges(t *testing.T) {
 	if !second.Changes.Zero() || len(second.Changes.Datasets) != len(cat.Datasets) {
 		t.Errorf("unchanged data: changes = %+v, want all zero", second.Changes)
 	}
-	var onDisk Changes
-	if err := readJSON(filepath.Join(second.Dir, changesFile), &onDisk); err != nil || !onDisk.Zero() || onDisk.PreviousReleaseID != first.ID {
+	var onDisk release.Changes
+	if err := release.ReadJSON(filepath.Join(second.Dir, release.ChangesFile), &onDisk); err != nil || !onDisk.Zero() || onDisk.PreviousReleaseID != first.ID {
 		t.Errorf("changes.json = %+v, %v", onDisk, err)
 	}
 
@@ -385,7 +386,7 @@ func TestChanges(t *testing.T) {
 		}
 	}
 	third := publish(t, db, opts)
-	want := map[string]DatasetChanges{"participation_daily": {Added: 1, Updated: 2, Removed: 1}}
+	want := map[string]release.DatasetChanges{"participation_daily": {Added: 1, Updated: 2, Removed: 1}}
 	for name, got := range third.Changes.Datasets {
 		if got != want[name] {
 			t.Errorf("%s changes = %+v, want %+v", name, got, want[name])
@@ -395,7 +396,7 @@ func TestChanges(t *testing.T) {
 
 func TestChangesFromParquetWithoutSnapshot(t *testing.T) {
 	db, opts, first := firstRelease(t)
-	snap := filepath.Join(first.Dir, snapshotFile)
+	snap := filepath.Join(first.Dir, release.SnapshotFile)
 	os.Chmod(first.Dir, 0o755)
 	if err := os.Remove(snap); err != nil {
 		t.Fatal(err)
@@ -404,7 +405,7 @@ func TestChangesFromParquetWithoutSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	second := publish(t, db, opts)
-	checkOnlyChange(t, second.Changes, "proposal_votes", DatasetChanges{Removed: 1})
+	checkOnlyChange(t, second.Changes, "proposal_votes", release.DatasetChanges{Removed: 1})
 }
 
 func TestRetention(t *testing.T) {
@@ -417,18 +418,18 @@ func TestRetention(t *testing.T) {
 	for range 4 {
 		ids = append(ids, publish(t, db, opts).ID)
 	}
-	got, err := listReleases(filepath.Join(out, releasesDirName))
+	got, err := release.List(filepath.Join(out, release.ReleasesDir))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(got, ids[2:]) {
 		t.Errorf("releases after retention = %v, want %v", got, ids[2:])
 	}
-	if cur, _ := Current(out); cur.ID != ids[3] {
+	if cur, _ := release.Current(out); cur.ID != ids[3] {
 		t.Errorf("current = %s, want %s", cur.ID, ids[3])
 	}
 	// The current release survives even when it is not among the newest.
-	deleted, err := applyRetention(filepath.Join(out, releasesDirName), ids[2], 0)
+	deleted, err := release.ApplyRetention(filepath.Join(out, release.ReleasesDir), ids[2], 0)
 	if err != nil || !slices.Equal(deleted, []string{ids[3]}) {
 		t.Errorf("retention keep=0 deleted %v, %v; want only %s", deleted, err, ids[3])
 	}
@@ -437,22 +438,22 @@ func TestRetention(t *testing.T) {
 func TestReleaseIDs(t *testing.T) {
 	dir := t.TempDir()
 	at := time.Date(2026, 11, 29, 17, 15, 2, 0, time.FixedZone("CET", 3600))
-	id := newReleaseID(at, dir)
+	id := release.NewID(at, dir)
 	if id != "20261129T161502Z" {
 		t.Fatalf("id = %s", id)
 	}
 	os.Mkdir(filepath.Join(dir, id), 0o755)
-	id2 := newReleaseID(at, dir)
+	id2 := release.NewID(at, dir)
 	if id2 != id+"-2" {
 		t.Fatalf("second id = %s", id2)
 	}
 	os.Mkdir(filepath.Join(dir, id2), 0o755)
 	for i := 3; i <= 10; i++ {
-		os.Mkdir(filepath.Join(dir, newReleaseID(at, dir)), 0o755)
+		os.Mkdir(filepath.Join(dir, release.NewID(at, dir)), 0o755)
 	}
 	os.Mkdir(filepath.Join(dir, "20261128T000000Z"), 0o755)
 	os.Mkdir(filepath.Join(dir, "not-a-release"), 0o755)
-	ids, _ := listReleases(dir)
+	ids, _ := release.List(dir)
 	if ids[0] != "20261128T000000Z" || ids[1] != id || ids[2] != id2 || ids[len(ids)-1] != id+"-10" || len(ids) != 11 {
 		t.Errorf("order = %v", ids)
 	}
@@ -462,7 +463,7 @@ func TestSnapshotWorksOffline(t *testing.T) {
 	cat := loadCatalog(t)
 	db := newWorkingDB(t, cat)
 	rel := publish(t, db, testOptions(t, t.TempDir()))
-	snap, err := duckdbx.OpenReadOnly(context.Background(), filepath.Join(rel.Dir, snapshotFile))
+	snap, err := duckdbx.OpenReadOnly(context.Background(), filepath.Join(rel.Dir, release.SnapshotFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -470,7 +471,7 @@ func TestSnapshotWorksOffline(t *testing.T) {
 	snap.SetMaxOpenConns(1)
 	// Offline and confined the way the query engine opens it: no external
 	// access except reading the release's own Parquet files.
-	access, err := duckdbx.NewReleaseAccess(filepath.Join(rel.Dir, snapshotFile))
+	access, err := duckdbx.NewReleaseAccess(filepath.Join(rel.Dir, release.SnapshotFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -509,7 +510,7 @@ func TestReadmeAndLicence(t *testing.T) {
 	opts := testOptions(t, t.TempDir())
 	opts.Licence = "odbl-1.0"
 	rel := publish(t, db, opts)
-	readme, err := os.ReadFile(filepath.Join(rel.Dir, readmeFile))
+	readme, err := os.ReadFile(filepath.Join(rel.Dir, release.ReadmeFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -535,7 +536,7 @@ func TestDataPackageIsValid(t *testing.T) {
 	cat := loadCatalog(t)
 	db := newWorkingDB(t, cat)
 	rel := publish(t, db, testOptions(t, t.TempDir()))
-	raw, err := os.ReadFile(filepath.Join(rel.Dir, datapackageFile))
+	raw, err := os.ReadFile(filepath.Join(rel.Dir, release.DatapackageFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -564,11 +565,11 @@ func TestBrokenLatestDoesNotBlock(t *testing.T) {
 	if err := os.RemoveAll(first.Dir); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Current(out); err == nil {
+	if _, err := release.Current(out); err == nil {
 		t.Fatal("Current of a dangling latest should fail")
 	}
 	second := publish(t, db, opts)
-	if cur, err := Current(out); err != nil || cur.ID != second.ID {
+	if cur, err := release.Current(out); err != nil || cur.ID != second.ID {
 		t.Fatalf("Current = %v, %v", cur, err)
 	}
 	if second.Changes.PreviousReleaseID != "" || second.Changes.Datasets["projects"].Added != second.Manifest.Datasets["projects"] {
@@ -577,10 +578,10 @@ func TestBrokenLatestDoesNotBlock(t *testing.T) {
 }
 
 // checkOnlyChange fails unless dataset changed as want and no other did.
-func checkOnlyChange(t *testing.T, c Changes, dataset string, want DatasetChanges) {
+func checkOnlyChange(t *testing.T, c release.Changes, dataset string, want release.DatasetChanges) {
 	t.Helper()
 	for name, got := range c.Datasets {
-		w := DatasetChanges{}
+		w := release.DatasetChanges{}
 		if name == dataset {
 			w = want
 		}

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"github.com/capstat/capstat/reports/release"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,7 +13,7 @@ import (
 
 // buildReadme renders README.md (French then English) with the data
 // dictionary taken from the catalogue.
-func buildReadme(cat *catalog.Catalog, m *Manifest, lic Licence, p Privacy, partitioned map[string]bool) string {
+func buildReadme(cat *catalog.Catalog, m *release.Manifest, lic release.Licence, p Privacy, partitioned map[string]bool) string {
 	var b strings.Builder
 	created := m.CreatedAt.UTC().Format(time.RFC3339)
 	prev := m.PreviousReleaseID

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"context"
+	"github.com/capstat/capstat/reports/release"
 	"path/filepath"
 	"testing"
 
@@ -57,7 +58,7 @@ func TestConcurrentPublishes(t *testing.T) {
 		}
 	}
 	for _, dir := range dirs {
-		if cur, err := Current(dir); err != nil || cur == nil {
+		if cur, err := release.Current(dir); err != nil || cur == nil {
 			t.Errorf("%s: %v, %v", dir, cur, err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/capstat/capstat/reports/release"
 	"io/fs"
 	"path/filepath"
 	"slices"
@@ -53,7 +54,7 @@ func newSnapshotWriter(ctx context.Context, dir string) (_ *snapshotWriter, err 
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
 	w := &snapshotWriter{dir: abs}
-	w.db, err = duckdbx.Open(ctx, filepath.Join(abs, snapshotFile))
+	w.db, err = duckdbx.Open(ctx, filepath.Join(abs, release.SnapshotFile))
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}

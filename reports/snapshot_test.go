@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/capstat/capstat/reports/release"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,8 +39,8 @@ func TestDatasetsTooLargeForCSV(t *testing.T) {
 	if len(want) == 0 || len(want) == len(cat.Datasets) {
 		t.Fatalf("fixture: %d of %d datasets above %d rows", len(want), len(cat.Datasets), opts.CSVMaxRows)
 	}
-	var m Manifest
-	if err := readJSON(filepath.Join(rel.Dir, manifestFile), &m); err != nil {
+	var m release.Manifest
+	if err := release.ReadJSON(filepath.Join(rel.Dir, release.ManifestFile), &m); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(m.DatasetsWithoutCSV, want) || m.CSVMaxRows != opts.CSVMaxRows {
@@ -51,7 +52,7 @@ func TestDatasetsTooLargeForCSV(t *testing.T) {
 			t.Errorf("%s: csv exists = %v, want %v", d.Name, err == nil, !big)
 		}
 	}
-	raw, err := os.ReadFile(filepath.Join(rel.Dir, datapackageFile))
+	raw, err := os.ReadFile(filepath.Join(rel.Dir, release.DatapackageFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func TestDatasetsTooLargeForCSV(t *testing.T) {
 			t.Errorf("datapackage.json: no Parquet resource %q saying why there is no CSV", name)
 		}
 	}
-	readme, err := os.ReadFile(filepath.Join(rel.Dir, readmeFile))
+	readme, err := os.ReadFile(filepath.Join(rel.Dir, release.ReadmeFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +109,7 @@ func TestSnapshotRelocatable(t *testing.T) {
 		}
 	}
 	t.Run("OpenReadOnly", func(t *testing.T) {
-		snap, err := duckdbx.OpenReadOnly(t.Context(), filepath.Join(moved, snapshotFile))
+		snap, err := duckdbx.OpenReadOnly(t.Context(), filepath.Join(moved, release.SnapshotFile))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,7 +133,7 @@ func TestSnapshotRelocatable(t *testing.T) {
 		}
 		defer conn.Close()
 		if err := duckdbx.Exec(t.Context(), conn,
-			fmt.Sprintf("ATTACH %s AS rel (READ_ONLY)", duckdbx.Quote(filepath.Join(moved, snapshotFile))),
+			fmt.Sprintf("ATTACH %s AS rel (READ_ONLY)", duckdbx.Quote(filepath.Join(moved, release.SnapshotFile))),
 			"USE rel",
 			duckdbx.SearchPathSQL(moved),
 		); err != nil {
@@ -149,7 +150,7 @@ func TestSnapshotConfined(t *testing.T) {
 	db := newWorkingDB(t, cat)
 	rel := publish(t, db, testOptions(t, t.TempDir()))
 	ctx := context.Background()
-	path := filepath.Join(rel.Dir, snapshotFile)
+	path := filepath.Join(rel.Dir, release.SnapshotFile)
 	access, err := duckdbx.NewReleaseAccess(path)
 	if err != nil {
 		t.Fatal(err)
@@ -217,13 +218,13 @@ func TestPublishOnOneConnection(t *testing.T) {
 // key, and unchanged data still gives all zeros.
 func TestChangesWithoutFingerprints(t *testing.T) {
 	db, opts, first := firstRelease(t)
-	var m Manifest
-	path := filepath.Join(first.Dir, manifestFile)
-	if err := readJSON(path, &m); err != nil {
+	var m release.Manifest
+	path := filepath.Join(first.Dir, release.ManifestFile)
+	if err := release.ReadJSON(path, &m); err != nil {
 		t.Fatal(err)
 	}
 	m.Fingerprints = nil
-	if err := writeJSON(path, &m); err != nil {
+	if err := release.WriteJSON(path, &m); err != nil {
 		t.Fatal(err)
 	}
 	second := publish(t, db, opts)
@@ -234,5 +235,5 @@ func TestChangesWithoutFingerprints(t *testing.T) {
 		t.Fatal(err)
 	}
 	third := publish(t, db, opts)
-	checkOnlyChange(t, third.Changes, "projects", DatasetChanges{Updated: 1})
+	checkOnlyChange(t, third.Changes, "projects", release.DatasetChanges{Updated: 1})
 }

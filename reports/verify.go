@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/capstat/capstat/reports/release"
 	"io"
 	"os"
 	"path/filepath"
@@ -39,7 +40,7 @@ func hashFile(path string) (int64, string, error) {
 
 // hashEntries fills Bytes and SHA256 of entries (paths relative to dir):
 // the few metadata files written after the data (which the hasher did).
-func hashEntries(dir string, entries []FileEntry) error {
+func hashEntries(dir string, entries []release.FileEntry) error {
 	for i := range entries {
 		n, sum, err := hashFile(filepath.Join(dir, filepath.FromSlash(entries[i].Path)))
 		if err != nil {
@@ -109,15 +110,15 @@ func (h *hasher) stop() {
 // snapshot, opened read-only the way the query engine opens it (external
 // access off except reading the release's Parquet files), row count by
 // dataset.
-func verifyRelease(ctx context.Context, conn *sql.Conn, dir string, want *Manifest) error {
-	var m Manifest
-	if err := readJSON(filepath.Join(dir, manifestFile), &m); err != nil {
+func verifyRelease(ctx context.Context, conn *sql.Conn, dir string, want *release.Manifest) error {
+	var m release.Manifest
+	if err := release.ReadJSON(filepath.Join(dir, release.ManifestFile), &m); err != nil {
 		return err
 	}
 	if m.ReleaseID != want.ReleaseID || len(m.Files) != len(want.Files) {
 		return fmt.Errorf("manifest.json on disk differs from the release written")
 	}
-	listed := map[string]FileEntry{}
+	listed := map[string]release.FileEntry{}
 	for _, f := range m.Files {
 		if f.SHA256 == "" {
 			return fmt.Errorf("%s: no checksum", f.Path)
@@ -131,7 +132,7 @@ func verifyRelease(ctx context.Context, conn *sql.Conn, dir string, want *Manife
 			return err
 		}
 		r := rel(dir, p)
-		if r == manifestFile {
+		if r == release.ManifestFile {
 			return nil
 		}
 		f, ok := listed[r]
@@ -163,7 +164,7 @@ func verifyRelease(ctx context.Context, conn *sql.Conn, dir string, want *Manife
 }
 
 // verifyData checks the Parquet footers and the snapshot against m.
-func verifyData(ctx context.Context, conn *sql.Conn, dir string, m *Manifest) error {
+func verifyData(ctx context.Context, conn *sql.Conn, dir string, m *release.Manifest) error {
 	var parquet []string
 	datasetOf := map[string]string{}
 	for _, f := range m.Files {
@@ -188,7 +189,7 @@ func verifyData(ctx context.Context, conn *sql.Conn, dir string, m *Manifest) er
 			return fmt.Errorf("dataset %s: %d Parquet rows in %d files, want %d", ds, got[ds], files[ds], n)
 		}
 	}
-	return verifySnapshot(ctx, filepath.Join(dir, snapshotFile), m)
+	return verifySnapshot(ctx, filepath.Join(dir, release.SnapshotFile), m)
 }
 
 // parquetRows reads the row counts of Parquet files from their footers.
@@ -217,7 +218,7 @@ func parquetRows(ctx context.Context, conn *sql.Conn, files []string) (map[strin
 	return out, rows.Err()
 }
 
-func verifySnapshot(ctx context.Context, path string, m *Manifest) (err error) {
+func verifySnapshot(ctx context.Context, path string, m *release.Manifest) (err error) {
 	access, err := duckdbx.NewReleaseAccess(path)
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/capstat/capstat/reports/release"
 	"os"
 	"path/filepath"
 	"slices"
@@ -39,8 +40,8 @@ const DefaultWorkers = 3
 type datasetOutput struct {
 	rows        int64
 	fingerprint string
-	files       []FileEntry // Parquet files then the CSV file, Bytes and SHA256 not yet set
-	changes     DatasetChanges
+	files       []release.FileEntry // Parquet files then the CSV file, Bytes and SHA256 not yet set
+	changes     release.DatasetChanges
 	stats       Stats
 }
 
@@ -49,7 +50,7 @@ type datasetOutput struct {
 // the privacy projection and the key checks to Parquet (and CSV when it
 // fits a spreadsheet), several datasets at once; as each one is written
 // its files are hashed and the snapshot gets its view over them.
-func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, now time.Time, dir string, prev *Release) (rel *Release, err error) {
+func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, now time.Time, dir string, prev *release.Release) (rel *Published, err error) {
 	for _, sub := range []string{"data", "csv"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return nil, fmt.Errorf("create release dir: %w", err)
@@ -122,7 +123,7 @@ func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, no
 	var st Stats
 	rows := map[string]int64{}
 	prints := map[string]string{}
-	changes := &Changes{ReleaseID: id, Datasets: map[string]DatasetChanges{}}
+	changes := &release.Changes{ReleaseID: id, Datasets: map[string]release.DatasetChanges{}}
 	noCSV := []string{}
 	for i, d := range o.Catalog.Datasets {
 		out := outs[i]
@@ -134,7 +135,7 @@ func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, no
 		st.CSV += out.stats.CSV
 		st.Changes += out.stats.Changes
 		st.Rows += out.rows
-		if !slices.ContainsFunc(out.files, func(f FileEntry) bool { return f.Format == "csv" }) {
+		if !slices.ContainsFunc(out.files, func(f release.FileEntry) bool { return f.Format == "csv" }) {
 			noCSV = append(noCSV, d.Name)
 		}
 	}
@@ -144,7 +145,7 @@ func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, no
 		changes.PreviousReleaseID = prev.ID
 		for name, n := range prev.Manifest.Datasets {
 			if _, ok := o.Catalog.Dataset(name); !ok {
-				changes.Datasets[name] = DatasetChanges{Removed: n}
+				changes.Datasets[name] = release.DatasetChanges{Removed: n}
 			}
 		}
 	}
@@ -159,16 +160,16 @@ func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, no
 	if err := snap.finish(ctx, id, now, prevID); err != nil {
 		return nil, err
 	}
-	hashes.add(snapshotFile)
+	hashes.add(release.SnapshotFile)
 	st.Snapshot = snapTime + phase("snapshot", tPhase)
 
 	tPhase = time.Now()
-	m := &Manifest{ReleaseID: id, CreatedAt: now, PreviousReleaseID: prevID, Licence: o.Licence, Datasets: rows,
+	m := &release.Manifest{ReleaseID: id, CreatedAt: now, PreviousReleaseID: prevID, Licence: o.Licence, Datasets: rows,
 		CSVMaxRows: o.CSVMaxRows, DatasetsWithoutCSV: noCSV, Fingerprints: prints}
 	for _, out := range outs {
 		m.Files = append(m.Files, out.files...)
 	}
-	m.Files = append(m.Files, FileEntry{Path: snapshotFile, Format: "duckdb"})
+	m.Files = append(m.Files, release.FileEntry{Path: release.SnapshotFile, Format: "duckdb"})
 	sums, err := hashes.wait()
 	if err != nil {
 		return nil, err
@@ -189,7 +190,7 @@ func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, no
 	for _, f := range m.Files {
 		st.Bytes += f.Bytes
 	}
-	return &Release{ID: id, Dir: dir, CreatedAt: now, Manifest: *m, Changes: *changes, Stats: st}, nil
+	return &Published{Release: release.Release{ID: id, Dir: dir, CreatedAt: now, Manifest: *m, Changes: *changes}, Stats: st}, nil
 }
 
 // writeDatasets calls write for every dataset index of order, on
@@ -325,30 +326,30 @@ func datasetOrder(ctx context.Context, conn *sql.Conn, cat *catalog.Catalog) ([]
 
 // writeMetadata writes changes.json, datapackage.json, README.md and
 // finally manifest.json (which lists the others).
-func writeMetadata(dir string, o Options, m *Manifest, changes *Changes, partitioned map[string]bool) error {
+func writeMetadata(dir string, o Options, m *release.Manifest, changes *release.Changes, partitioned map[string]bool) error {
 	lic := licences[o.Licence]
-	if err := writeJSON(filepath.Join(dir, changesFile), changes); err != nil {
+	if err := release.WriteJSON(filepath.Join(dir, release.ChangesFile), changes); err != nil {
 		return err
 	}
 	dp, err := buildDataPackage(o.Catalog, m, lic, o.Sources)
 	if err != nil {
 		return err
 	}
-	if err := writeJSON(filepath.Join(dir, datapackageFile), dp); err != nil {
+	if err := release.WriteJSON(filepath.Join(dir, release.DatapackageFile), dp); err != nil {
 		return err
 	}
 	readme := buildReadme(o.Catalog, m, lic, o.Privacy, partitioned)
-	if err := os.WriteFile(filepath.Join(dir, readmeFile), []byte(readme), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, release.ReadmeFile), []byte(readme), 0o644); err != nil {
 		return fmt.Errorf("write README: %w", err)
 	}
-	meta := []FileEntry{
-		{Path: changesFile, Format: "json"},
-		{Path: datapackageFile, Format: "json"},
-		{Path: readmeFile, Format: "markdown"},
+	meta := []release.FileEntry{
+		{Path: release.ChangesFile, Format: "json"},
+		{Path: release.DatapackageFile, Format: "json"},
+		{Path: release.ReadmeFile, Format: "markdown"},
 	}
 	if err := hashEntries(dir, meta); err != nil {
 		return err
 	}
 	m.Files = append(m.Files, meta...)
-	return writeJSON(filepath.Join(dir, manifestFile), m)
+	return release.WriteJSON(filepath.Join(dir, release.ManifestFile), m)
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/capstat/capstat/queries"
+	"github.com/capstat/capstat/reports/release"
 )
 
 func newQueryCmd(g *globals) *cobra.Command {
@@ -64,7 +64,7 @@ Ad-hoc SQL is limited to one read-only statement, without file or network access
 			if (len(args) == 1) == (sqlText != "") {
 				return fmt.Errorf("give either a query NAME or --sql (see capstat query --list)")
 			}
-			e, err := queries.Open(cmd.Context(), filepath.Join(c.Out, "latest", "capstat.duckdb"), queryLimits(c))
+			e, err := queries.Open(cmd.Context(), release.LatestSnapshot(c.Out), queryLimits(c))
 			if err != nil {
 				return fmt.Errorf("no current release to query in %s (run capstat run or publish first): %w", c.Out, err)
 			}

@@ -13,7 +13,7 @@ import (
 // parent's floor and may be imported by it.
 var layers = [][]string{
 	{"internal/apierror", "internal/duckdbx", "internal/frfmt"}, // 0. ground: API errors, DuckDB, French numbers
-	{"internal/capcoschema", "internal/catalog"},                // 1. ground: API schema, data contract
+	{"internal/capcoschema", "internal/datasets"},               // 1. ground: API schema, data contract
 	{"internal/config"},       // 2. ground: configuration
 	{"ingest", "sandbox"},     // 3. crawl (and the fake API it is tested against)
 	{"transform"},             // 4. SQL models

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/datasets"
 	"github.com/capstat/capstat/internal/duckdbx"
 )
 
@@ -88,7 +88,7 @@ func (t *table) add(vals ...any) { t.rows = append(t.rows, vals) }
 func writeFixtureRelease(tb testing.TB, dir string, size fixtureSize) *fixtureRelease {
 	tb.Helper()
 	ctx := context.Background()
-	cat, err := catalog.Load()
+	cat, err := datasets.Load()
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func writeFixtureRelease(tb testing.TB, dir string, size fixtureSize) *fixtureRe
 		}
 	}
 	// The snapshot layout: tables data.<dataset> behind views main.<dataset>.
-	loadFixtureTables(tb, db, cat, tabs, func(d catalog.Dataset) string { return fmt.Sprintf("data.%q", d.Name) })
+	loadFixtureTables(tb, db, cat, tabs, func(d datasets.Dataset) string { return fmt.Sprintf("data.%q", d.Name) })
 	for _, d := range cat.Datasets {
 		mustExec(fmt.Sprintf(`CREATE VIEW main.%q AS SELECT * FROM data.%q`, d.Name, d.Name))
 	}
@@ -402,7 +402,7 @@ func fixtureTables(size fixtureSize) (map[string]*table, []fixtureEdition) {
 
 // loadFixtureTables creates one table per catalogue dataset (named by
 // name) with the catalogue's columns and inserts the generated rows.
-func loadFixtureTables(tb testing.TB, db *sql.DB, cat *catalog.Catalog, tabs map[string]*table, name func(catalog.Dataset) string) {
+func loadFixtureTables(tb testing.TB, db *sql.DB, cat *datasets.Contract, tabs map[string]*table, name func(datasets.Dataset) string) {
 	tb.Helper()
 	ctx := context.Background()
 	for _, d := range cat.Datasets {

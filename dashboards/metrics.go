@@ -3,7 +3,7 @@ package dashboards
 import (
 	"strings"
 
-	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/datasets"
 )
 
 // metricDef describes how a budget_comparison metric is shown. The
@@ -51,7 +51,7 @@ var homeMetrics = []metricDef{
 
 // definition returns the French (and, when it adds a formula, English)
 // catalogue description of a dataset column.
-func definition(cat *catalog.Catalog, dataset, column string) string {
+func definition(cat *datasets.Contract, dataset, column string) string {
 	if c, ok := cat.Column(dataset, column); ok {
 		return c.DescriptionFR
 	}
@@ -60,7 +60,7 @@ func definition(cat *catalog.Catalog, dataset, column string) string {
 
 // definitionEN returns the English catalogue description (it carries the
 // formula, shown on the about page).
-func definitionEN(cat *catalog.Catalog, dataset, column string) string {
+func definitionEN(cat *datasets.Contract, dataset, column string) string {
 	if c, ok := cat.Column(dataset, column); ok {
 		return c.Description
 	}

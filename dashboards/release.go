@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/datasets"
 	"github.com/capstat/capstat/internal/duckdbx"
 	"github.com/capstat/capstat/reports/release"
 )
@@ -543,7 +543,7 @@ func (r *published) collectivity(code string) (collectivity, bool) {
 // cours)" while a deposit or vote step is open, made unique among the
 // collectivity's editions (a second project of the same label and year
 // gets its title).
-func (r *published) labelEditions(cat *catalog.Catalog) {
+func (r *published) labelEditions(cat *datasets.Contract) {
 	seen := map[[2]string]int{}
 	for i := range r.Editions {
 		e := &r.Editions[i]

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/datasets"
 	"github.com/capstat/capstat/internal/duckdbx"
 	"github.com/capstat/capstat/reports"
 )
@@ -21,7 +21,7 @@ func TestRenderPublishedRelease(t *testing.T) {
 		t.Skip("publishes two releases")
 	}
 	ctx := context.Background()
-	cat, err := catalog.Load()
+	cat, err := datasets.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestRenderPublishedRelease(t *testing.T) {
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 	tabs, editions := fixtureTables(smallFixture)
-	loadFixtureTables(t, db, cat, tabs, func(d catalog.Dataset) string { return d.Table })
+	loadFixtureTables(t, db, cat, tabs, func(d datasets.Dataset) string { return d.Table })
 
 	dir := t.TempDir()
 	clock := fixtureCreated

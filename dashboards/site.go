@@ -23,7 +23,7 @@ import (
 	"time"
 	_ "time/tzdata" // Europe/Paris even on hosts without zoneinfo
 
-	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/datasets"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -97,7 +97,7 @@ func Render(ctx context.Context, o Options) (*Site, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dashboards: load release %s: %w", relDir, err)
 	}
-	cat, err := catalog.Load()
+	cat, err := datasets.Load()
 	if err != nil {
 		return nil, fmt.Errorf("dashboards: %w", err)
 	}
@@ -145,7 +145,7 @@ func Render(ctx context.Context, o Options) (*Site, error) {
 type builder struct {
 	opts Options
 	rel  *published
-	cat  *catalog.Catalog
+	cat  *datasets.Contract
 	loc  *time.Location
 	tpl  map[string]*template.Template
 	dir  string

@@ -26,7 +26,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	contract "github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/datasets"
 )
 
 //go:embed catalog/*.sql
@@ -65,7 +65,7 @@ type Param struct {
 	Description string `json:"description" yaml:"description"`
 	Default     any    `json:"default,omitempty" yaml:"default"`
 	Required    bool   `json:"required,omitempty" yaml:"required"`
-	// Enum names the catalogue enum (internal/catalog datasets.yaml) the
+	// Enum names the catalogue enum (internal/datasets datasets.yaml) the
 	// value must belong to; Values are its values, resolved at load.
 	Enum   string   `json:"-" yaml:"enum"`
 	Values []string `json:"values,omitempty" yaml:"-"`
@@ -172,12 +172,12 @@ func ParseQuery(name string, src []byte) (*Query, error) {
 			return nil, fail("parameter %q: description required", p.Name)
 		}
 		if p.Enum != "" {
-			cat, err := contract.Load() // the data contract, where enums are declared
+			cat, err := datasets.Load() // the data contract, where enums are declared
 			if err != nil {
 				return nil, fail("parameter %q: %v", p.Name, err)
 			}
 			if p.Values = cat.Enum(p.Enum); len(p.Values) == 0 {
-				return nil, fail("parameter %q: unknown enum %q (internal/catalog/datasets.yaml)", p.Name, p.Enum)
+				return nil, fail("parameter %q: unknown enum %q (internal/datasets/datasets.yaml)", p.Name, p.Enum)
 			}
 		}
 		if p.Default != nil {

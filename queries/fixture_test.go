@@ -12,7 +12,7 @@ import (
 	"time"
 	_ "time/tzdata" // Europe/Paris for the independent computations
 
-	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/datasets"
 	"github.com/capstat/capstat/internal/duckdbx"
 	"github.com/capstat/capstat/reports"
 )
@@ -38,7 +38,7 @@ func writeSnapshot(tb testing.TB, path string, fx fixture, extraSQL ...string) {
 	}
 	dir := filepath.Dir(path)
 	ctx := context.Background()
-	cat, err := catalog.Load()
+	cat, err := datasets.Load()
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/datasets"
 	"github.com/capstat/capstat/internal/duckdbx"
 )
 
@@ -174,7 +174,7 @@ func BenchmarkPublish(b *testing.B) {
 
 // logDatasetRows logs the row count of every catalogue table (on one line:
 // the benchmark's log keeps only its first lines) and returns their sum.
-func logDatasetRows(ctx context.Context, b *testing.B, db *sql.DB, cat *catalog.Catalog) (int64, error) {
+func logDatasetRows(ctx context.Context, b *testing.B, db *sql.DB, cat *datasets.Contract) (int64, error) {
 	var sum int64
 	var counts []string
 	for _, d := range cat.Datasets {
@@ -205,7 +205,7 @@ func dirBytes(b *testing.B, dir, suffix string) int64 {
 // fillLarge creates every catalogue table with about total rows in all,
 // realistic value shapes and unique primary keys, and records their key
 // checks as transform does.
-func fillLarge(ctx context.Context, db *sql.DB, cat *catalog.Catalog, total int) (int64, error) {
+func fillLarge(ctx context.Context, db *sql.DB, cat *datasets.Contract, total int) (int64, error) {
 	var sum int64
 	for _, d := range cat.Datasets {
 		n := int(float64(total) * benchShare[d.Name])
@@ -233,7 +233,7 @@ func fillLarge(ctx context.Context, db *sql.DB, cat *catalog.Catalog, total int)
 		sum += int64(n)
 	}
 	// Like transform after its data tests: record the checked keys.
-	if _, err := db.ExecContext(ctx, catalog.KeyChecksDDL); err != nil {
+	if _, err := db.ExecContext(ctx, datasets.KeyChecksDDL); err != nil {
 		return 0, err
 	}
 	for _, d := range cat.Datasets {
@@ -251,7 +251,7 @@ func fillLarge(ctx context.Context, db *sql.DB, cat *catalog.Catalog, total int)
 	return sum, nil
 }
 
-func largeExpr(c catalog.Column, unique bool) string {
+func largeExpr(c datasets.Column, unique bool) string {
 	h := func(salt int) string { return fmt.Sprintf("hash(i + %d)", salt*1_000_003) }
 	switch {
 	case c.Name == "source":

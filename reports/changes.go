@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/datasets"
 	"github.com/capstat/capstat/internal/duckdbx"
 )
 
@@ -20,7 +20,7 @@ import (
 // equal and nothing is read; otherwise rows are matched on the primary key
 // and compared on a hash of the columns both releases have, the previous
 // rows being read from its Parquet files.
-func datasetChanges(ctx context.Context, conn *sql.Conn, d *catalog.Dataset, cur string, n int64, fp string, prev *release.Release) (release.DatasetChanges, error) {
+func datasetChanges(ctx context.Context, conn *sql.Conn, d *datasets.Dataset, cur string, n int64, fp string, prev *release.Release) (release.DatasetChanges, error) {
 	if prev == nil {
 		return release.DatasetChanges{Added: n}, nil
 	}
@@ -51,7 +51,7 @@ func previousRelation(name, prevDir string) (string, error) {
 		duckdbx.Quote(filepath.Join(dir, "**", "*.parquet"))), nil
 }
 
-func diffDataset(ctx context.Context, conn *sql.Conn, curRel string, d *catalog.Dataset, prevRel string) (release.DatasetChanges, error) {
+func diffDataset(ctx context.Context, conn *sql.Conn, curRel string, d *datasets.Dataset, prevRel string) (release.DatasetChanges, error) {
 	prevCols, err := relationColumns(ctx, conn, prevRel)
 	if err != nil {
 		return release.DatasetChanges{}, err

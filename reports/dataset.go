@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/datasets"
 	"github.com/capstat/capstat/internal/duckdbx"
 )
 
@@ -32,7 +32,7 @@ import (
 //  3. COPY to CSV when the dataset fits a spreadsheet (Options.CSVMaxRows);
 //  4. the changes since prev: none when the fingerprints match, else a
 //     diff on the primary key against prev's Parquet files.
-func writeDataset(ctx context.Context, conn *sql.Conn, o Options, d *catalog.Dataset, dir, id string, partition bool, prev *release.Release, checked keyCheck) (out *datasetOutput, err error) {
+func writeDataset(ctx context.Context, conn *sql.Conn, o Options, d *datasets.Dataset, dir, id string, partition bool, prev *release.Release, checked keyCheck) (out *datasetOutput, err error) {
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
@@ -110,7 +110,7 @@ func writeDataset(ctx context.Context, conn *sql.Conn, o Options, d *catalog.Dat
 // duplicate.
 //
 // When transform's data tests found the key of d.Table unique and not null
-// in the transaction that built it (catalog.KeyChecksTable) and the
+// in the transaction that built it (datasets.KeyChecksTable) and the
 // projection still has the row count and key sum they saw, one scan of the
 // key columns is enough: the exact key check is skipped and the
 // fingerprint hashes transform's content sum of the table together with
@@ -120,7 +120,7 @@ func writeDataset(ctx context.Context, conn *sql.Conn, o Options, d *catalog.Dat
 // scan of every column counts the rows and NULL keys, sums a hash of the
 // keys and a hash of every row (equal for the same rows in any order), and
 // the exact key check runs when that cannot rule duplicates out.
-func checkDataset(ctx context.Context, conn *sql.Conn, d *catalog.Dataset, src, proj string, checked keyCheck) (int64, string, error) {
+func checkDataset(ctx context.Context, conn *sql.Conn, d *datasets.Dataset, src, proj string, checked keyCheck) (int64, string, error) {
 	sig := sha256.New()
 	for _, c := range d.Columns {
 		fmt.Fprintf(sig, "%s %s\n", c.Name, c.Type)
@@ -129,7 +129,7 @@ func checkDataset(ctx context.Context, conn *sql.Conn, d *catalog.Dataset, src, 
 		var n, nullKeys int64
 		var keys string
 		if err := conn.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*), %s, count(*) FILTER (WHERE %s) FROM %s AS p",
-			catalog.HashSumSQL(d.PrimaryKey), nullsOf(d.PrimaryKey), src)).Scan(&n, &keys, &nullKeys); err != nil {
+			datasets.HashSumSQL(d.PrimaryKey), nullsOf(d.PrimaryKey), src)).Scan(&n, &keys, &nullKeys); err != nil {
 			return 0, "", fmt.Errorf("read %s: %w", d.Table, err)
 		}
 		if n == checked.rows && keys == checked.keySum && nullKeys == 0 {
@@ -141,7 +141,7 @@ func checkDataset(ctx context.Context, conn *sql.Conn, d *catalog.Dataset, src, 
 	if len(d.PrimaryKey) > 0 {
 		keyCount = fmt.Sprintf("count(DISTINCT hash(%s))", identList(d.PrimaryKey))
 		if checked.found {
-			keyCount = catalog.HashSumSQL(d.PrimaryKey)
+			keyCount = datasets.HashSumSQL(d.PrimaryKey)
 		}
 		nullCount = fmt.Sprintf("count(*) FILTER (WHERE %s)", nullsOf(d.PrimaryKey))
 	}
@@ -149,7 +149,7 @@ func checkDataset(ctx context.Context, conn *sql.Conn, d *catalog.Dataset, src, 
 	var keys, sum string
 	if err := conn.QueryRowContext(ctx, fmt.Sprintf(
 		"SELECT count(*), %s, %s, %s FROM %s AS p",
-		keyCount, nullCount, catalog.HashSumSQL(d.ColumnNames()), src)).Scan(&n, &keys, &nullKeys, &sum); err != nil {
+		keyCount, nullCount, datasets.HashSumSQL(d.ColumnNames()), src)).Scan(&n, &keys, &nullKeys, &sum); err != nil {
 		return 0, "", fmt.Errorf("read %s: %w", d.Table, err)
 	}
 	fmt.Fprintf(sig, "%d %s", n, sum)
@@ -195,7 +195,7 @@ type keyCheck struct {
 // (none for an older working database).
 func keyChecks(ctx context.Context, conn *sql.Conn) (map[string]keyCheck, error) {
 	out := map[string]keyCheck{}
-	schema, name, _ := strings.Cut(catalog.KeyChecksTable, ".")
+	schema, name, _ := strings.Cut(datasets.KeyChecksTable, ".")
 	var exists, hasContent bool
 	if err := conn.QueryRowContext(ctx, `SELECT count(*) > 0, count(*) FILTER (WHERE column_name = 'content_sum') > 0
 		FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = ? AND table_name = ?`, schema, name).Scan(&exists, &hasContent); err != nil {
@@ -208,7 +208,7 @@ func keyChecks(ctx context.Context, conn *sql.Conn) (map[string]keyCheck, error)
 	if hasContent {
 		content = "content_sum"
 	}
-	rows, err := conn.QueryContext(ctx, `SELECT table_name, row_count, key_sum, `+content+` FROM `+catalog.KeyChecksTable)
+	rows, err := conn.QueryContext(ctx, `SELECT table_name, row_count, key_sum, `+content+` FROM `+datasets.KeyChecksTable)
 	if err != nil {
 		return nil, fmt.Errorf("read key checks: %w", err)
 	}

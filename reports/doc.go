@@ -9,6 +9,6 @@
 // atomic switch of the DIR/latest symlink. The privacy policy (forbidden
 // identity columns, coarsened vote times, small-group suppression) is applied
 // at release time on top of what transform did. Every column description
-// comes from the catalogue (internal/catalog). The layout is documented in
+// comes from the catalogue (internal/datasets). The layout is documented in
 // docs/release-layout.md.
 package reports

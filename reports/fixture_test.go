@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/datasets"
 	"github.com/capstat/capstat/internal/duckdbx"
 )
 
@@ -40,7 +40,7 @@ const fixtureRows = 24
 // newWorkingDB builds an in-memory working database with every catalogue
 // table (plus a leaky extra column and raw tables that must never be
 // published) filled with deterministic hand-made rows.
-func newWorkingDB(t testing.TB, cat *catalog.Catalog) *sql.DB {
+func newWorkingDB(t testing.TB, cat *datasets.Contract) *sql.DB {
 	t.Helper()
 	ctx := context.Background()
 	db, err := duckdbx.Open(ctx, "")
@@ -58,7 +58,7 @@ func newWorkingDB(t testing.TB, cat *catalog.Catalog) *sql.DB {
 	return db
 }
 
-func fillWorkingDB(ctx context.Context, db *sql.DB, cat *catalog.Catalog, n int) error {
+func fillWorkingDB(ctx context.Context, db *sql.DB, cat *datasets.Contract, n int) error {
 	exec := func(q string, args ...any) error {
 		if _, err := db.ExecContext(ctx, q, args...); err != nil {
 			return fmt.Errorf("%.80s: %w", q, err)
@@ -111,7 +111,7 @@ func fillWorkingDB(ctx context.Context, db *sql.DB, cat *catalog.Catalog, n int)
 }
 
 // fixtureExpr generates column c of row i.
-func fixtureExpr(dataset string, c catalog.Column) string {
+func fixtureExpr(dataset string, c datasets.Column) string {
 	switch {
 	case c.Name == "source":
 		return "'src' || (i % 2)"

@@ -9,29 +9,29 @@ import (
 	"testing"
 	"time"
 
-	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/datasets"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // miniCatalog is a small fixed catalogue so that the golden files do not
 // change when the real catalogue grows.
-func miniCatalog() *catalog.Catalog {
-	return &catalog.Catalog{
+func miniCatalog() *datasets.Contract {
+	return &datasets.Contract{
 		Licence:     "etalab-2.0",
 		Attribution: "Source : tests.",
-		Datasets: []catalog.Dataset{
+		Datasets: []datasets.Dataset{
 			{Name: "projects", Table: "core.projects", Title: "Projets", Description: "One row per project.", DescriptionFR: "Une ligne par projet.",
 				PrimaryKey: []string{"source", "project_id"},
-				Columns: []catalog.Column{
+				Columns: []datasets.Column{
 					{Name: "source", Type: "VARCHAR", Description: "Source name.", DescriptionFR: "Nom de la plateforme."},
 					{Name: "project_id", Type: "VARCHAR", Description: "Project id | API.", DescriptionFR: "Identifiant du projet."},
 					{Name: "published_at", Type: "TIMESTAMPTZ", Description: "Publication time (UTC).", DescriptionFR: "Date de publication (UTC)."},
 				}},
 			{Name: "proposal_votes", Table: "core.proposal_votes", Title: "Votes", Description: "One row per vote.", DescriptionFR: "Une ligne par vote.",
 				PrimaryKey:  []string{"source", "vote_id"},
-				ForeignKeys: []catalog.ForeignKey{{Fields: []string{"source", "project_id"}, Reference: "projects"}},
-				Columns: []catalog.Column{
+				ForeignKeys: []datasets.ForeignKey{{Fields: []string{"source", "project_id"}, Reference: "projects"}},
+				Columns: []datasets.Column{
 					{Name: "source", Type: "VARCHAR", Description: "Source name.", DescriptionFR: "Nom de la plateforme."},
 					{Name: "vote_id", Type: "VARCHAR", Description: "Vote id.", DescriptionFR: "Identifiant du vote."},
 					{Name: "project_id", Type: "VARCHAR", Description: "Project.", DescriptionFR: "Projet."},

@@ -14,7 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 
-	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/datasets"
 	"github.com/capstat/capstat/internal/duckdbx"
 )
 
@@ -66,7 +66,7 @@ func frictionlessType(duck string) (string, error) {
 // polars) see per-column descriptions; "capstat:columns" carries the same
 // as JSON for any reader. skip names the hive partition column, which is
 // not stored in the files.
-func parquetKV(d *catalog.Dataset, releaseID, licence, skip string) (map[string]string, error) {
+func parquetKV(d *datasets.Dataset, releaseID, licence, skip string) (map[string]string, error) {
 	var fields []arrow.Field
 	type colDoc struct {
 		Name          string `json:"name"`
@@ -129,7 +129,7 @@ func kvSQL(kv map[string]string) string {
 // tabular-data-resource on its CSV file (named like the dataset, target of
 // the foreign keys) plus a data-resource "<dataset>-parquet" listing its
 // Parquet files with the same schema.
-func buildDataPackage(cat *catalog.Catalog, m *release.Manifest, lic release.Licence, sources []SourceInfo) (*release.DataPackage, error) {
+func buildDataPackage(cat *datasets.Contract, m *release.Manifest, lic release.Licence, sources []SourceInfo) (*release.DataPackage, error) {
 	dp := &release.DataPackage{
 		Profile:     "tabular-data-package",
 		Name:        "capstat",

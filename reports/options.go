@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/datasets"
 )
 
 // Options configures Publish.
@@ -26,8 +26,8 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives progress logs (default slog.Default()).
 	Logger *slog.Logger
-	// Catalog is the data contract (default catalog.Load()).
-	Catalog *catalog.Catalog
+	// Catalog is the data contract (default datasets.Load()).
+	Catalog *datasets.Contract
 	// Partitioned lists the datasets written as hive partitions by source
 	// (default proposal_votes, contributions, participation_daily).
 	Partitioned []string
@@ -92,7 +92,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.Logger = slog.Default()
 	}
 	if o.Catalog == nil {
-		c, err := catalog.Load()
+		c, err := datasets.Load()
 		if err != nil {
 			return o, err
 		}

@@ -5,7 +5,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/datasets"
 	"github.com/capstat/capstat/internal/duckdbx"
 )
 
@@ -14,7 +14,7 @@ import (
 var forbiddenColumn = regexp.MustCompile(`(?i)(^|_)(author_id|user_id|voter_id|username|user_name|display_name|email|e_mail|mail|biography|bio|profile_url|url_profile|profile|avatar|avatar_url|phone|firstname|lastname|first_name|last_name)($|_)`)
 
 // checkForbiddenColumns fails when a published dataset has an identity column.
-func checkForbiddenColumns(c *catalog.Catalog) error {
+func checkForbiddenColumns(c *datasets.Contract) error {
 	var bad []string
 	for _, d := range c.Datasets {
 		for _, col := range d.Columns {
@@ -52,7 +52,7 @@ var breakdowns = []breakdown{
 
 // projection returns the SELECT list that reads dataset d from the working
 // table with the catalogue's types and the privacy policy applied.
-func projection(d *catalog.Dataset, p Privacy) string {
+func projection(d *datasets.Dataset, p Privacy) string {
 	coarse := map[string]bool{}
 	if p.CoarsenVoteTimes {
 		for _, c := range coarsenedColumns[d.Name] {

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/datasets"
 	"github.com/capstat/capstat/internal/duckdbx"
 )
 
@@ -179,7 +179,7 @@ func TestForbiddenColumnFailsRelease(t *testing.T) {
 		t.Run(col, func(t *testing.T) {
 			cat := loadCatalog(t)
 			users, _ := cat.Dataset("users")
-			users.Columns = append(users.Columns, catalog.Column{Name: col, Type: "VARCHAR", Description: "x", DescriptionFR: "x"})
+			users.Columns = append(users.Columns, datasets.Column{Name: col, Type: "VARCHAR", Description: "x", DescriptionFR: "x"})
 			out := t.TempDir()
 			opts := testOptions(t, out)
 			opts.Catalog = cat

@@ -17,13 +17,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/datasets"
 	"github.com/capstat/capstat/internal/duckdbx"
 )
 
-func loadCatalog(t testing.TB) *catalog.Catalog {
+func loadCatalog(t testing.TB) *datasets.Contract {
 	t.Helper()
-	c, err := catalog.Load()
+	c, err := datasets.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,13 +262,13 @@ func TestFailureBeforeSwitchKeepsLatest(t *testing.T) {
 }
 
 // recordKeyCheck is what transform records after its key tests of
-// core.districts passed (catalog.KeyChecksTable).
-var recordKeyCheck = catalog.KeyChecksDDL + ";\n" + recordKeyCheckOf("districts")
+// core.districts passed (datasets.KeyChecksTable).
+var recordKeyCheck = datasets.KeyChecksDDL + ";\n" + recordKeyCheckOf("districts")
 
 // recordKeyCheckOf adds what transform records after the key tests of
 // dataset name passed.
 func recordKeyCheckOf(name string) string {
-	d, _ := catalog.MustLoad().Dataset(name)
+	d, _ := datasets.MustLoad().Dataset(name)
 	return d.RecordKeyCheckSQL() + ";\n"
 }
 
@@ -311,7 +311,7 @@ func TestRecordedKeyCheckIsTrusted(t *testing.T) {
 	}
 	// Whatever else rewrites the table deletes its record; the change is
 	// then found by the full scan.
-	if _, err := db.Exec("UPDATE core.districts SET name = 'renamed' WHERE district_id = (SELECT max(district_id) FROM core.districts); DELETE FROM " + catalog.KeyChecksTable); err != nil {
+	if _, err := db.Exec("UPDATE core.districts SET name = 'renamed' WHERE district_id = (SELECT max(district_id) FROM core.districts); DELETE FROM " + datasets.KeyChecksTable); err != nil {
 		t.Fatal(err)
 	}
 	if got := publish(t, db, opts).Changes.Datasets["districts"]; got != (release.DatasetChanges{Updated: 1}) {
@@ -629,8 +629,8 @@ func TestOlderKeyChecksWithoutContentSum(t *testing.T) {
 	cat := loadCatalog(t)
 	db := newWorkingDB(t, cat)
 	d, _ := cat.Dataset("districts")
-	if _, err := db.Exec(`CREATE SCHEMA IF NOT EXISTS meta; CREATE OR REPLACE TABLE ` + catalog.KeyChecksTable +
-		` AS SELECT 'core.districts' AS table_name, count(*) AS row_count, ` + catalog.HashSumSQL(d.PrimaryKey) + ` AS key_sum FROM core.districts`); err != nil {
+	if _, err := db.Exec(`CREATE SCHEMA IF NOT EXISTS meta; CREATE OR REPLACE TABLE ` + datasets.KeyChecksTable +
+		` AS SELECT 'core.districts' AS table_name, count(*) AS row_count, ` + datasets.HashSumSQL(d.PrimaryKey) + ` AS key_sum FROM core.districts`); err != nil {
 		t.Fatal(err)
 	}
 	c, err := db.Conn(context.Background())

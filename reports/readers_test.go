@@ -21,7 +21,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
-	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/datasets"
 	"github.com/capstat/capstat/internal/duckdbx"
 )
 
@@ -93,7 +93,7 @@ func sqlDigest(t testing.TB, db *sql.DB, query string, ncols int) digest {
 	return digestOf(out)
 }
 
-func selectList(d *catalog.Dataset) string {
+func selectList(d *datasets.Dataset) string {
 	var cols []string
 	for _, c := range d.Columns {
 		cols = append(cols, duckdbx.Ident(c.Name))
@@ -104,7 +104,7 @@ func selectList(d *catalog.Dataset) string {
 // arrowDigest reads every Parquet file under dir with Apache Arrow's Go
 // Parquet reader (an implementation independent of DuckDB), adding hive
 // partition values from the directory names.
-func arrowDigest(t testing.TB, dir string, d *catalog.Dataset) digest {
+func arrowDigest(t testing.TB, dir string, d *datasets.Dataset) digest {
 	t.Helper()
 	var out []string
 	err := filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {

@@ -8,12 +8,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/datasets"
 )
 
 // buildReadme renders README.md (French then English) with the data
 // dictionary taken from the catalogue.
-func buildReadme(cat *catalog.Catalog, m *release.Manifest, lic release.Licence, p Privacy, partitioned map[string]bool) string {
+func buildReadme(cat *datasets.Contract, m *release.Manifest, lic release.Licence, p Privacy, partitioned map[string]bool) string {
 	var b strings.Builder
 	created := m.CreatedAt.UTC().Format(time.RFC3339)
 	prev := m.PreviousReleaseID

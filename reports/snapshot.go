@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/datasets"
 	"github.com/capstat/capstat/internal/duckdbx"
 )
 
@@ -24,7 +24,7 @@ import (
 // release: DuckDB resolves them against the working directory or
 // file_search_path), the view release_info, and the catalogue descriptions
 // as comments. The snapshot holds no data of its own.
-func WriteSnapshot(ctx context.Context, dir string, cat *catalog.Catalog, id string, created time.Time, prevID string) error {
+func WriteSnapshot(ctx context.Context, dir string, cat *datasets.Contract, id string, created time.Time, prevID string) error {
 	w, err := newSnapshotWriter(ctx, dir)
 	if err != nil {
 		return err
@@ -76,7 +76,7 @@ func (w *snapshotWriter) exec(ctx context.Context, stmts ...string) error {
 }
 
 // add creates the view of dataset d (and its comments).
-func (w *snapshotWriter) add(ctx context.Context, d *catalog.Dataset) error {
+func (w *snapshotWriter) add(ctx context.Context, d *datasets.Dataset) error {
 	view, err := datasetView(w.dir, d)
 	if err != nil {
 		return err
@@ -125,7 +125,7 @@ func (w *snapshotWriter) abort() {
 // datasetView returns the CREATE VIEW of dataset d over the Parquet files
 // under dir/data/<dataset>/, listed one by one (relative paths, sorted):
 // the query engine allows reading exactly those files.
-func datasetView(dir string, d *catalog.Dataset) (string, error) {
+func datasetView(dir string, d *datasets.Dataset) (string, error) {
 	var files []string
 	hive := false
 	root := filepath.Join(dir, "data", d.Name)

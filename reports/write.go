@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/datasets"
 	"github.com/capstat/capstat/internal/duckdbx"
 )
 
@@ -269,7 +269,7 @@ var (
 // datasetOrder checks that every working table exists with the catalogue's
 // columns and returns the dataset indexes, largest table first (so the
 // longest write starts first and the small ones fill the other worker).
-func datasetOrder(ctx context.Context, conn *sql.Conn, cat *catalog.Catalog) ([]int, error) {
+func datasetOrder(ctx context.Context, conn *sql.Conn, cat *datasets.Contract) ([]int, error) {
 	type tableInfo struct {
 		cols map[string]bool
 		size int64

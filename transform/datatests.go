@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/datasets"
 	"github.com/capstat/capstat/internal/duckdbx"
 )
 
@@ -19,7 +19,7 @@ var duckTypes = map[string]string{"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}
 // CatalogTests derives data tests from the catalogue: primary keys unique
 // and not null, foreign keys resolved. Column conformance (names, order,
 // types) is checked separately by conformance.
-func CatalogTests(c *catalog.Catalog) []SQLTest {
+func CatalogTests(c *datasets.Contract) []SQLTest {
 	var out []SQLTest
 	for _, d := range c.Datasets {
 		if len(d.PrimaryKey) > 0 {
@@ -77,7 +77,7 @@ func CatalogTests(c *catalog.Catalog) []SQLTest {
 
 // conformance checks that every catalogue dataset's table exists with
 // exactly the catalogue's columns, in order, with the catalogue's types.
-func conformance(ctx context.Context, conn *sql.Conn, c *catalog.Catalog) ([]TestResult, error) {
+func conformance(ctx context.Context, conn *sql.Conn, c *datasets.Contract) ([]TestResult, error) {
 	var out []TestResult
 	for _, d := range c.Datasets {
 		schema, table, _ := strings.Cut(d.Table, ".")
@@ -133,7 +133,7 @@ func conformance(ctx context.Context, conn *sql.Conn, c *catalog.Catalog) ([]Tes
 }
 
 // runDataTests runs conformance, the catalogue tests and the SQL tests.
-func runDataTests(ctx context.Context, conn *sql.Conn, cat *catalog.Catalog, sqlTests []SQLTest) ([]TestResult, error) {
+func runDataTests(ctx context.Context, conn *sql.Conn, cat *datasets.Contract, sqlTests []SQLTest) ([]TestResult, error) {
 	out, err := conformance(ctx, conn, cat)
 	if err != nil {
 		return nil, err

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/datasets"
 	"github.com/capstat/capstat/internal/duckdbx"
 )
 
@@ -12,7 +12,7 @@ import (
 // the catalogue's enum, which finds values outside it and lets NULL pass.
 func TestAcceptedValuesFromEnums(t *testing.T) {
 	var test *SQLTest
-	tests := CatalogTests(catalog.MustLoad())
+	tests := CatalogTests(datasets.MustLoad())
 	for i := range tests {
 		if tests[i].Name == "steps.phase.accepted_values" {
 			test = &tests[i]

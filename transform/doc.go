@@ -1,6 +1,6 @@
 // Package transform turns the raw tables written by the ingester (schema
 // raw, see docs/raw-tables.md) into the public datasets of the data
-// catalogue (schemas core and metrics, see internal/catalog/datasets.yaml).
+// catalogue (schemas core and metrics, see internal/datasets/datasets.yaml).
 //
 // Models are embedded SQL files, one per table, layered
 // models/staging/*.sql → models/core/*.sql → models/metrics/*.sql. Each file

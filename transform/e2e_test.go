@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/capstat/capstat/ingest"
-	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/datasets"
 	"github.com/capstat/capstat/internal/duckdbx"
 	"github.com/capstat/capstat/sandbox"
 )
@@ -44,7 +44,7 @@ func TestEndToEndSandbox(t *testing.T) {
 
 	// Every dataset with a primary key has its passing key check recorded
 	// for publication, with the table's row count and key sum.
-	cat, err := catalog.Load()
+	cat, err := datasets.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,9 +54,9 @@ func TestEndToEndSandbox(t *testing.T) {
 		}
 		var rows, n int64
 		var sum, content, now, nowContent string
-		err := db.QueryRow(`SELECT row_count, key_sum, content_sum FROM `+catalog.KeyChecksTable+` WHERE table_name = ?`, d.Table).Scan(&rows, &sum, &content)
+		err := db.QueryRow(`SELECT row_count, key_sum, content_sum FROM `+datasets.KeyChecksTable+` WHERE table_name = ?`, d.Table).Scan(&rows, &sum, &content)
 		if err == nil {
-			err = db.QueryRow(`SELECT count(*), `+catalog.HashSumSQL(d.PrimaryKey)+`, `+catalog.HashSumSQL(d.ColumnNames())+` FROM `+d.Table).Scan(&n, &now, &nowContent)
+			err = db.QueryRow(`SELECT count(*), `+datasets.HashSumSQL(d.PrimaryKey)+`, `+datasets.HashSumSQL(d.ColumnNames())+` FROM `+d.Table).Scan(&n, &now, &nowContent)
 		}
 		if err != nil || rows != n || sum != now || content != nowContent {
 			t.Errorf("key check of %s = %d rows, sums %s %s (%v); table has %d, %s %s", d.Table, rows, sum, content, err, n, now, nowContent)

@@ -3,7 +3,7 @@ package transform
 import (
 	"log/slog"
 
-	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/datasets"
 )
 
 // Options configures Run.
@@ -65,4 +65,4 @@ func DefaultWinnerStatuses() []string {
 
 // ExerciseModels returns the accepted exercise models: the values of the
 // catalogue's exercise_model enum.
-func ExerciseModels() []string { return catalog.MustLoad().Enum("exercise_model") }
+func ExerciseModels() []string { return datasets.MustLoad().Enum("exercise_model") }

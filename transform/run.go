@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/datasets"
 	"github.com/capstat/capstat/internal/duckdbx"
 )
 
@@ -167,7 +167,7 @@ func Run(ctx context.Context, db *sql.DB, opts Options) (*Report, error) {
 	if rep.Costs, err = costStats(ctx, conn); err != nil {
 		return rep, fmt.Errorf("transform: %w", err)
 	}
-	cat, err := catalog.Load()
+	cat, err := datasets.Load()
 	if err != nil {
 		return rep, fmt.Errorf("transform: %w", err)
 	}
@@ -200,10 +200,10 @@ func Run(ctx context.Context, db *sql.DB, opts Options) (*Report, error) {
 	return rep, nil
 }
 
-// recordKeyChecks writes catalog.KeyChecksTable, in the transaction that
+// recordKeyChecks writes datasets.KeyChecksTable, in the transaction that
 // builds the tables: the datasets whose primary key the data tests found
 // unique and not null, with their row count, key sum and content sum.
-func recordKeyChecks(ctx context.Context, conn *sql.Conn, cat *catalog.Catalog, rep *Report) error {
+func recordKeyChecks(ctx context.Context, conn *sql.Conn, cat *datasets.Contract, rep *Report) error {
 	passed := map[string]bool{}
 	for _, t := range rep.Tests {
 		passed[t.Name] = t.Failures == 0
@@ -212,7 +212,7 @@ func recordKeyChecks(ctx context.Context, conn *sql.Conn, cat *catalog.Catalog, 
 	for _, m := range rep.Models {
 		built[m.Name] = true
 	}
-	stmts := []string{catalog.KeyChecksDDL}
+	stmts := []string{datasets.KeyChecksDDL}
 	for _, d := range cat.Datasets {
 		if len(d.PrimaryKey) == 0 || !built[d.Table] || !passed[d.Name+".primary_key_unique"] || !passed[d.Name+".primary_key_not_null"] {
 			continue

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/datasets"
 	"github.com/capstat/capstat/internal/duckdbx"
 )
 
@@ -169,7 +169,7 @@ func TestRunFixtureReport(t *testing.T) {
 
 func TestCatalogueConformance(t *testing.T) {
 	db, _ := sharedFixture(t)
-	cat, err := catalog.Load()
+	cat, err := datasets.Load()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/capstat/capstat/internal/catalog"
+	"github.com/capstat/capstat/internal/datasets"
 )
 
 // Config is the whole configuration file.
@@ -314,7 +314,7 @@ func yamlError(path string, err error) error {
 // validate checks values; at maps a field path such as "sources[2].endpoint"
 // to its line in the file.
 func (c *Config) validate(at map[string]int) error {
-	cat := catalog.MustLoad() // the allowed values of kinds and models
+	cat := datasets.MustLoad() // the allowed values of kinds and models
 	var errs []error
 	fail := func(field, format string, args ...any) {
 		line := at[field]

@@ -1,9 +1,9 @@
-// Package catalog is the single source of truth for capstat's public data
+// Package datasets is the single source of truth for capstat's public data
 // contract: the datasets of a release, their columns, keys and descriptions
 // (English and French). Transform models must produce these columns; the
 // release writer, the dashboards and the query catalogue read descriptions
 // from here so each definition is written once.
-package catalog
+package datasets
 
 import (
 	_ "embed"
@@ -60,8 +60,8 @@ func (d *Dataset) ColumnNames() []string {
 //go:embed datasets.yaml
 var datasetsYAML []byte
 
-// Catalog lists the public datasets.
-type Catalog struct {
+// Contract lists the public datasets.
+type Contract struct {
 	Licence     string    `yaml:"licence"`
 	Attribution string    `yaml:"attribution"`
 	Datasets    []Dataset `yaml:"datasets"`
@@ -77,7 +77,7 @@ type EnumValue struct {
 
 // Enum returns the allowed values of the named enum, in their declared
 // order (nil for an unknown enum).
-func (c *Catalog) Enum(name string) []string {
+func (c *Contract) Enum(name string) []string {
 	var out []string
 	for _, v := range c.Enums[name] {
 		out = append(out, v.Value)
@@ -87,7 +87,7 @@ func (c *Catalog) Enum(name string) []string {
 
 // Label returns the French label of value in the named enum, or value
 // itself when it is not one of them.
-func (c *Catalog) Label(enum, value string) string {
+func (c *Contract) Label(enum, value string) string {
 	for _, v := range c.Enums[enum] {
 		if v.Value == value {
 			return v.LabelFR
@@ -126,20 +126,20 @@ type Column struct {
 }
 
 // Load parses the embedded catalogue and checks its internal consistency.
-func Load() (*Catalog, error) {
-	var c Catalog
+func Load() (*Contract, error) {
+	var c Contract
 	if err := yaml.Unmarshal(datasetsYAML, &c); err != nil {
-		return nil, fmt.Errorf("catalog: parse datasets.yaml: %w", err)
+		return nil, fmt.Errorf("datasets: parse datasets.yaml: %w", err)
 	}
 	if err := c.validate(); err != nil {
-		return nil, fmt.Errorf("catalog: %w", err)
+		return nil, fmt.Errorf("datasets: %w", err)
 	}
 	return &c, nil
 }
 
 // MustLoad is Load for callers that embed a catalogue known to be valid
 // (tested in this package).
-func MustLoad() *Catalog {
+func MustLoad() *Contract {
 	c, err := Load()
 	if err != nil {
 		panic(err)
@@ -148,7 +148,7 @@ func MustLoad() *Catalog {
 }
 
 // Dataset returns the dataset called name.
-func (c *Catalog) Dataset(name string) (*Dataset, bool) {
+func (c *Contract) Dataset(name string) (*Dataset, bool) {
 	for i := range c.Datasets {
 		if c.Datasets[i].Name == name {
 			return &c.Datasets[i], true
@@ -158,7 +158,7 @@ func (c *Catalog) Dataset(name string) (*Dataset, bool) {
 }
 
 // Column returns the column of a dataset, by names.
-func (c *Catalog) Column(dataset, column string) (*Column, bool) {
+func (c *Contract) Column(dataset, column string) (*Column, bool) {
 	d, ok := c.Dataset(dataset)
 	if !ok {
 		return nil, false
@@ -181,7 +181,7 @@ var knownTypes = map[string]bool{
 	"BOOLEAN": true, "TIMESTAMPTZ": true, "DATE": true,
 }
 
-func (c *Catalog) validate() error {
+func (c *Contract) validate() error {
 	for name, vals := range c.Enums {
 		seenValue := map[string]bool{}
 		for _, v := range vals {

@@ -1,4 +1,4 @@
-package catalog
+package datasets
 
 import (
 	"strings"
@@ -29,12 +29,12 @@ func TestLoad(t *testing.T) {
 func TestValidateRejects(t *testing.T) {
 	tests := []struct {
 		name string
-		c    Catalog
+		c    Contract
 		want string
 	}{
-		{"bad type", Catalog{Datasets: []Dataset{{Name: "a", Table: "t.a", Description: "x", DescriptionFR: "x", Columns: []Column{{Name: "c", Type: "TEXT", Description: "x", DescriptionFR: "x"}}}}}, "unknown type"},
-		{"bad key", Catalog{Datasets: []Dataset{{Name: "a", Table: "t.a", Description: "x", DescriptionFR: "x", PrimaryKey: []string{"z"}}}}, "primary key"},
-		{"bad fk", Catalog{Datasets: []Dataset{{Name: "a", Table: "t.a", Description: "x", DescriptionFR: "x", ForeignKeys: []ForeignKey{{Fields: []string{"c"}, Reference: "b"}}}}}, "unknown dataset"},
+		{"bad type", Contract{Datasets: []Dataset{{Name: "a", Table: "t.a", Description: "x", DescriptionFR: "x", Columns: []Column{{Name: "c", Type: "TEXT", Description: "x", DescriptionFR: "x"}}}}}, "unknown type"},
+		{"bad key", Contract{Datasets: []Dataset{{Name: "a", Table: "t.a", Description: "x", DescriptionFR: "x", PrimaryKey: []string{"z"}}}}, "primary key"},
+		{"bad fk", Contract{Datasets: []Dataset{{Name: "a", Table: "t.a", Description: "x", DescriptionFR: "x", ForeignKeys: []ForeignKey{{Fields: []string{"c"}, Reference: "b"}}}}}, "unknown dataset"},
 	}
 	for _, tt := range tests {
 		err := tt.c.validate()

@@ -7,7 +7,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"github.com/capstat/capstat/internal/frfmt"
 	"io"
 	"math"
 	"math/big"
@@ -17,6 +16,8 @@ import (
 	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/capstat/capstat/internal/frfmt"
 )
 
 // Column describes one result column.
@@ -342,4 +343,39 @@ func jsonValue(v any, dbType string) any {
 		return out
 	}
 	return fmt.Sprint(v)
+}
+
+// Format is an output format.
+type Format string
+
+// Output formats.
+const (
+	FormatTable   Format = "table"
+	FormatCSV     Format = "csv"
+	FormatJSON    Format = "json"
+	FormatParquet Format = "parquet"
+)
+
+// ParseFormat parses a format name; "" means JSON.
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(strings.ToLower(strings.TrimSpace(s))); f {
+	case "":
+		return FormatJSON, nil
+	case FormatTable, FormatCSV, FormatJSON, FormatParquet:
+		return f, nil
+	}
+	return "", errorf(CodeInvalidFormat, "format %q inconnu (table, csv, json ou parquet)", s)
+}
+
+// ContentType is the HTTP media type of the format.
+func (f Format) ContentType() string {
+	switch f {
+	case FormatCSV:
+		return "text/csv; charset=utf-8"
+	case FormatParquet:
+		return "application/vnd.apache.parquet"
+	case FormatTable:
+		return "text/plain; charset=utf-8"
+	}
+	return "application/json; charset=utf-8"
 }

@@ -3,12 +3,13 @@ package queries
 import (
 	"encoding/json"
 	"errors"
-	"github.com/capstat/capstat/internal/apierror"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/capstat/capstat/internal/apierror"
 )
 
 // HandlerOptions configures Handler.

@@ -5,13 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/capstat/capstat/reports/release"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/capstat/capstat/internal/datasets"
 	"github.com/capstat/capstat/internal/duckdbx"
+	"github.com/capstat/capstat/reports/release"
 )
 
 // datasetChanges compares dataset d (the projection cur, n rows, with

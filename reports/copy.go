@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"github.com/capstat/capstat/reports/release"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/capstat/capstat/internal/duckdbx"
+	"github.com/capstat/capstat/reports/release"
 )
 
 // The COPY statements of a release: Parquet files (one per source for a

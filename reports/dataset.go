@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
-	"github.com/capstat/capstat/reports/release"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/capstat/capstat/internal/datasets"
 	"github.com/capstat/capstat/internal/duckdbx"
+	"github.com/capstat/capstat/reports/release"
 )
 
 // Writing one dataset: its checks (columns, key, privacy projection), its

@@ -3,13 +3,13 @@ package reports
 import (
 	"encoding/json"
 	"flag"
-	"github.com/capstat/capstat/reports/release"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/capstat/capstat/internal/datasets"
+	"github.com/capstat/capstat/reports/release"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"github.com/capstat/capstat/reports/release"
 	"slices"
 	"sort"
 	"strings"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/capstat/capstat/internal/datasets"
 	"github.com/capstat/capstat/internal/duckdbx"
+	"github.com/capstat/capstat/reports/release"
 )
 
 // arrowType maps a catalogue (DuckDB) type to the Arrow type DuckDB's

@@ -2,11 +2,11 @@ package reports
 
 import (
 	"fmt"
-	"github.com/capstat/capstat/reports/release"
 	"log/slog"
 	"time"
 
 	"github.com/capstat/capstat/internal/datasets"
+	"github.com/capstat/capstat/reports/release"
 )
 
 // Options configures Publish.

@@ -5,10 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/capstat/capstat/reports/release"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/capstat/capstat/reports/release"
 )
 
 // Published is the release Publish made current, with where its time went.

@@ -2,13 +2,13 @@ package reports
 
 import (
 	"fmt"
-	"github.com/capstat/capstat/reports/release"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/capstat/capstat/internal/datasets"
+	"github.com/capstat/capstat/reports/release"
 )
 
 // buildReadme renders README.md (French then English) with the data

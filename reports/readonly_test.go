@@ -2,11 +2,11 @@ package reports
 
 import (
 	"context"
-	"github.com/capstat/capstat/reports/release"
 	"path/filepath"
 	"testing"
 
 	"github.com/capstat/capstat/internal/duckdbx"
+	"github.com/capstat/capstat/reports/release"
 )
 
 // The working database may be opened read-only by the caller (publish runs

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/capstat/capstat/reports/release"
 	"io/fs"
 	"path/filepath"
 	"slices"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/capstat/capstat/internal/datasets"
 	"github.com/capstat/capstat/internal/duckdbx"
+	"github.com/capstat/capstat/reports/release"
 )
 
 // WriteSnapshot writes DIR/capstat.duckdb for the release in dir, whose

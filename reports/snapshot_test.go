@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"github.com/capstat/capstat/reports/release"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/capstat/capstat/internal/duckdbx"
+	"github.com/capstat/capstat/reports/release"
 )
 
 // TestDatasetsTooLargeForCSV: a dataset above Options.CSVMaxRows has no

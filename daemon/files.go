@@ -31,6 +31,8 @@ var contentTypes = map[string]string{
 	".parquet": "application/vnd.apache.parquet",
 	".csv":     "text/csv; charset=utf-8",
 	".json":    "application/json",
+	".jsonld":  "application/ld+json",
+	".rdf":     "application/rdf+xml",
 	".geojson": "application/geo+json",
 	".duckdb":  contentTypeOctet,
 	".atom":    "application/atom+xml",

@@ -24,6 +24,7 @@
 // Routes:
 //
 //	GET  /                      DIR/site (index.html for folders; /embed/ pages may be framed)
+//	GET  /catalog.jsonld, .rdf  the DCAT-AP catalogue of the current release
 //	GET  /data/latest/...       the current release (Cache-Control: no-cache)
 //	GET  /data/releases/<id>/... any release (immutable); folders are listed
 //	GET  /healthz               200 while the process is up
@@ -224,6 +225,8 @@ func (s *Server) routes() http.Handler {
 	for _, p := range []string{"/api/queries", "/api/queries/", "/api/sql", "/api/sql/"} {
 		mux.Handle(p, queries)
 	}
+	mux.HandleFunc("GET /catalog.jsonld", s.handleCatalogue)
+	mux.HandleFunc("GET /catalog.rdf", s.handleCatalogue)
 	mux.HandleFunc("GET /data/{$}", s.handleDataIndex)
 	mux.HandleFunc("GET /data/latest/{rest...}", s.handleLatest)
 	mux.HandleFunc("GET /data/releases/{rest...}", s.handleReleases)
@@ -271,6 +274,14 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	if err := s.writeMetrics(w); err != nil {
 		s.log.Warn("write metrics", "error", err)
 	}
+}
+
+// handleCatalogue serves the DCAT catalogue of the current release
+// (DIR/catalog.jsonld, DIR/catalog.rdf), which harvesters such as
+// data.gouv.fr read from a stable URL.
+func (s *Server) handleCatalogue(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	s.serveFile(w, r, ".", strings.TrimPrefix(r.URL.Path, "/"), cacheRevalidate, dirIndexOnly)
 }
 
 func (s *Server) handleDataIndex(w http.ResponseWriter, r *http.Request) {

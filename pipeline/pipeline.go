@@ -229,6 +229,11 @@ func (p *Pipeline) Publish(ctx context.Context) (*reports.Published, error) {
 	for _, s := range c.Sources {
 		opts.Sources = append(opts.Sources, reports.SourceInfo{Name: s.Name, Endpoint: s.Endpoint})
 	}
+	if c.Publish.DCAT {
+		pub := c.Publish.Publisher
+		opts.DCAT = &reports.DCAT{BaseURL: c.Publish.BaseURL, PublisherName: pub.Name, PublisherURL: pub.URL,
+			ContactName: pub.ContactName, ContactEmail: pub.ContactEmail}
+	}
 	defer p.observe(StagePublish, time.Now())
 	var rel *reports.Published
 	err := p.withDB(ctx, func(db *sql.DB) error {

@@ -34,6 +34,9 @@ type Options struct {
 	// CSVMaxRows is the largest dataset (rows) also written as CSV
 	// (default SpreadsheetMaxRows, what a spreadsheet opens).
 	CSVMaxRows int64
+	// DCAT, when set, writes the DCAT-AP catalogue of the current release
+	// (DIR/catalog.jsonld and DIR/catalog.rdf) with each release.
+	DCAT *DCAT
 	// Workers is the number of datasets written at once, each on its own
 	// connection of the working database (default DefaultWorkers).
 	Workers int

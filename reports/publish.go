@@ -95,14 +95,25 @@ func Publish(ctx context.Context, working *sql.DB, opts Options) (*Published, er
 	if err := release.SyncDir(releasesDir); err != nil {
 		return nil, fmt.Errorf("publish release %s: %w", id, err)
 	}
-	if err := release.SwitchLatest(o.OutDir, id); err != nil {
-		return nil, fmt.Errorf("publish release %s: %w", id, err)
-	}
-	rel.Stats.Total = time.Since(start)
 	rel.Dir, err = filepath.Abs(final)
 	if err != nil {
 		return nil, fmt.Errorf("publish release %s: %w", id, err)
 	}
+	commitCatalogue := func() error { return nil }
+	if o.DCAT != nil {
+		// Written before the switch, moved into place after it: the
+		// catalogue only ever names the current release.
+		if commitCatalogue, err = writeCatalogue(ctx, o.OutDir, &rel.Release, o); err != nil {
+			return nil, fmt.Errorf("publish release %s: %w", id, err)
+		}
+	}
+	if err := release.SwitchLatest(o.OutDir, id); err != nil {
+		return nil, fmt.Errorf("publish release %s: %w", id, err)
+	}
+	if err := commitCatalogue(); err != nil {
+		return nil, fmt.Errorf("publish release %s: %w", id, err)
+	}
+	rel.Stats.Total = time.Since(start)
 	deleted, err := release.ApplyRetention(releasesDir, id, o.Retention)
 	if err != nil {
 		// The release is published; report the retention problem.

@@ -113,6 +113,9 @@ func writeSandboxConfig(path, baseURL string, w *sandbox.World) error {
 		c.Sources = append(c.Sources, s)
 	}
 	c.Publish.Schedule = "0 */30 * * * *"
+	// The DCAT catalogue names the daemon's default address.
+	c.Publish.DCAT, c.Publish.BaseURL = true, "http://"+config.Default().Serve.Addr
+	c.Publish.Publisher = config.Publisher{Name: "Démonstration capstat (bac à sable)", ContactEmail: "opendata@example.org"}
 	data, err := yaml.Marshal(c)
 	if err != nil {
 		return fmt.Errorf("sandbox config: %w", err)

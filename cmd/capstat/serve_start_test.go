@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -126,6 +128,7 @@ func TestServeFirstStart(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || len(sqlBody.Rows) != 1 || len(sqlBody.Rows[0]) != 1 || sqlBody.Rows[0][0] == float64(0) {
 		t.Errorf("/api/sql: %d %+v", resp.StatusCode, sqlBody)
 	}
+	checkCatalogue(t, d)
 	first := d.readyz()
 	if len(first.Sources) != 1 || first.Sources[0].Name != "landes" || first.Sources[0].Status != "ok" {
 		t.Errorf("/readyz sources = %+v, want landes ok", first.Sources)
@@ -167,4 +170,54 @@ func TestServeFirstStart(t *testing.T) {
 	ok("the site and a canned query after the restart", func() bool {
 		return d.status("/") == http.StatusOK && d.status("/api/queries/participation_vs_population?_format=json") == http.StatusOK
 	})
+}
+
+// checkCatalogue reads the daemon's DCAT catalogue (/catalog.jsonld) and
+// downloads every distribution: each answers 200 with the bytes whose
+// SHA-256 the catalogue gives. (The sandbox config names the default
+// address; the test's daemon listens elsewhere.)
+func checkCatalogue(t *testing.T, d *daemonProc) {
+	t.Helper()
+	resp, body := httpGet(t, d.base+"/catalog.jsonld", nil)
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/ld+json") {
+		t.Fatalf("/catalog.jsonld: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	var doc struct {
+		Graph []map[string]any `json:"@graph"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	first := func(n map[string]any, p string) string {
+		list, _ := n[p].([]any)
+		if len(list) == 0 {
+			return ""
+		}
+		m := list[0].(map[string]any)
+		if id, ok := m["@id"].(string); ok {
+			return id
+		}
+		return m["@value"].(string)
+	}
+	byID := map[string]map[string]any{}
+	for _, n := range doc.Graph {
+		byID[n["@id"].(string)] = n
+	}
+	n := 0
+	for _, node := range doc.Graph {
+		url := first(node, "http://www.w3.org/ns/dcat#downloadURL")
+		if url == "" {
+			continue
+		}
+		want := first(byID[first(node, "http://spdx.org/rdf/terms#checksum")], "http://spdx.org/rdf/terms#checksumValue")
+		resp, data := httpGet(t, strings.Replace(url, "http://127.0.0.1:8080", d.base, 1), nil)
+		sum := sha256.Sum256(data)
+		if resp.StatusCode != http.StatusOK || hex.EncodeToString(sum[:]) != want {
+			t.Errorf("%s: %d, sha256 %x, catalogue %s", url, resp.StatusCode, sum, want)
+		}
+		n++
+	}
+	if n < 16 {
+		t.Errorf("the catalogue has %d distributions", n)
+	}
 }

@@ -93,6 +93,20 @@ type Publish struct {
 	Retention int      `yaml:"retention,omitempty"`
 	Licence   string   `yaml:"licence,omitempty"` // etalab-2.0 or odbl-1.0
 	MaxAge    Duration `yaml:"max_age,omitempty"` // dashboards warn when the release is older
+	// DCAT writes the DCAT-AP catalogue data.gouv.fr harvests
+	// (DIR/catalog.jsonld, served at /catalog.jsonld); it needs BaseURL
+	// and a publisher.
+	DCAT      bool      `yaml:"dcat,omitempty"`
+	BaseURL   string    `yaml:"base_url,omitempty"` // public address of the daemon, e.g. https://data.example.fr
+	Publisher Publisher `yaml:"publisher,omitempty"`
+}
+
+// Publisher is who publishes the data, for the catalogue.
+type Publisher struct {
+	Name         string `yaml:"name,omitempty"`
+	URL          string `yaml:"url,omitempty"`
+	ContactName  string `yaml:"contact_name,omitempty"`
+	ContactEmail string `yaml:"contact_email,omitempty"`
 }
 
 // Privacy is the publication privacy policy.
@@ -386,6 +400,19 @@ func (c *Config) validate(at map[string]int) error {
 	}
 	if err := CheckSchedule(c.Publish.Schedule); err != nil {
 		fail("publish.schedule", "%v", err)
+	}
+	if c.Publish.BaseURL != "" {
+		if u, err := url.Parse(c.Publish.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			fail("publish.base_url", "%q is not an http(s) URL", c.Publish.BaseURL)
+		}
+	}
+	if c.Publish.DCAT {
+		if c.Publish.BaseURL == "" {
+			fail("publish.dcat", "the DCAT catalogue needs publish.base_url, the public address of the daemon (download URLs are absolute)")
+		}
+		if c.Publish.Publisher.Name == "" {
+			fail("publish.dcat", "the DCAT catalogue needs publish.publisher.name (the collectivity or body that publishes the data)")
+		}
 	}
 	if c.Publish.Licence != "etalab-2.0" && c.Publish.Licence != "odbl-1.0" {
 		fail("publish.licence", "%q is not etalab-2.0 or odbl-1.0", c.Publish.Licence)

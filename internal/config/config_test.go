@@ -53,6 +53,9 @@ func TestParseErrorsNameFileLineField(t *testing.T) {
 		{"bad type", "sources:\n  - name: a\n    endpoint: http://x/graphql\n    concurrency: many\n", []string{"bad.yaml:4:", "many"}},
 		{"page size", "sources:\n  - name: a\n    endpoint: http://x/graphql\n    page_size: 500\n", []string{"bad.yaml:4", "page_size"}},
 		{"licence", "publish:\n  licence: cc0\n", []string{"bad.yaml:2", "publish.licence"}},
+		{"dcat without base_url", "publish:\n  dcat: true\n  publisher: {name: Département}\n", []string{"bad.yaml:2", "publish.dcat", "publish.base_url"}},
+		{"dcat without publisher", "publish:\n  dcat: true\n  base_url: https://data.example.fr\n", []string{"bad.yaml:2", "publish.publisher.name"}},
+		{"bad base_url", "publish:\n  base_url: data.example.fr\n", []string{"bad.yaml:2", "publish.base_url"}},
 		{"missing source name", "sources:\n  - endpoint: http://x/graphql\n", []string{"bad.yaml:2", "sources[0].name"}},
 	}
 	for _, tt := range tests {

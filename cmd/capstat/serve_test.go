@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -36,23 +35,8 @@ func TestServeDaemon(t *testing.T) {
 	dir, apiURL, _ := demoTree(t, sandbox.Options{Seed: 3, Scale: sandbox.Tiny, Instances: []string{"landes", "gironde"}})
 	addr := freeAddr(t)
 	base := "http://" + addr
-	bin := capstatBinary(t)
-	start := func(logName string) (*exec.Cmd, chan error) {
-		cmd := exec.Command(bin, "serve", "--addr", addr, "--schedule", "*/2 * * * * *")
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "CAPSTAT_CONFIG=capstat.yaml", "CAPSTAT_ADMIN_TOKEN=test-admin-token")
-		logf, err := os.Create(filepath.Join(dir, logName))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Stdout, cmd.Stderr = logf, logf
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait(); logf.Close() }()
-		t.Cleanup(func() { cmd.Process.Kill() })
-		return cmd, done
+	start := func(logName string) *daemonProc {
+		return startDaemon(t, dir, addr, logName, "--schedule", "*/2 * * * * *")
 	}
 	jobs := func() jobsBody {
 		var body jobsBody
@@ -62,16 +46,8 @@ func TestServeDaemon(t *testing.T) {
 		}
 		return body
 	}
-	status := func(path string) int {
-		resp, err := http.Get(base + path)
-		if err != nil {
-			return 0
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-
-	d, done := start("serve1.log")
+	d := start("serve1.log")
+	status := d.status
 	waitFor(t, 20*time.Second, "/healthz", func() bool { return status("/healthz") == http.StatusOK })
 	waitFor(t, 3*time.Minute, "the first release (/readyz 200)", func() bool { return status("/readyz") == http.StatusOK })
 	waitFor(t, time.Minute, "the first site and query engine", func() bool {
@@ -134,11 +110,11 @@ func TestServeDaemon(t *testing.T) {
 		}
 		return false
 	})
-	if err := d.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-done:
+	case err := <-d.done:
 		if err != nil {
 			log, _ := os.ReadFile(filepath.Join(dir, "serve1.log"))
 			t.Fatalf("serve exited with %v after SIGTERM\n%s", err, tail(string(log), 3000))
@@ -158,7 +134,7 @@ func TestServeDaemon(t *testing.T) {
 	os.WriteFile(filepath.Join(stale, "tables.duckdb"), []byte("left by kill -9"), 0o600)
 
 	// The next start serves the existing release at once and carries on.
-	d2, done2 := start("serve2.log")
+	d2 := start("serve2.log")
 	waitFor(t, 20*time.Second, "/readyz after restart", func() bool { return status("/readyz") == http.StatusOK })
 	waitFor(t, 20*time.Second, "the query engine after restart", func() bool { return status("/api/queries") == http.StatusOK })
 	// (A scheduled publish may be loading the next release meanwhile.)
@@ -198,9 +174,9 @@ func TestServeDaemon(t *testing.T) {
 	if !interrupted {
 		t.Errorf("no run recorded as interrupted by SIGTERM: %+v", seen.Runs)
 	}
-	d2.Process.Signal(syscall.SIGTERM)
+	d2.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-done2:
+	case <-d2.done:
 	case <-time.After(30 * time.Second):
 		t.Error("second serve did not exit within 30 s of SIGTERM")
 	}

@@ -14,15 +14,15 @@ import (
 var layers = [][]string{
 	{"internal/apierror", "internal/duckdbx", "internal/frfmt"}, // 0. ground: API errors, DuckDB, French numbers
 	{"internal/capcoschema", "internal/datasets"},               // 1. ground: API schema, data contract
-	{"internal/config"},       // 2. ground: configuration
-	{"ingest", "sandbox"},     // 3. crawl (and the fake API it is tested against)
-	{"transform"},             // 4. SQL models
-	{"reports"},               // 5. releases
-	{"dashboards", "queries"}, // 6. readers of a release
-	{"schedules"},             // 7. cron jobs
-	{"pipeline"},              // 8. the stages in order
-	{"daemon"},                // 9. capstat serve
-	{"cmd/capstat", "bench"},  // 10. commands
+	{"internal/config"},                  // 2. ground: configuration
+	{"ingest", "sandbox"},                // 3. crawl (and the fake API it is tested against)
+	{"transform"},                        // 4. SQL models
+	{"reports"},                          // 5. releases
+	{"dashboards", "queries", "pabulib"}, // 6. readers of a release
+	{"schedules"},                        // 7. cron jobs
+	{"pipeline"},                         // 8. the stages in order
+	{"daemon"},                           // 9. capstat serve
+	{"cmd/capstat", "bench"},             // 10. commands
 }
 
 const module = "github.com/capstat/capstat/"

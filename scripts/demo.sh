@@ -6,7 +6,8 @@ SCALE=${SCALE:-small}
 SEED=${SEED:-1}
 ADDR=${ADDR:-127.0.0.1:8787}
 mkdir -p var
-"$BIN" sandbox --addr "$ADDR" --seed "$SEED" --scale "$SCALE" --write-config var/capstat.demo.yaml >var/sandbox.log 2>&1 &
+rm -rf var/vote-exports
+"$BIN" sandbox --addr "$ADDR" --seed "$SEED" --scale "$SCALE" --write-config var/capstat.demo.yaml --write-vote-exports var/vote-exports >var/sandbox.log 2>&1 &
 SANDBOX=$!
 trap 'kill $SANDBOX 2>/dev/null || true' EXIT INT TERM
 i=0
@@ -20,6 +21,10 @@ until curl -fsS "http://$ADDR/healthz" >/dev/null 2>&1; do
 	sleep 0.1
 done
 "$BIN" run --config var/capstat.demo.yaml
+# Pabulib files for researchers, ballots from the administrators' vote exports.
+set --
+for f in var/vote-exports/*/*.csv; do set -- "$@" --votes-export "$f"; done
+"$BIN" export pabulib --config var/capstat.demo.yaml --out public/pabulib "$@"
 echo
-echo "Demo done: working database var/capstat.duckdb, release public/latest/, dashboards public/site/index.html"
+echo "Demo done: working database var/capstat.duckdb, release public/latest/, dashboards public/site/index.html, Pabulib files public/pabulib/"
 echo "Browse them with: $BIN serve --config var/capstat.demo.yaml   (then open http://127.0.0.1:8080/)"

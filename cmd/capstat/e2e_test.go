@@ -147,6 +147,18 @@ func TestPipelineEndToEnd(t *testing.T) {
 		}
 	}
 
+	// What make demo leaves for the README's examples: its config and the
+	// sandbox's admin vote exports.
+	cfg, err := os.ReadFile(filepath.Join(dir, "capstat.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "var", "capstat.demo.yaml"), cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeSandboxVoteExports(filepath.Join(dir, "var", "vote-exports"), world); err != nil {
+		t.Fatal(err)
+	}
 	t.Run("readme", func(t *testing.T) { runReadmeExamples(t, dir, exampleHosts{sandbox: apiURL}) })
 }
 

@@ -10,6 +10,7 @@
 //	capstat query      run a canned or ad-hoc query on the current release
 //	capstat serve      daemon: schedules + HTTP (site, downloads, API)
 //	capstat jobs       job history of the daemon
+//	capstat export     other formats of a release (Pabulib .pb files)
 //	capstat sandbox    a faithful fake Cap Collectif API for demos and tests
 package main
 
@@ -77,7 +78,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(
 		newRunCmd(g), newIngestCmd(g), newTransformCmd(g), newPublishCmd(g),
 		newDashboardsCmd(g), newQueryCmd(g), newServeCmd(g), newJobsCmd(g),
-		newSandboxCmd(g),
+		newSandboxCmd(g), newExportCmd(g),
 	)
 	return root
 }

@@ -22,6 +22,7 @@ import (
 func newSandboxCmd(g *globals) *cobra.Command {
 	var (
 		addr, scale, token, writeConfig string
+		writeVoteExports                string
 		instances                       []string
 		seed                            int64
 		failRate                        float64
@@ -58,6 +59,12 @@ Same seed and scale, same bytes. Used by 'make demo' and the tests.`,
 					return err
 				}
 			}
+			if writeVoteExports != "" {
+				if err := writeSandboxVoteExports(writeVoteExports, srv.World()); err != nil {
+					ln.Close()
+					return err
+				}
+			}
 			g.logger.Info("sandbox listening", "addr", ln.Addr().String(), "seed", seed, "scale", sc.String())
 			return serveUntilDone(cmd.Context(), &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}, ln)
 		},
@@ -75,6 +82,7 @@ Same seed and scale, same bytes. Used by 'make demo' and the tests.`,
 	f.BoolVar(&introspection, "introspection", false, "allow __schema/__type (the graphql_introspection feature flag)")
 	f.BoolVar(&hostile, "hostile", false, "keep the hostile test strings (script tags in titles…) that the tests use; off for demos")
 	f.StringVar(&writeConfig, "write-config", "", "write a capstat.yaml matching the sandbox's instances and budgets to this path")
+	f.StringVar(&writeVoteExports, "write-vote-exports", "", "write the administrators' vote export (CSV) of every budget vote step to this directory")
 	return cmd
 }
 
@@ -128,4 +136,34 @@ func writeSandboxConfig(path, baseURL string, w *sandbox.World) error {
 		return err
 	}
 	return os.WriteFile(path, []byte(header+strings.TrimSpace(string(data))+"\n"), 0o644)
+}
+
+// writeSandboxVoteExports writes, per instance, the admin vote export of
+// each budget project's vote step, as a collectivity's administrators
+// download it: DIR/<instance>/votes_<project>_<step>_simplified.csv.
+func writeSandboxVoteExports(dir string, w *sandbox.World) error {
+	for _, in := range w.Instances {
+		for _, p := range in.Projects {
+			s := p.VoteStep()
+			if p.Budget == nil || s == nil {
+				continue
+			}
+			path := filepath.Join(dir, in.Name, sandbox.VoteExportName(s))
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				return err
+			}
+			f, err := os.Create(path)
+			if err != nil {
+				return err
+			}
+			if err := w.WriteVoteExport(f, s); err != nil {
+				f.Close()
+				return fmt.Errorf("vote export %s: %w", path, err)
+			}
+			if err := f.Close(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

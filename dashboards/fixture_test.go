@@ -2,21 +2,17 @@ package dashboards
 
 import (
 	"context"
-	"crypto/sha256"
-	"database/sql"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/capstat/capstat/internal/datasets"
 	"github.com/capstat/capstat/internal/duckdbx"
+	"github.com/capstat/capstat/reports"
+	"github.com/capstat/capstat/reports/releasetest"
 )
 
 // Hostile strings the site must show as text, never run.
@@ -75,107 +71,38 @@ var (
 		"Composteur", "Banc ombragé", "Atelier vélo", "Ruche pédagogique", "Boîte à livres"}
 )
 
-type table struct {
-	name string
-	cols []string
-	rows [][]any
-}
-
-func (t *table) add(vals ...any) { t.rows = append(t.rows, vals) }
-
-// writeFixtureRelease writes a release under dir following the release
-// layout (releases/<id>/… and the latest symlink).
+// writeFixtureRelease publishes the generated fixture under dir with the
+// real publisher (releasetest): first release fixturePrevID, without the
+// proposals published since, then release fixtureID with everything, so
+// the current release has a previous one and changes.
 func writeFixtureRelease(tb testing.TB, dir string, size fixtureSize) *fixtureRelease {
 	tb.Helper()
-	ctx := context.Background()
-	cat, err := datasets.Load()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	relDir := filepath.Join(dir, "releases", fixtureID)
-	if err := os.MkdirAll(filepath.Join(relDir, "csv"), 0o755); err != nil {
-		tb.Fatal(err)
-	}
-	out := &fixtureRelease{Root: dir, Latest: filepath.Join(dir, "latest")}
 	tabs, editions := fixtureTables(size)
-	out.Editions = editions
-	budget := tabs["budget_comparison"]
-
-	dbPath := filepath.Join(relDir, "capstat.duckdb")
-	db, err := duckdbx.Open(ctx, dbPath)
+	sources := func(o *reports.Options) {
+		o.Sources = []reports.SourceInfo{{Name: "landes", Endpoint: "https://participez.landes.fr/graphql"},
+			{Name: "occitanie", Endpoint: "https://jeparticipe.laregioncitoyenne.fr/graphql"}}
+	}
+	prevAt, err := time.Parse("20060102T150405Z", fixturePrevID)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	mustExec := func(q string, args ...any) {
-		tb.Helper()
-		if _, err := db.ExecContext(ctx, q, args...); err != nil {
-			tb.Fatalf("%s: %v", q[:min(len(q), 200)], err)
-		}
-	}
-	// The snapshot layout: tables data.<dataset> behind views main.<dataset>.
-	loadFixtureTables(tb, db, cat, tabs, func(d datasets.Dataset) string { return fmt.Sprintf("data.%q", d.Name) })
-	for _, d := range cat.Datasets {
-		mustExec(fmt.Sprintf(`CREATE VIEW main.%q AS SELECT * FROM data.%q`, d.Name, d.Name))
-	}
-	mustExec(`CREATE TABLE data.release_info AS SELECT ?::VARCHAR AS release_id, ?::TIMESTAMPTZ AS created_at, ?::VARCHAR AS previous_release_id`,
-		fixtureID, fixtureCreated, fixturePrevID)
-	mustExec(`CREATE VIEW main.release_info AS SELECT * FROM data.release_info`)
-	mustExec(fmt.Sprintf(`COPY (SELECT * FROM data.budget_comparison) TO '%s' (HEADER)`, filepath.Join(relDir, "csv", "budget_comparison.csv")))
-	if err := db.Close(); err != nil {
+	before := releasetest.WorkingDB(tb, tabs)
+	if err := duckdbx.Exec(context.Background(), before,
+		fmt.Sprintf("DELETE FROM core.proposals WHERE published_at > '%s'", prevAt.Format(time.RFC3339)),
+		"DELETE FROM core.proposal_votes WHERE proposal_id NOT IN (SELECT proposal_id FROM core.proposals)"); err != nil {
 		tb.Fatal(err)
 	}
-
-	writeFile := func(name string, data []byte) {
-		tb.Helper()
-		if err := os.WriteFile(filepath.Join(relDir, name), data, 0o644); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	writeJSON := func(name string, v any) {
-		tb.Helper()
-		b, err := json.MarshalIndent(v, "", "  ")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		writeFile(name, b)
-	}
-	writeFile("README.md", []byte("# Budgets participatifs\n\nJeu de test.\n"))
-	writeJSON("changes.json", map[string]any{"release_id": fixtureID, "previous_release_id": fixturePrevID,
-		"datasets": map[string]any{"proposals": map[string]int{"added": 2, "updated": 5, "removed": 0},
-			"proposal_votes": map[string]int{"added": 1234, "updated": 0, "removed": 0}}})
-	writeJSON("datapackage.json", map[string]any{"name": "capstat", "title": "Budgets participatifs",
-		"licenses": []map[string]string{{"name": "etalab-2.0", "title": "Licence Ouverte / Open Licence 2.0", "path": "https://www.etalab.gouv.fr/licence-ouverte-open-licence"}},
-		"sources": []map[string]string{{"title": "landes", "path": "https://participez.landes.fr/graphql"},
-			{"title": "occitanie", "path": "https://jeparticipe.laregioncitoyenne.fr/graphql"}}})
-	var files []map[string]any
-	for _, name := range []string{"capstat.duckdb", "csv/budget_comparison.csv", "README.md", "changes.json", "datapackage.json"} {
-		data, err := os.ReadFile(filepath.Join(relDir, name))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		sum := sha256.Sum256(data)
-		f := map[string]any{"path": name, "bytes": len(data), "sha256": hex.EncodeToString(sum[:]), "format": strings.TrimPrefix(filepath.Ext(name), ".")}
-		if name == "csv/budget_comparison.csv" {
-			f["dataset"], f["rows"] = "budget_comparison", len(budget.rows)
-		}
-		files = append(files, f)
-	}
-	writeJSON("manifest.json", map[string]any{"release_id": fixtureID, "created_at": fixtureCreated,
-		"previous_release_id": fixturePrevID, "files": files})
-	if err := os.Symlink(filepath.Join("releases", fixtureID), out.Latest); err != nil {
-		tb.Fatal(err)
-	}
-	return out
+	releasetest.Publish(tb, before, dir, prevAt, sources)
+	releasetest.Publish(tb, releasetest.WorkingDB(tb, tabs), dir, fixtureCreated, sources)
+	return &fixtureRelease{Root: dir, Latest: filepath.Join(dir, "latest"), Editions: editions}
 }
 
-// fixtureTables generates the rows of every dataset the site reads
-// (deterministic for a size) and the editions they describe.
-func fixtureTables(size fixtureSize) (map[string]*table, []fixtureEdition) {
+func fixtureTables(size fixtureSize) (releasetest.Tables, []fixtureEdition) {
 	rng := rand.New(rand.NewPCG(42, uint64(size.Collectivities)))
 	var editions []fixtureEdition
-	tabs := map[string]*table{}
-	newTable := func(name string, cols ...string) *table {
-		t := &table{name: name, cols: cols}
+	tabs := releasetest.Tables{}
+	newTable := func(name string, cols ...string) *releasetest.Rows {
+		t := &releasetest.Rows{Cols: cols}
 		tabs[name] = t
 		return t
 	}
@@ -203,7 +130,7 @@ func fixtureTables(size fixtureSize) (map[string]*table, []fixtureEdition) {
 	collList = collList[:size.Collectivities]
 
 	for ci, c := range collList {
-		colls.add(c.Code, c.Name, c.Kind, c.Population, 2023)
+		colls.Add(c.Code, c.Name, c.Kind, c.Population, 2023)
 		for e := 0; e < size.Editions; e++ {
 			year := 2026 - size.Editions + 1 + e
 			edition := fmt.Sprint(year)
@@ -212,7 +139,7 @@ func fixtureTables(size fixtureSize) (map[string]*table, []fixtureEdition) {
 			if ci == 0 && e == size.Editions-1 {
 				title = "Budget participatif " + edition + " 🌱 " + hostileScript
 			}
-			projects.add(c.Source, pid, c.Code, title, "https://"+c.Source+".example.fr/project/bp-"+edition,
+			projects.Add(c.Source, pid, c.Code, title, "https://"+c.Source+".example.fr/project/bp-"+edition,
 				time.Date(year, 2, 1, 9, 0, 0, 0, time.UTC), "Budget participatif", edition, "bp")
 			depStart := time.Date(year, 3, 1, 8, 0, 0, 0, time.UTC)
 			depEnd := time.Date(year, 3, 31, 20, 0, 0, 0, time.UTC)
@@ -227,8 +154,8 @@ func fixtureTables(size fixtureSize) (map[string]*table, []fixtureEdition) {
 			if voteEnd.After(fixtureCreated) {
 				voteState = "OPENED"
 			}
-			steps.add(c.Source, depID, pid, "CollectStep", "deposit", "Dépôt des idées", "CLOSED", depStart, depEnd, 0)
-			steps.add(c.Source, voteID, pid, "SelectionStep", "vote", "Vote des habitant·es", voteState, voteStart, voteEnd, 1)
+			steps.Add(c.Source, depID, pid, "CollectStep", "deposit", "Dépôt des idées", "CLOSED", depStart, depEnd, 0)
+			steps.Add(c.Source, voteID, pid, "SelectionStep", "vote", "Vote des habitant·es", voteState, voteStart, voteEnd, 1)
 
 			// Daily activity: proposals during the deposit, votes during the vote.
 			nProps := size.ProposalsPerProject + ci
@@ -313,7 +240,7 @@ func fixtureTables(size fixtureSize) (map[string]*table, []fixtureEdition) {
 					status = "Lauréat"
 				}
 				category, theme := categories[i%len(categories)], themes[i%len(themes)]
-				proposals.add(c.Source, fmt.Sprintf("%s-p%d", pid, i), pid, depID, fmt.Sprintf("%d-%d", e+1, i+1), ptitle,
+				proposals.Add(c.Source, fmt.Sprintf("%s-p%d", pid, i), pid, depID, fmt.Sprintf("%d-%d", e+1, i+1), ptitle,
 					fmt.Sprintf("https://%s.example.fr/p/%d", c.Source, i), created, published, trashed, category, theme,
 					lat, lng, cost, votesOf[i], winner, status, winner, fmt.Sprintf("author-%d-%d", ci, i%5))
 				if !trashed {
@@ -335,7 +262,7 @@ func fixtureTables(size fixtureSize) (map[string]*table, []fixtureEdition) {
 				cp += d.props
 				cv += d.votes
 				cc += d.contr
-				daily.add(c.Source, pid, d.step, d.phase, d.d.Format(time.DateOnly), d.props, d.votes, d.contr, int64(0),
+				daily.Add(c.Source, pid, d.step, d.phase, d.d.Format(time.DateOnly), d.props, d.votes, d.contr, int64(0),
 					d.props, cp, cv, cc, int64(0))
 			}
 			for _, dim := range []struct {
@@ -344,7 +271,7 @@ func fixtureTables(size fixtureSize) (map[string]*table, []fixtureEdition) {
 			}{{"category", catCount}, {"theme", themeCount}} {
 				for _, label := range sortedKeys(dim.m) {
 					v := dim.m[label]
-					cats.add(c.Source, pid, dim.name, label, v[0], float64(v[0])/float64(nonTrashed), v[1], float64(v[1])/float64(votesSum), v[2])
+					cats.Add(c.Source, pid, dim.name, label, v[0], float64(v[0])/float64(nonTrashed), v[1], float64(v[1])/float64(votesSum), v[2])
 				}
 			}
 			envelope := int64(500_000 * (e + 1) * (ci + 1))
@@ -364,7 +291,7 @@ func fixtureTables(size fixtureSize) (map[string]*table, []fixtureEdition) {
 			if fe.InProgress {
 				winnerRate, costRatio = nil, nil
 			}
-			budget.add(c.Source, c.Code, c.Name, c.Kind, c.Population, 2023, pid, title, edition, "bp", false, envelope,
+			budget.Add(c.Source, c.Code, c.Name, c.Kind, c.Population, 2023, pid, title, edition, "bp", false, envelope,
 				nonTrashed, fe.ProposalsPer10k, votesSum, fe.VotesPer1k, participants, "authors", fe.ParticipationRate,
 				winners, winnerRate, costTotal, costKnown, costRatio, fe.EurPerInhabitant, 0.3, "all", fe.InProgress)
 		}
@@ -393,57 +320,11 @@ func fixtureTables(size fixtureSize) (map[string]*table, []fixtureEdition) {
 					rank++
 				}
 			}
-			ranking.add(e.Code, e.Name, e.Source, e.ProjectID, e.Edition, m, e.metric(m), rank, len(vals), median, true, e.Kind, false)
+			ranking.Add(e.Code, e.Name, e.Source, e.ProjectID, e.Edition, m, e.metric(m), rank, len(vals), median, true, e.Kind, false)
 		}
 	}
 
 	return tabs, editions
-}
-
-// loadFixtureTables creates one table per catalogue dataset (named by
-// name) with the catalogue's columns and inserts the generated rows.
-func loadFixtureTables(tb testing.TB, db *sql.DB, cat *datasets.Contract, tabs map[string]*table, name func(datasets.Dataset) string) {
-	tb.Helper()
-	ctx := context.Background()
-	for _, d := range cat.Datasets {
-		var defs []string
-		for _, col := range d.Columns {
-			defs = append(defs, fmt.Sprintf("%q %s", col.Name, col.Type))
-		}
-		schema, _, _ := strings.Cut(name(d), ".")
-		if _, err := db.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS `+schema); err != nil {
-			tb.Fatal(err)
-		}
-		if _, err := db.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE %s (%s)`, name(d), strings.Join(defs, ", "))); err != nil {
-			tb.Fatalf("create %s: %v", name(d), err)
-		}
-		t := tabs[d.Name]
-		if t == nil {
-			continue
-		}
-		quoted := make([]string, len(t.cols))
-		for i, c := range t.cols {
-			quoted[i] = fmt.Sprintf("%q", c)
-		}
-		ph := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(t.cols)), ", ") + ")"
-		const batch = 500
-		for start := 0; start < len(t.rows); start += batch {
-			end := min(start+batch, len(t.rows))
-			var args []any
-			var values []string
-			for _, row := range t.rows[start:end] {
-				if len(row) != len(t.cols) {
-					tb.Fatalf("table %s: %d values for %d columns", t.name, len(row), len(t.cols))
-				}
-				values = append(values, ph)
-				args = append(args, row...)
-			}
-			q := fmt.Sprintf(`INSERT INTO %s (%s) VALUES %s`, name(d), strings.Join(quoted, ", "), strings.Join(values, ", "))
-			if _, err := db.ExecContext(ctx, q, args...); err != nil {
-				tb.Fatalf("insert into %s: %v", name(d), err)
-			}
-		}
-	}
 }
 
 func projectID(source string, year int) string {

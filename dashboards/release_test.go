@@ -2,53 +2,30 @@ package dashboards
 
 import (
 	"context"
+	"github.com/capstat/capstat/reports/releasetest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/capstat/capstat/internal/datasets"
-	"github.com/capstat/capstat/internal/duckdbx"
-	"github.com/capstat/capstat/reports"
 )
 
-// TestRenderPublishedRelease renders a release written by the real
-// publisher (reports.Publish) from a working database holding the fixture,
-// twice so the second release has a previous one and changes.
+// TestRenderPublishedRelease renders the second of two releases of the
+// fixture, so that it has a previous one and changes.
 func TestRenderPublishedRelease(t *testing.T) {
 	if testing.Short() {
 		t.Skip("publishes two releases")
 	}
 	ctx := context.Background()
-	cat, err := datasets.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := duckdbx.Open(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
 	tabs, editions := fixtureTables(smallFixture)
-	loadFixtureTables(t, db, cat, tabs, func(d datasets.Dataset) string { return d.Table })
-
+	db := releasetest.WorkingDB(t, tabs)
 	dir := t.TempDir()
-	clock := fixtureCreated
-	opts := reports.Options{OutDir: dir, Privacy: reports.DefaultPrivacy(), Catalog: cat,
-		Sources: []reports.SourceInfo{{Name: "landes", Endpoint: "https://landes.example.fr/graphql"}},
-		Now:     func() time.Time { clock = clock.Add(time.Hour); return clock }}
-	if _, err := reports.Publish(ctx, db, opts); err != nil {
-		t.Fatal(err)
-	}
+	releasetest.Publish(t, db, dir, fixtureCreated)
 	if _, err := db.ExecContext(ctx, `UPDATE core.proposals SET title = title || ' (modifiée)' WHERE proposal_id LIKE '%-p0'`); err != nil {
 		t.Fatal(err)
 	}
-	rel, err := reports.Publish(ctx, db, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	clock := fixtureCreated.Add(time.Hour)
+	rel := releasetest.Publish(t, db, dir, clock)
 	site, err := Render(ctx, Options{ReleaseDir: filepath.Join(dir, "latest"), SiteDir: filepath.Join(dir, "site"),
 		Now: func() time.Time { return clock }})
 	if err != nil {

@@ -273,7 +273,8 @@ func TestFeedsAreValidAtom(t *testing.T) {
 	if !strings.Contains(strings.Join(titles[landes2025], "\n"), "propositions lauréates") {
 		t.Errorf("%s: winners not announced after the closed vote", landes2025)
 	}
-	if !strings.Contains(strings.Join(titles["feed.xml"], "\n"), "Nouvelle publication des données : 2 propositions ajoutées") {
+	// One 2026 proposal per collectivity was published since the previous release.
+	if !strings.Contains(strings.Join(titles["feed.xml"], "\n"), "Nouvelle publication des données : 3 propositions ajoutées") {
 		t.Errorf("site feed lacks the release entry from changes.json")
 	}
 }

@@ -20,6 +20,7 @@ import (
 const (
 	JobPipeline = "pipeline" // ingest all → transform → publish → dashboards
 	JobPublish  = "publish"  // transform → publish → dashboards
+	JobMirror   = "mirror"   // copy the releases to publish.mirror
 )
 
 // IngestJobName is the name of the ingest job of a source.
@@ -63,7 +64,17 @@ func Run(ctx context.Context, c *config.Config, log *slog.Logger) error {
 		if err := qh.reopen(ctx); err != nil {
 			return err
 		}
-		return p.Dashboards(ctx)
+		if err := p.Dashboards(ctx); err != nil {
+			return err
+		}
+		if c.Publish.Mirror != "" {
+			// Its own job: a failing mirror never fails a publication,
+			// and the job's schedule retries it.
+			if err := sched.Trigger(JobMirror); err != nil && !errors.Is(err, schedules.ErrRunning) {
+				log.Warn("mirror", "err", err)
+			}
+		}
+		return nil
 	}
 	jobs := []schedules.Job{
 		{Name: JobPipeline, Spec: "@manual", Run: func(ctx context.Context) error {
@@ -75,6 +86,9 @@ func Run(ctx context.Context, c *config.Config, log *slog.Logger) error {
 		{Name: JobPublish, Spec: c.Publish.Schedule, Run: func(ctx context.Context) error {
 			return publishAll(ctx, p, afterPublish)
 		}},
+	}
+	if c.Publish.Mirror != "" {
+		jobs = append(jobs, schedules.Job{Name: JobMirror, Spec: c.Publish.Schedule, Run: p.Mirror})
 	}
 	for _, s := range c.Sources {
 		name := s.Name

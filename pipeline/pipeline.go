@@ -24,6 +24,7 @@ import (
 	"github.com/capstat/capstat/internal/duckdbx"
 	"github.com/capstat/capstat/queries"
 	"github.com/capstat/capstat/reports"
+	"github.com/capstat/capstat/reports/mirror"
 	"github.com/capstat/capstat/reports/release"
 	"github.com/capstat/capstat/transform"
 )
@@ -83,6 +84,7 @@ const (
 	StageTransform  = "transform"
 	StagePublish    = "publish"
 	StageDashboards = "dashboards"
+	StageMirror     = "mirror"
 )
 
 func (p *Pipeline) logger() *slog.Logger {
@@ -123,6 +125,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 	if err := p.Dashboards(ctx); err != nil {
 		return err
+	}
+	if err := p.Mirror(ctx); err != nil {
+		return fmt.Errorf("release published, mirror failed: %w", err)
 	}
 	p.logger().Info("pipeline done", "duration", time.Since(start).Round(time.Millisecond))
 	return nil
@@ -246,6 +251,30 @@ func (p *Pipeline) Publish(ctx context.Context) (*reports.Published, error) {
 	}
 	p.logger().Info("release published", "id", rel.ID, "dir", rel.Dir)
 	return rel, nil
+}
+
+// Mirror copies the live releases to the configured S3 mirror
+// (publish.mirror; nothing when none). Its outcome goes to the metrics.
+func (p *Pipeline) Mirror(ctx context.Context) error {
+	c := p.Config.Publish
+	if c.Mirror == "" {
+		return nil
+	}
+	defer p.observe(StageMirror, time.Now())
+	t, err := mirror.ParseTarget(c.Mirror, c.MirrorEndpoint, c.MirrorRegion)
+	if err != nil {
+		return err
+	}
+	st, err := mirror.Mirror(ctx, p.Config.Out, t, p.logger())
+	if p.Metrics != nil {
+		if err != nil {
+			p.Metrics.Add("capstat_mirror_failures_total", nil, 1)
+		} else {
+			p.Metrics.Set("capstat_mirror_last_success_timestamp_seconds", nil, float64(time.Now().Unix()))
+		}
+		p.Metrics.Add("capstat_mirror_uploaded_bytes_total", nil, float64(st.Bytes))
+	}
+	return err
 }
 
 // Dashboards renders the site from the current release.

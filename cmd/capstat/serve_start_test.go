@@ -129,6 +129,22 @@ func TestServeFirstStart(t *testing.T) {
 		t.Errorf("/api/sql: %d %+v", resp.StatusCode, sqlBody)
 	}
 	checkCatalogue(t, d)
+	// Parquet readers that work over HTTP read the release in place.
+	var manifest struct {
+		Files []struct {
+			Path, Format string
+			Rows         *int64
+		}
+	}
+	_, mb := httpGet(t, d.base+"/data/latest/manifest.json", nil)
+	json.Unmarshal(mb, &manifest)
+	for _, f := range manifest.Files {
+		if f.Format == "parquet" && f.Rows != nil && strings.HasSuffix(f.Path, "proposals.parquet") {
+			if got := checkParquetOverHTTP(t, d.base+"/data/latest/"+f.Path); got != *f.Rows {
+				t.Errorf("%s over HTTP ranges: %d rows, manifest %d", f.Path, got, *f.Rows)
+			}
+		}
+	}
 	first := d.readyz()
 	if len(first.Sources) != 1 || first.Sources[0].Name != "landes" || first.Sources[0].Status != "ok" {
 		t.Errorf("/readyz sources = %+v, want landes ok", first.Sources)

@@ -99,6 +99,12 @@ type Publish struct {
 	DCAT      bool      `yaml:"dcat,omitempty"`
 	BaseURL   string    `yaml:"base_url,omitempty"` // public address of the daemon, e.g. https://data.example.fr
 	Publisher Publisher `yaml:"publisher,omitempty"`
+	// Mirror copies each release to S3-compatible storage
+	// (s3://bucket/prefix; credentials from AWS_ACCESS_KEY_ID and
+	// AWS_SECRET_ACCESS_KEY).
+	Mirror         string `yaml:"mirror,omitempty"`
+	MirrorEndpoint string `yaml:"mirror_endpoint,omitempty"` // https://s3.gra.io.cloud.ovh.net, or host:port
+	MirrorRegion   string `yaml:"mirror_region,omitempty"`
 }
 
 // Publisher is who publishes the data, for the catalogue.
@@ -412,6 +418,11 @@ func (c *Config) validate(at map[string]int) error {
 		}
 		if c.Publish.Publisher.Name == "" {
 			fail("publish.dcat", "the DCAT catalogue needs publish.publisher.name (the collectivity or body that publishes the data)")
+		}
+	}
+	if m := c.Publish.Mirror; m != "" {
+		if u, err := url.Parse(m); err != nil || u.Scheme != "s3" || u.Host == "" {
+			fail("publish.mirror", "%q is not s3://bucket/prefix", m)
 		}
 	}
 	if c.Publish.Licence != "etalab-2.0" && c.Publish.Licence != "odbl-1.0" {

@@ -120,7 +120,8 @@ func BenchmarkPublish(b *testing.B) {
 		floorCPU += processCPU() - c1
 		floorBytes = dirBytes(b, floorDir, "")
 
-		opts := Options{OutDir: filepath.Join(dir, "public"), Privacy: DefaultPrivacy(), Retention: 2, CSVMaxRows: csvMax, Workers: workers}
+		opts := Options{OutDir: filepath.Join(dir, "public"), Privacy: DefaultPrivacy(), Retention: 2, CSVMaxRows: csvMax, Workers: workers,
+			DCAT: &DCAT{BaseURL: "https://data.example.fr", PublisherName: "Bench"}} // the catalogue is part of publishing
 		opts.Logger = slog.New(slog.DiscardHandler)
 		if os.Getenv("CAPSTAT_BENCH_DEBUG") != "" {
 			opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -1,4 +1,4 @@
-package transform
+package pipeline
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/capstat/capstat/internal/datasets"
 	"github.com/capstat/capstat/internal/duckdbx"
 	"github.com/capstat/capstat/sandbox"
+	"github.com/capstat/capstat/transform"
 )
 
 // TestEndToEndSandbox crawls the sandbox (tiny scale) over HTTP with the
@@ -25,18 +26,18 @@ func TestEndToEndSandbox(t *testing.T) {
 	const seed = 7
 	ctx := context.Background()
 	world, db := crawlSandbox(t, seed)
-	opts := Options{AuthorKeySecret: []byte("e2e"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	opts := transform.Options{AuthorKeySecret: []byte("e2e"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	for _, in := range world.Instances {
-		meta := SourceMeta{Name: in.Name, CostQuestion: "Coût estimé de votre projet (en euros)"}
+		meta := transform.SourceMeta{Name: in.Name, CostQuestion: sandbox.CostQuestion}
 		for _, p := range in.Projects {
 			if p.Budget != nil {
-				meta.Projects = append(meta.Projects, ProjectMeta{ProjectID: p.ID, EnvelopeEUR: p.Budget.EnvelopeEUR,
+				meta.Projects = append(meta.Projects, transform.ProjectMeta{ProjectID: p.ID, EnvelopeEUR: p.Budget.EnvelopeEUR,
 					ExerciseModel: p.Budget.Model, WinnerStatuses: p.Budget.WinnerStatuses})
 			}
 		}
 		opts.Sources = append(opts.Sources, meta)
 	}
-	rep, err := Run(ctx, db, opts)
+	rep, err := transform.Run(ctx, db, opts)
 	if err != nil {
 		t.Fatalf("transform: %v", err)
 	}
@@ -137,7 +138,7 @@ func TestEndToEndInferredModels(t *testing.T) {
 	const seed = 11
 	ctx := context.Background()
 	world, db := crawlSandbox(t, seed)
-	if _, err := Run(ctx, db, Options{AuthorKeySecret: []byte("e2e"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}); err != nil {
+	if _, err := transform.Run(ctx, db, transform.Options{AuthorKeySecret: []byte("e2e"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}); err != nil {
 		t.Fatalf("transform: %v", err)
 	}
 	for _, in := range world.Instances {

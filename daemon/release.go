@@ -48,7 +48,7 @@ func (c *releaseCache) current() (*CurrentRelease, error) {
 	mpath := dir + "/" + release.ManifestFile
 	fi, err := c.root.Stat(mpath)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", errNoRelease, mpath, err)
+		return nil, fmt.Errorf("%w: %s: %w", errNoRelease, mpath, err)
 	}
 	key := dir + "\x00" + strconv.FormatInt(fi.Size(), 10) + "\x00" + strconv.FormatInt(fi.ModTime().UnixNano(), 10)
 
@@ -87,11 +87,11 @@ func (c *releaseCache) resolveLatest() (string, error) {
 func (c *releaseCache) load(dir, mpath string) (*CurrentRelease, error) {
 	b, err := c.root.ReadFile(mpath)
 	if err != nil {
-		return nil, fmt.Errorf("%w: read %s: %v", errNoRelease, mpath, err)
+		return nil, fmt.Errorf("%w: read %s: %w", errNoRelease, mpath, err)
 	}
 	var m release.Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("%w: parse %s: %v", errNoRelease, mpath, err)
+		return nil, fmt.Errorf("%w: parse %s: %w", errNoRelease, mpath, err)
 	}
 	if m.ReleaseID == "" {
 		return nil, fmt.Errorf("%w: %s has no release_id", errNoRelease, mpath)

@@ -157,17 +157,17 @@ func Parse(r io.Reader) (*File, error) {
 		case "PROJECTS":
 			cost, err := strconv.ParseFloat(strings.ReplaceAll(get("cost"), ",", "."), 64)
 			if err != nil {
-				return nil, fmt.Errorf("pabulib: line %d: cost %q: %v", line, get("cost"), err)
+				return nil, fmt.Errorf("pabulib: line %d: cost %q: %w", line, get("cost"), err)
 			}
 			p := Project{ID: get("project_id"), Cost: int64(cost), Name: get("name"), District: get("district")}
 			if v := get("votes"); v != "" {
 				if p.Votes, err = strconv.ParseInt(v, 10, 64); err != nil {
-					return nil, fmt.Errorf("pabulib: line %d: votes %q: %v", line, v, err)
+					return nil, fmt.Errorf("pabulib: line %d: votes %q: %w", line, v, err)
 				}
 			}
 			if v := get("selected"); v != "" {
 				if p.Selected, err = strconv.Atoi(v); err != nil {
-					return nil, fmt.Errorf("pabulib: line %d: selected %q: %v", line, v, err)
+					return nil, fmt.Errorf("pabulib: line %d: selected %q: %w", line, v, err)
 				}
 			}
 			if c := get("category"); c != "" {

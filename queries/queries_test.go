@@ -376,14 +376,14 @@ func TestCollectivityRanking(t *testing.T) {
 		}
 		var want [][]any
 		for _, r := range rows {
-			want = append(want, []any{int64(r["rank"].(int32)), s(r, "collectivity_code"), s(r, "collectivity_name"), s(r, "edition"), r["value"].(float64), 42.5, int64(3), b(r, "comparable")})
+			want = append(want, []any{int64(r["rank"].(int32)), s(r, "collectivity_code"), s(r, "collectivity_name"), s(r, "edition"), r["value"].(float64), 42.5, int64(3), b(r, "comparable"), nil, nil})
 		}
 		params := map[string]string{"limit": fmt.Sprint(tc.limit)}
 		if tc.metric != "" {
 			params["metric"] = tc.metric
 		}
 		got := runJSON(t, e, "collectivity_ranking", params)
-		assertResult(t, got, []string{"rank", "collectivity_code", "collectivity_name", "edition", "value", "benchmark", "peers", "comparable"}, want)
+		assertResult(t, got, []string{"rank", "collectivity_code", "collectivity_name", "edition", "value", "benchmark", "peers", "comparable", "peer_group", "in_progress"}, want)
 	}
 }
 

@@ -57,28 +57,10 @@ func voteSteps(ctx context.Context, db *sql.DB) ([]VoteStep, error) {
 	return out, rows.Err()
 }
 
-// unaccent folds the French letters of names for file names.
-var unaccent = strings.NewReplacer("à", "a", "â", "a", "ä", "a", "é", "e", "è", "e", "ê", "e", "ë", "e", "î", "i", "ï", "i",
-	"ô", "o", "ö", "o", "ù", "u", "û", "u", "ü", "u", "ç", "c", "œ", "oe", "æ", "ae", "ÿ", "y")
-
 // FileName is the library's name for the file of a step:
 // <country>_<unit>_<instance>_<subunit>.pb.
 func (v VoteStep) FileName() string {
-	slug := func(s string) string {
-		var b strings.Builder
-		dash := false
-		for _, r := range unaccent.Replace(strings.ToLower(s)) {
-			switch {
-			case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
-				b.WriteRune(r)
-				dash = false
-			case !dash && b.Len() > 0:
-				b.WriteByte('-')
-				dash = true
-			}
-		}
-		return strings.Trim(b.String(), "-")
-	}
+	slug := transform.Slug
 	name := "france_" + slug(v.Collectivity) + "_" + slug(v.Edition)
 	if s := slug(v.StepTitle); s != "" {
 		name += "_" + s

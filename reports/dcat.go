@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"encoding/xml"
@@ -101,7 +102,7 @@ func dcatCatalog(ctx context.Context, rel *release.Release, cat *datasets.Contra
 		g.add(publisher, nsFOAF+"homepage", iri(d.PublisherURL))
 	}
 	g.add(contact, nsRDF+"type", iri(nsVCard+"Kind"))
-	g.add(contact, nsVCard+"fn", lit(cmpOr(d.ContactName, d.PublisherName), ""))
+	g.add(contact, nsVCard+"fn", lit(cmp.Or(d.ContactName, d.PublisherName), ""))
 	if d.ContactEmail != "" {
 		g.add(contact, nsVCard+"hasEmail", iri("mailto:"+d.ContactEmail))
 	}
@@ -177,13 +178,6 @@ func dcatCatalog(ctx context.Context, rel *release.Release, cat *datasets.Contra
 		}
 	}
 	return g, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // facts are what the catalogue says of the data beyond the manifest.

@@ -44,7 +44,7 @@ func unknownKeys(path string, n *yaml.Node, t reflect.Type, field string) []erro
 					where = field
 				}
 				errs = append(errs, fmt.Errorf("%s:%d: %s: unknown key %q in %s; accepted keys: %s",
-					path, k.Line, p, k.Value, where, strings.Join(sortedKeys(t), ", ")))
+					path, k.Line, p, k.Value, where, strings.Join(acceptedKeys(t), ", ")))
 				continue
 			}
 			errs = append(errs, unknownKeys(path, v, ft, p)...)
@@ -87,8 +87,8 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 	return out
 }
 
-// sortedKeys lists the yaml keys of struct t in declaration order.
-func sortedKeys(t reflect.Type) []string {
+// acceptedKeys lists the yaml keys of struct t in declaration order.
+func acceptedKeys(t reflect.Type) []string {
 	var out []string
 	for i := range t.NumField() {
 		f := t.Field(i)

@@ -196,9 +196,6 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // counters (s.Metrics().Add("capstat_ingest_records_total", map[string]string{"source": "x"}, n)).
 func (s *Server) Metrics() *Metrics { return s.metrics }
 
-// Release returns the current release, or an error when none is ready.
-func (s *Server) Release() (*CurrentRelease, error) { return s.releases.current() }
-
 // Close releases the DIR handle.
 func (s *Server) Close() error { return s.root.Close() }
 

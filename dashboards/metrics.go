@@ -58,15 +58,6 @@ func definition(cat *datasets.Contract, dataset, column string) string {
 	return ""
 }
 
-// definitionEN returns the English catalogue description (it carries the
-// formula, shown on the about page).
-func definitionEN(cat *datasets.Contract, dataset, column string) string {
-	if c, ok := cat.Column(dataset, column); ok {
-		return c.Description
-	}
-	return ""
-}
-
 // delta formats the difference between two values of the metric
 // (percentage points for rates).
 func (m metricDef) delta(d float64) string {

@@ -59,7 +59,17 @@ type Options struct {
 	// afterwards. The crawl's DuckDB work is small merges: a low limit
 	// keeps the process small without slowing it (docs/benchmarks.md).
 	MemoryLimit string
+	// Full forces a full sweep of every selected source; otherwise a
+	// source whose database holds a complete full sweep is refreshed
+	// incrementally (see the package documentation).
+	Full bool
 }
+
+// Crawl modes of a source's run (SourceReport.Mode, raw.ingest_runs.mode).
+const (
+	ModeFull        = "full"        // every connection re-paged; deletions inferred everywhere
+	ModeIncremental = "incremental" // only what changed since the last run (package doc)
+)
 
 // DefaultMemoryLimit is the DuckDB memory_limit of a crawl.
 const DefaultMemoryLimit = "64MB"
@@ -104,10 +114,12 @@ type EntityStats struct {
 type SourceReport struct {
 	Source   string
 	Run      int64
-	Resumed  bool // the run continued an interrupted one
-	Complete bool // every task finished: deletions were marked
+	Resumed  bool   // the run continued an interrupted one
+	Mode     string // ModeFull or ModeIncremental
+	Complete bool   // every task finished: deletions were marked
 	Entities map[string]*EntityStats
 	Requests int64
+	Bytes    int64 // response bytes read
 	Retries  int64
 	Errors   int64 // partial GraphQL errors, notes and failed tasks recorded
 	// Refused groups the partial GraphQL errors: items the API answered

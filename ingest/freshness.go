@@ -18,6 +18,11 @@ type Freshness struct {
 	// any count, is only seen by the next full sweep (the staleness bound,
 	// package doc). Zero if none.
 	LastFull time.Time
+	// Unfinished is the id of a run that stopped (killed, failed) or is
+	// still going after committing pages: the source's raw tables are then
+	// partly refreshed and must not be published until that run completes
+	// (the next ingest of the source resumes it). 0 = none.
+	Unfinished int64
 }
 
 // ReadFreshness reads the freshness of every source recorded in db's raw
@@ -33,8 +38,9 @@ func ReadFreshness(ctx context.Context, db *sql.DB) (map[string]Freshness, error
 	}
 	rs, err := db.QueryContext(ctx, `SELECT source,
 max(finished_at) FILTER (status = 'complete'),
-max(started_at) FILTER (status = 'complete' AND mode = 'full')
-FROM raw.ingest_runs GROUP BY source ORDER BY source`)
+max(started_at) FILTER (status = 'complete' AND mode = 'full'),
+coalesce(max(run_id) FILTER (status <> 'complete' AND EXISTS (SELECT 1 FROM raw.checkpoints c WHERE c.source = r.source AND c.run_id = r.run_id)), 0)
+FROM raw.ingest_runs r GROUP BY source ORDER BY source`)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: freshness: %w", err)
 	}
@@ -42,7 +48,7 @@ FROM raw.ingest_runs GROUP BY source ORDER BY source`)
 	for rs.Next() {
 		var f Freshness
 		var last, full sql.NullTime
-		if err := rs.Scan(&f.Source, &last, &full); err != nil {
+		if err := rs.Scan(&f.Source, &last, &full, &f.Unfinished); err != nil {
 			return nil, fmt.Errorf("ingest: freshness: %w", err)
 		}
 		f.LastRefresh, f.LastFull = last.Time, full.Time

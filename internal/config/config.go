@@ -45,6 +45,7 @@ type Defaults struct {
 	Timeout           Duration `yaml:"timeout,omitempty"`
 	MaxAttempts       int      `yaml:"max_attempts,omitempty"`
 	Schedule          string   `yaml:"schedule,omitempty"`
+	FullSchedule      string   `yaml:"full_schedule,omitempty"`
 	WinnerStatuses    []string `yaml:"winner_statuses,omitempty"`
 }
 
@@ -60,7 +61,8 @@ type Source struct {
 	PageSize          int           `yaml:"page_size,omitempty"`
 	Timeout           Duration      `yaml:"timeout,omitempty"`
 	MaxAttempts       int           `yaml:"max_attempts,omitempty"`
-	Schedule          string        `yaml:"schedule,omitempty"` // ingest schedule (cron, seconds optional)
+	Schedule          string        `yaml:"schedule,omitempty"`      // ingest schedule (cron, seconds optional): incremental refresh
+	FullSchedule      string        `yaml:"full_schedule,omitempty"` // full sweep schedule (bounds the staleness of incremental refreshes); @manual = none
 	Collectivity      Collectivity  `yaml:"collectivity,omitempty"`
 	WinnerStatuses    []string      `yaml:"winner_statuses,omitempty"`
 	CostQuestion      string        `yaml:"cost_question,omitempty"`
@@ -236,6 +238,9 @@ func (c *Config) applyDefaults() {
 	if d.Schedule == "" {
 		d.Schedule = "0 15 4 * * *" // 04:15 Paris time, outside the DST hours
 	}
+	if d.FullSchedule == "" {
+		d.FullSchedule = DefaultFullSchedule
+	}
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		if s.Timezone == "" {
@@ -258,6 +263,9 @@ func (c *Config) applyDefaults() {
 		}
 		if s.Schedule == "" {
 			s.Schedule = d.Schedule
+		}
+		if s.FullSchedule == "" {
+			s.FullSchedule = d.FullSchedule
 		}
 		if len(s.WinnerStatuses) == 0 {
 			s.WinnerStatuses = d.WinnerStatuses
@@ -303,6 +311,11 @@ func (c *Config) applyDefaults() {
 		c.Queries.Threads = 2
 	}
 }
+
+// DefaultFullSchedule is the default full_schedule: a full sweep of each
+// source every night at 03:00 (Europe/Paris), before the 04:15 refresh
+// and the 05:00 publication.
+const DefaultFullSchedule = "0 3 * * *"
 
 // sourceName is a slug with at least one letter: it names hive partition
 // folders (source=<name>), where an all-digit name would read back as a number.
@@ -382,6 +395,9 @@ func (c *Config) validate(at map[string]int) error {
 		if err := CheckSchedule(s.Schedule); err != nil {
 			fail(p+".schedule", "%v", err)
 		}
+		if err := CheckSchedule(s.FullSchedule); err != nil {
+			fail(p+".full_schedule", "%v", err)
+		}
 		if kinds := cat.Enum("collectivity_kind"); s.Collectivity.Kind != "" && !slices.Contains(kinds, s.Collectivity.Kind) {
 			fail(p+".collectivity.kind", "%q is not one of %s", s.Collectivity.Kind, strings.Join(kinds, ", "))
 		}
@@ -403,6 +419,9 @@ func (c *Config) validate(at map[string]int) error {
 	}
 	if err := CheckSchedule(c.Defaults.Schedule); err != nil {
 		fail("defaults.schedule", "%v", err)
+	}
+	if err := CheckSchedule(c.Defaults.FullSchedule); err != nil {
+		fail("defaults.full_schedule", "%v", err)
 	}
 	if err := CheckSchedule(c.Publish.Schedule); err != nil {
 		fail("publish.schedule", "%v", err)

@@ -42,6 +42,8 @@ func TestParseErrorsNameFileLineField(t *testing.T) {
 		{"unknown top-level key", "database: x.duckdb\nsource:\n  - name: a\n", []string{"bad.yaml:2:", `unknown key "source" in the top level`, "sources"}},
 		{"unknown nested key", "serve:\n  address: 1.2.3.4:80\n", []string{"bad.yaml:2:", "serve.address", "accepted keys: addr,"}},
 		{"bad cron", "sources:\n  - name: a\n    endpoint: http://x/graphql\n    schedule: every day\n", []string{"bad.yaml:4:", "sources[0].schedule", "not a cron schedule", "0 30 3 * * *"}},
+		{"bad full sweep cron", "sources:\n  - name: a\n    endpoint: http://x/graphql\n    full_schedule: nightly\n", []string{"bad.yaml:4:", "sources[0].full_schedule", "not a cron schedule", "@manual"}},
+		{"bad default full sweep cron", "defaults:\n  full_schedule: \"0 25 * * *\"\n", []string{"bad.yaml:2:", "defaults.full_schedule", "not a cron schedule"}},
 		{"bad publish cron", "publish:\n  schedule: \"61 * * * *\"\n", []string{"bad.yaml:2:", "publish.schedule", "not a cron schedule"}},
 		{"bad endpoint", "sources:\n  - name: a\n    endpoint: ftp://x\n", []string{"bad.yaml:3", "sources[0].endpoint", "http(s) URL"}},
 		{"bad timezone", "sources:\n  - name: a\n    endpoint: http://x/graphql\n    timezone: Mars/Olympus\n", []string{"bad.yaml:4", "sources[0].timezone"}},
@@ -70,6 +72,35 @@ func TestParseErrorsNameFileLineField(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// full_schedule defaults to the nightly sweep, follows defaults.full_schedule
+// and takes @manual (no scheduled sweep) like schedule.
+func TestFullSchedule(t *testing.T) {
+	c, err := Parse("f.yaml", []byte("sources:\n  - name: a\n    endpoint: http://x/graphql\n  - name: b\n    endpoint: http://y/graphql\n    full_schedule: \"@manual\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Sources[0].FullSchedule; got != "0 3 * * *" {
+		t.Errorf("default full_schedule = %q, want %q", got, "0 3 * * *")
+	}
+	if got := c.Sources[1].FullSchedule; got != ManualOnly {
+		t.Errorf("full_schedule = %q, want %q", got, ManualOnly)
+	}
+	c, err = Parse("f.yaml", []byte("defaults:\n  full_schedule: \"CRON_TZ=UTC 0 1 * * 0\"\nsources:\n  - name: a\n    endpoint: http://x/graphql\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Sources[0].FullSchedule; got != "CRON_TZ=UTC 0 1 * * 0" {
+		t.Errorf("full_schedule from defaults = %q", got)
+	}
+	d := Default()
+	if err := d.AddSourceFlag("a=http://x/graphql"); err != nil {
+		t.Fatal(err)
+	}
+	if d.Sources[0].FullSchedule != DefaultFullSchedule {
+		t.Errorf("--source full_schedule = %q", d.Sources[0].FullSchedule)
 	}
 }
 
@@ -104,7 +135,7 @@ func TestExampleConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Sources) != 2 || c.Sources[0].Schedule == "" || c.Serve.Addr == "" {
+	if len(c.Sources) != 2 || c.Sources[0].Schedule == "" || c.Sources[0].FullSchedule == "" || c.Serve.Addr == "" {
 		t.Errorf("example config = %+v", c)
 	}
 }

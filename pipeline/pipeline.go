@@ -44,6 +44,10 @@ type Pipeline struct {
 	// Health, when set, receives the outcome of every contact with each
 	// source (its ingest, or Probe).
 	Health SourceHealth
+	// Full makes Ingest (and Run) sweep every selected source in full
+	// (ingest.Options.Full); otherwise a source whose database holds a
+	// complete full sweep is refreshed incrementally.
+	Full bool
 }
 
 // SourceHealth is the part of a source-health registry the pipeline feeds.
@@ -68,15 +72,69 @@ func (p *Pipeline) observeIngest(rep *ingest.Report) {
 		return
 	}
 	for _, s := range rep.Sources {
-		l := map[string]string{"source": s.Source}
+		mode := s.Mode
+		if mode == "" {
+			mode = "unknown" // the source failed before its run started
+		}
+		l := map[string]string{"source": s.Source, "mode": mode}
+		var deleted int64
+		for _, e := range s.Entities {
+			deleted += e.Deleted
+		}
 		p.Metrics.Add("capstat_ingest_records_total", l, float64(s.Records()))
 		p.Metrics.Add("capstat_ingest_changed_total", l, float64(s.Changed()))
+		p.Metrics.Add("capstat_ingest_deleted_total", l, float64(deleted))
 		p.Metrics.Add("capstat_ingest_requests_total", l, float64(s.Requests))
+		p.Metrics.Add("capstat_ingest_bytes_total", l, float64(s.Bytes))
 		p.Metrics.Add("capstat_ingest_retries_total", l, float64(s.Retries))
 		p.Metrics.Add("capstat_ingest_errors_total", l, float64(s.Errors))
 		p.Metrics.Add("capstat_ingest_refused_total", l, float64(s.RefusedCount()))
+		p.Metrics.Add("capstat_ingest_duration_seconds_total", l, s.Duration.Seconds())
 	}
 }
+
+// Freshness metrics (gauges per source, from ingest.ReadFreshness).
+const (
+	MetricLastRefresh   = "capstat_ingest_last_refresh_timestamp_seconds"    // end of the last complete run
+	MetricLastFullSweep = "capstat_ingest_last_full_sweep_timestamp_seconds" // start of the last complete full sweep
+	MetricUnfinishedRun = "capstat_ingest_unfinished_run"                    // id of a partly refreshed run (0 = none)
+)
+
+// ObserveFreshness sets the freshness gauges of every configured source
+// from the working database (nothing without Metrics).
+func (p *Pipeline) ObserveFreshness(ctx context.Context) error {
+	if p.Metrics == nil {
+		return nil
+	}
+	return p.withDB(ctx, func(db *sql.DB) error { return p.observeFreshness(ctx, db) })
+}
+
+func (p *Pipeline) observeFreshness(ctx context.Context, db *sql.DB) error {
+	if p.Metrics == nil {
+		return nil
+	}
+	fr, err := ingest.ReadFreshness(ctx, db)
+	if err != nil {
+		return err
+	}
+	for _, s := range p.Config.Sources {
+		f, ok := fr[s.Name]
+		if !ok {
+			continue // never ingested
+		}
+		l := map[string]string{"source": s.Name}
+		if !f.LastRefresh.IsZero() {
+			p.Metrics.Set(MetricLastRefresh, l, unixSeconds(f.LastRefresh))
+		}
+		if !f.LastFull.IsZero() {
+			p.Metrics.Set(MetricLastFullSweep, l, unixSeconds(f.LastFull))
+		}
+		p.Metrics.Set(MetricUnfinishedRun, l, float64(f.Unfinished))
+	}
+	return nil
+}
+
+func unixSeconds(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
 
 // Stage names, in order.
 const (
@@ -133,7 +191,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	return nil
 }
 
-// Ingest crawls the configured sources (or only those named).
+// Ingest crawls the configured sources (or only those named): in full
+// when p.Full is set or a source has no complete full sweep yet,
+// incrementally otherwise. Each source's mode is in the summary.
 func (p *Pipeline) Ingest(ctx context.Context, only []string) error {
 	if len(p.Config.Sources) == 0 {
 		return errors.New("ingest: no source configured (use --config or --source NAME=URL)")
@@ -141,7 +201,7 @@ func (p *Pipeline) Ingest(ctx context.Context, only []string) error {
 	sources := p.sources()
 	defer p.observe(StageIngest, time.Now())
 	return p.withDB(ctx, func(db *sql.DB) error {
-		rep, err := ingest.Ingest(ctx, db, sources, ingest.Options{Logger: p.logger(), Progress: p.Progress, Only: only, MemoryLimit: p.Config.Ingest.MemoryLimit})
+		rep, err := ingest.Ingest(ctx, db, sources, ingest.Options{Logger: p.logger(), Progress: p.Progress, Only: only, MemoryLimit: p.Config.Ingest.MemoryLimit, Full: p.Full})
 		if rep != nil {
 			if p.Summary != nil {
 				fmt.Fprintln(p.Summary, rep.String())
@@ -154,6 +214,9 @@ func (p *Pipeline) Ingest(ctx context.Context, only []string) error {
 					p.Health.Report(s.Source, s.Err)
 				}
 			}
+		}
+		if ferr := p.observeFreshness(ctx, db); ferr != nil && ctx.Err() == nil {
+			p.logger().Warn("ingest freshness", "err", ferr)
 		}
 		return err
 	})
@@ -215,12 +278,38 @@ func (p *Pipeline) Transform(ctx context.Context) error {
 	}
 	defer p.observe(StageTransform, time.Now())
 	return p.withDB(ctx, func(db *sql.DB) error {
+		if err := p.checkFinished(ctx, db); err != nil {
+			return err
+		}
 		rep, err := transform.Run(ctx, db, opts)
 		if rep != nil {
 			p.logger().Info("transform report", "report", rep.String())
 		}
 		return err
 	})
+}
+
+// checkFinished refuses a transform while a configured source is partly
+// refreshed (a run that committed pages but did not complete): its raw
+// tables mix two states of the platform, and publishing them would show
+// it. Transform is the one door to the tables every release is written
+// from, so `capstat run`, `capstat transform` then `publish` and the
+// daemon's publish job all keep the current release.
+func (p *Pipeline) checkFinished(ctx context.Context, db *sql.DB) error {
+	fr, err := ingest.ReadFreshness(ctx, db)
+	if err != nil {
+		return fmt.Errorf("transform: %w", err)
+	}
+	var errs []error
+	for _, s := range p.Config.Sources {
+		if f := fr[s.Name]; f.Unfinished != 0 {
+			errs = append(errs, fmt.Errorf("source %s: run %d is unfinished (it resumes at the next ingest); the current release is kept", s.Name, f.Unfinished))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("transform refused: %w", errors.Join(errs...))
+	}
+	return nil
 }
 
 // Publish writes a release of the transformed data and makes it current.

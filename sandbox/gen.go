@@ -73,11 +73,18 @@ func hashName(s string) uint64 {
 	return h.Sum64()
 }
 
-func genInstance(seed int64, scale Scale, name string) *Instance {
+// collectivityOf returns the geography and habits of an instance (a
+// generic collectivity for unknown names).
+func collectivityOf(name string) collectivity {
 	c, ok := collectivities[name]
 	if !ok {
 		c = collectivity{"Collectivité " + name, 45, 46, 1, 2, []town{{"Villeneuve", "00000"}}, "bp", 1_000_000, "Lauréat", "Non retenu"}
 	}
+	return c
+}
+
+func genInstance(seed int64, scale Scale, name string) *Instance {
+	c := collectivityOf(name)
 	g := &gen{
 		r: rand.New(rand.NewPCG(uint64(seed), hashName(name))),
 		in: &Instance{Name: name, Label: c.label, BaseURL: "https://" + name + ".sandbox.cap-collectif.com",
@@ -95,6 +102,8 @@ func genInstance(seed int64, scale Scale, name string) *Instance {
 	g.privateProject(first + g.p.editions - 1)
 	g.events()
 	g.finish()
+	g.in.now = worldNow
+	g.in.lastVote = g.vote
 	return g.in
 }
 
@@ -584,43 +593,12 @@ func (g *gen) proposals(p *Project, s *Step, f form, n, refPrefix int, from, to 
 			pr.Category = pickS(g, categories)
 		}
 		if g.chance(0.6) {
-			t := pickS(g, g.c.towns)
-			lat := g.c.latMin + g.r.Float64()*(g.c.latMax-g.c.latMin)
-			lng := g.c.lngMin + g.r.Float64()*(g.c.lngMax-g.c.lngMin)
-			lat, lng = math.Round(lat*1e6)/1e6, math.Round(lng*1e6)/1e6
-			num := 1 + g.pick(120)
-			street := pickS(g, []string{"Rue de la République", "Avenue Jean-Jaurès", "Place du Marché", "Chemin des Écoliers", "Allée des Tilleuls"})
-			formatted := fmt.Sprintf("%d %s, %s %s, France", num, street, t.zip, t.name)
-			js, _ := json.Marshal([]any{map[string]any{"formatted_address": formatted,
-				"geometry": map[string]any{"location": map[string]float64{"lat": lat, "lng": lng}, "location_type": "ROOFTOP"},
-				"types":    []string{"street_address"}}})
-			pr.Address = &Address{Formatted: formatted, Lat: lat, Lng: lng, JSON: string(js), Types: []string{"ROOFTOP"}}
+			pr.Address = g.address()
 		}
 		if g.chance(0.85) {
-			pr.Cost = int64(math.Round(math.Exp(9.5+g.r.NormFloat64()*0.9)/500)) * 500
-			if pr.Cost < 500 {
-				pr.Cost = 500
-			}
+			pr.Cost = g.cost()
 		}
-		visible := pr.Published && !pr.Draft
-		if g.chance(0.7) {
-			base := pr.Cost
-			if base == 0 {
-				base = 5000 + int64(g.pick(50))*1000
-			}
-			pr.CostTyped = g.costText(base)
-			pr.Responses = append(pr.Responses, g.valueResp(f.cost, pr.CostTyped))
-		}
-		pr.Responses = append(pr.Responses, g.valueResp(f.public, g.multiValue(f.public)))
-		if g.chance(0.3) {
-			pr.Responses = append(pr.Responses, &Response{Typename: "MediaResponse", Question: f.media,
-				Media: []string{in.BaseURL + "/media/default/0001/01/" + pr.UUID[:8] + ".png"}})
-		}
-		if visible {
-			for _, r := range pr.Responses {
-				r.Question.answers = append(r.Question.answers, r)
-			}
-		}
+		g.respond(pr, f)
 		pr.AnalysisID = GlobalID("ProposalAnalysis", g.uuid())
 		pr.AssessID = GlobalID("ProposalAssessment", g.uuid())
 		pr.DecisionID = GlobalID("ProposalDecision", g.uuid())
@@ -630,6 +608,50 @@ func (g *gen) proposals(p *Project, s *Step, f form, n, refPrefix int, from, to 
 		out = append(out, pr)
 	}
 	return out
+}
+
+// respond fills a proposal's answers to its collect step's form (the
+// question lists the answers of published proposals).
+func (g *gen) respond(pr *Proposal, f form) {
+	visible := pr.Published && !pr.Draft
+	if g.chance(0.7) {
+		base := pr.Cost
+		if base == 0 {
+			base = 5000 + int64(g.pick(50))*1000
+		}
+		pr.CostTyped = g.costText(base)
+		pr.Responses = append(pr.Responses, g.valueResp(f.cost, pr.CostTyped))
+	}
+	pr.Responses = append(pr.Responses, g.valueResp(f.public, g.multiValue(f.public)))
+	if g.chance(0.3) {
+		pr.Responses = append(pr.Responses, &Response{Typename: "MediaResponse", Question: f.media,
+			Media: []string{g.in.BaseURL + "/media/default/0001/01/" + pr.UUID[:8] + ".png"}})
+	}
+	if visible {
+		for _, r := range pr.Responses {
+			r.Question.answers = append(r.Question.answers, r)
+		}
+	}
+}
+
+// address returns a street address inside the collectivity.
+func (g *gen) address() *Address {
+	t := pickS(g, g.c.towns)
+	lat := g.c.latMin + g.r.Float64()*(g.c.latMax-g.c.latMin)
+	lng := g.c.lngMin + g.r.Float64()*(g.c.lngMax-g.c.lngMin)
+	lat, lng = math.Round(lat*1e6)/1e6, math.Round(lng*1e6)/1e6
+	num := 1 + g.pick(120)
+	street := pickS(g, []string{"Rue de la République", "Avenue Jean-Jaurès", "Place du Marché", "Chemin des Écoliers", "Allée des Tilleuls"})
+	formatted := fmt.Sprintf("%d %s, %s %s, France", num, street, t.zip, t.name)
+	js, _ := json.Marshal([]any{map[string]any{"formatted_address": formatted,
+		"geometry": map[string]any{"location": map[string]float64{"lat": lat, "lng": lng}, "location_type": "ROOFTOP"},
+		"types":    []string{"street_address"}}})
+	return &Address{Formatted: formatted, Lat: lat, Lng: lng, JSON: string(js), Types: []string{"ROOFTOP"}}
+}
+
+// cost returns an analysts' estimation in euros (log-normal, by 500 €).
+func (g *gen) cost() int64 {
+	return max(500, int64(math.Round(math.Exp(9.5+g.r.NormFloat64()*0.9)/500))*500)
 }
 
 // votes gives a proposal n votes: support votes after deposit, then most
@@ -852,8 +874,19 @@ func (g *gen) events() {
 
 // finish builds the derived lists: Project.contributions, contributors,
 // counters and district positions.
-func (g *gen) finish() {
-	in := g.in
+func (g *gen) finish() { rebuildDerived(g.in) }
+
+// rebuildDerived builds, from scratch, the lists derived from the records:
+// Project.Contributions, ContributionsCount, Contributors and
+// District.Projects. It clears them first, so an evolution step reruns it
+// after mutating the records.
+func rebuildDerived(in *Instance) {
+	for _, p := range in.Projects {
+		p.Contributions, p.ContributionsCount, p.Contributors = nil, 0, nil
+	}
+	for _, d := range in.Districts {
+		d.Projects = nil
+	}
 	type entry struct {
 		at  time.Time
 		id  string

@@ -119,7 +119,7 @@ func (x *executor) analysis(o any, cf *cfield) (any, error) {
 	}
 	closed := false
 	for _, s := range p.Selections {
-		if s.Step.End != nil && worldNow.After(*s.Step.End) {
+		if s.Step.End != nil && x.in.now.After(*s.Step.End) {
 			closed = true
 		}
 	}

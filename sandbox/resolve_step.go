@@ -19,13 +19,7 @@ func (x *executor) step(s *Step, cf *cfield) (any, error) {
 	case "timeRange":
 		return timeRange{s.Start, s.End}, nil
 	case "state":
-		switch {
-		case s.Start != nil && worldNow.Before(*s.Start):
-			return "FUTURE", nil
-		case s.End != nil && worldNow.After(*s.End):
-			return "CLOSED", nil
-		}
-		return "OPENED", nil
+		return stepState(s, x.in.now), nil
 	case "proposals":
 		return x.stepProposals(s, cf)
 	case "questionnaire":

@@ -57,7 +57,10 @@ type Options struct {
 	// titles…) with plain French text (World.WithoutHostileText): the
 	// demo people see first. Tests leave it off.
 	PlainText bool
-	Logger    *slog.Logger
+	// Epoch is the evolution epoch the server starts at (0: the world as
+	// generated); POST /_admin/epoch advances it while serving.
+	Epoch  int
+	Logger *slog.Logger
 }
 
 // Server serves the sandbox instances.
@@ -90,7 +93,7 @@ func New(opts Options) (*Server, error) {
 	}
 	seen := map[string]bool{}
 	for _, n := range opts.Instances {
-		if n == "" || strings.ContainsAny(n, "/ ") || seen[n] {
+		if badInstanceName(n) || seen[n] {
 			return nil, fmt.Errorf("sandbox: bad or duplicate instance name %q", n)
 		}
 		seen[n] = true
@@ -101,6 +104,9 @@ func New(opts Options) (*Server, error) {
 	if opts.FailRate < 0 || opts.FailRate > 1 {
 		return nil, fmt.Errorf("sandbox: fail rate %v outside [0,1]", opts.FailRate)
 	}
+	if opts.Epoch < 0 {
+		return nil, fmt.Errorf("sandbox: negative epoch %d", opts.Epoch)
+	}
 	w := GenerateInstances(opts.Seed, opts.Scale, opts.Instances)
 	if opts.PlainText {
 		w.WithoutHostileText()
@@ -108,11 +114,26 @@ func New(opts Options) (*Server, error) {
 	return NewFromWorld(w, opts)
 }
 
+// badInstanceName reports names that cannot be a path segment of
+// /{instance}/graphql; names starting with "_" are reserved (/_admin/…).
+func badInstanceName(n string) bool {
+	return n == "" || strings.ContainsAny(n, "/ ") || strings.HasPrefix(n, "_")
+}
+
 // NewFromWorld serves an already generated world (opts.Seed, Scale and
-// Instances are taken from it).
+// Instances are taken from it). A world at an epoch below opts.Epoch is
+// advanced to it.
 func NewFromWorld(w *World, opts Options) (*Server, error) {
 	if opts.FailRate < 0 || opts.FailRate > 1 {
 		return nil, fmt.Errorf("sandbox: fail rate %v outside [0,1]", opts.FailRate)
+	}
+	for _, in := range w.Instances {
+		if badInstanceName(in.Name) {
+			return nil, fmt.Errorf("sandbox: bad instance name %q", in.Name)
+		}
+	}
+	if err := w.AdvanceTo(max(opts.Epoch, w.CurrentEpoch())); err != nil {
+		return nil, err
 	}
 	opts.Seed, opts.Scale = w.Seed, w.Scale
 	opts.Instances = nil
@@ -161,13 +182,16 @@ func loadSchemas() (*ast.Schema, *ast.Schema, error) {
 // World returns the served world.
 func (s *Server) World() *World { return s.world }
 
-// Handler serves POST /{instance}/graphql and GET /healthz.
+// Handler serves POST /{instance}/graphql, GET /healthz and
+// GET/POST /_admin/epoch (the evolution clock, see serveEpoch).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"status":"ok","scale":%q,"seed":%d,"instances":%d}`, s.opts.Scale, s.opts.Seed, len(s.world.Instances))
+		fmt.Fprintf(w, `{"status":"ok","scale":%q,"seed":%d,"instances":%d,"epoch":%d}`,
+			s.opts.Scale, s.opts.Seed, len(s.world.Instances), s.world.CurrentEpoch())
 	})
+	mux.HandleFunc("/_admin/epoch", s.serveEpoch)
 	mux.HandleFunc("/{instance}/graphql", s.serveGraphQL)
 	return mux
 }
@@ -351,6 +375,9 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		writeErrorsOnly(w, []gqlError{e})
 		return
 	}
+	// an evolution step (Advance) waits for the requests reading the world
+	s.world.mu.RLock()
+	defer s.world.mu.RUnlock()
 	bp, _ := s.bufs.Get().(*[]byte)
 	if bp == nil {
 		b := make([]byte, 0, 64<<10)

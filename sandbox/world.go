@@ -8,9 +8,25 @@
 // orderings, error shapes, access rules and quirks (unknown step types, null
 // contribution edges, deleted authors, disagreeing counters…) follow the real
 // server. GroundTruth gives the counts an anonymous crawl must store.
+//
+// # Evolving world
+//
+// The world has an epoch clock (evolve.go). Epoch 0 is the world exactly as
+// Generate builds it; epoch N is that world after N evolution steps, each
+// moving World.Now 6 hours forward and changing about 1 % of every
+// instance's data, only inside the steps open at the new Now: new and
+// withdrawn votes in the open vote step, a new concertation project (epoch
+// 1) whose idea box and consultation gain proposals and opinions, a few
+// edited and trashed proposals, new users, and the idea box closing at
+// epoch 3 (a new box opening every 4 epochs, at 5, 9…, and closing two
+// epochs later). Each step draws from a PCG seeded by the world seed, the
+// instance name and the epoch number, so epoch N is the same bytes whether
+// a running server advanced to it (POST /_admin/epoch) or started there
+// (Options.Epoch, capstat sandbox --epoch N). Closed phases never change.
 package sandbox
 
 import (
+	"sync"
 	"time"
 )
 
@@ -18,9 +34,14 @@ import (
 type World struct {
 	Seed      int64
 	Scale     Scale
-	Now       time.Time // the fixed "current time" used for step states
+	Now       time.Time // the "current time" used for step states (6 h later each epoch)
+	Epoch     int       // evolution steps applied since Generate (Advance)
 	Instances []*Instance
 	ByName    map[string]*Instance
+
+	// mu guards the records while Advance mutates them: the server's
+	// requests hold RLock while they execute and write their response.
+	mu sync.RWMutex
 }
 
 // Instance is one Cap Collectif platform (one collectivity).
@@ -40,11 +61,14 @@ type Instance struct {
 	Contribs   []*Contribution // opinions, versions, arguments, sources
 	Replies    []*Reply
 	Quests     []*Questionnaire
-	VotesTotal int // all generated proposal votes
+	VotesTotal int // all proposal votes (every state)
 
 	byGlobalID map[string]any // base64 global id → record
 	byRawID    map[string]any // raw uuid / raw step id → record
 	cache      *viewCache
+	now        time.Time // World.Now, read by the resolvers (step states)
+	lastVote   int64     // highest vote id ever given (new votes go above)
+	evo        *evoState // what the evolution steps created (nil at epoch 0)
 }
 
 // BudgetMeta is what the API does not carry about a participatory-budget

@@ -25,6 +25,7 @@ func newSandboxCmd(g *globals) *cobra.Command {
 		writeVoteExports                string
 		instances                       []string
 		seed                            int64
+		epoch                           int
 		failRate                        float64
 		latency, timeoutAfter, nodeCost time.Duration
 		introspection, hostile          bool
@@ -34,7 +35,11 @@ func newSandboxCmd(g *globals) *cobra.Command {
 		Short: "Serve a faithful fake Cap Collectif API with deterministic French data",
 		Long: `Serves POST /{instance}/graphql for several collectivities at once, with the
 real API's schema switch, ids, cursors, limits, dates, errors and quirks.
-Same seed and scale, same bytes. Used by 'make demo' and the tests.`,
+Same seed and scale, same bytes. Used by 'make demo' and the tests.
+
+The world evolves by epochs of 6 hours (new votes, proposals, opinions and
+users in the open steps only): --epoch N starts at epoch N, and
+POST /_admin/epoch (?to=N) advances a running sandbox; GET answers it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			sc, err := sandbox.ParseScale(scale)
@@ -44,7 +49,7 @@ Same seed and scale, same bytes. Used by 'make demo' and the tests.`,
 			srv, err := sandbox.New(sandbox.Options{
 				Seed: seed, Scale: sc, Instances: instances, Token: token,
 				FailRate: failRate, Latency: latency, TimeoutAfter: timeoutAfter,
-				NodeCost: nodeCost, Introspection: introspection, PlainText: !hostile, Logger: g.logger,
+				NodeCost: nodeCost, Introspection: introspection, PlainText: !hostile, Epoch: epoch, Logger: g.logger,
 			})
 			if err != nil {
 				return err
@@ -65,7 +70,7 @@ Same seed and scale, same bytes. Used by 'make demo' and the tests.`,
 					return err
 				}
 			}
-			g.logger.Info("sandbox listening", "addr", ln.Addr().String(), "seed", seed, "scale", sc.String())
+			g.logger.Info("sandbox listening", "addr", ln.Addr().String(), "seed", seed, "scale", sc.String(), "epoch", epoch)
 			return serveUntilDone(cmd.Context(), &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}, ln)
 		},
 	}
@@ -73,6 +78,7 @@ Same seed and scale, same bytes. Used by 'make demo' and the tests.`,
 	f.StringVar(&addr, "addr", "127.0.0.1:8787", "listen address")
 	f.Int64Var(&seed, "seed", 1, "data generator seed")
 	f.StringVar(&scale, "scale", "small", "tiny, small, medium or large")
+	f.IntVar(&epoch, "epoch", 0, "start the evolving world at this epoch (6 hours each; POST /_admin/epoch advances it)")
 	f.StringSliceVar(&instances, "instance", nil, "instances to serve (default: all nine collectivities)")
 	f.StringVar(&token, "token", "", "API key accepted as a bearer token (unlocks estimatedCost)")
 	f.Float64Var(&failRate, "fail-rate", 0, "fraction of requests answered 502/503/429")

@@ -25,7 +25,11 @@ import (
 type Metrics struct {
 	mu       sync.Mutex
 	families map[string]*family
+	ages     map[string]age // derived at scrape time, by name
 }
+
+// age is a gauge computed at each scrape from a gauge of Unix timestamps.
+type age struct{ from, help string }
 
 type family struct {
 	name, typ, help string
@@ -33,7 +37,18 @@ type family struct {
 }
 
 // NewMetrics returns an empty registry.
-func NewMetrics() *Metrics { return &Metrics{families: map[string]*family{}} }
+func NewMetrics() *Metrics {
+	return &Metrics{families: map[string]*family{}, ages: map[string]age{}}
+}
+
+// Age declares the gauge name, computed at each scrape: for every series
+// of the gauge from (Unix seconds), the seconds elapsed since then, with
+// the same labels. A series of from set to 0 has no age.
+func (m *Metrics) Age(name, from, help string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.ages[sanitizeName(name)] = age{from: sanitizeName(from), help: help}
+}
 
 // Describe sets the type ("counter" or "gauge") and help text of a metric.
 func (m *Metrics) Describe(name, typ, help string) {
@@ -86,16 +101,26 @@ func (m *Metrics) family(name, typ string) *family {
 	return f
 }
 
-// write renders the registry, families sorted by name.
-func (m *Metrics) write(e *expo) {
+// write renders the registry, families sorted by name; ages are computed
+// at now.
+func (m *Metrics) write(e *expo, now time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	names := make([]string, 0, len(m.families))
+	names := make([]string, 0, len(m.families)+len(m.ages))
 	for n := range m.families {
 		names = append(names, n)
 	}
+	for n := range m.ages {
+		if m.families[n] == nil {
+			names = append(names, n)
+		}
+	}
 	sort.Strings(names)
 	for _, n := range names {
+		if a, ok := m.ages[n]; ok {
+			m.writeAge(e, n, a, now)
+			continue
+		}
 		f := m.families[n]
 		if e.written[f.name] {
 			continue // a built-in metric has this name
@@ -113,6 +138,26 @@ func (m *Metrics) write(e *expo) {
 		for _, k := range keys {
 			e.sampleRaw(f.name, k, f.series[k])
 		}
+	}
+}
+
+// writeAge renders the age gauge name derived from a.from.
+func (m *Metrics) writeAge(e *expo, name string, a age, now time.Time) {
+	f := m.families[a.from]
+	if e.written[name] || f == nil || len(f.series) == 0 {
+		return
+	}
+	e.header(name, "gauge", a.help)
+	keys := make([]string, 0, len(f.series))
+	for k, v := range f.series {
+		if v != 0 {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	nowSec := float64(now.UnixMilli()) / 1000
+	for _, k := range keys {
+		e.sampleRaw(name, k, nowSec-f.series[k])
 	}
 }
 
@@ -372,7 +417,7 @@ func (s *Server) writeMetrics(w io.Writer) error {
 	if s.opts.Sources != nil {
 		s.opts.Sources.write(e)
 	}
-	s.metrics.write(e)
+	s.metrics.write(e, s.now())
 	return bw.Flush()
 }
 

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 var (
@@ -276,9 +277,10 @@ func FuzzMetricsExposition(f *testing.F) {
 		m := NewMetrics()
 		m.Add(name, map[string]string{label: value}, v)
 		m.Set(name+"_g", map[string]string{label: value}, v)
+		m.Age(name+"_age", name+"_g", "Seconds since "+name+"_g.")
 		var sb strings.Builder
 		e := &expo{w: bufio.NewWriter(&sb)}
-		m.write(e)
+		m.write(e, time.Unix(1e9, 0))
 		e.w.Flush()
 		samples, err := parseProm(sb.String())
 		if err != nil {

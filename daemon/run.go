@@ -23,12 +23,64 @@ const (
 	JobMirror   = "mirror"   // copy the releases to publish.mirror
 )
 
-// IngestJobName is the name of the ingest job of a source.
+// IngestJobName is the name of the ingest job of a source: its refresh
+// on its schedule, incremental once a full sweep is complete.
 func IngestJobName(source string) string { return "ingest-" + source }
 
+// FullJobName is the name of the full sweep job of a source, on its
+// full_schedule.
+func FullJobName(source string) string { return "full-" + source }
+
+// sourceJobs are the jobs of each source: the refresh (IngestJobName) on
+// its schedule and the full sweep (FullJobName) on its full_schedule. Both
+// write the working database, so they take the scheduler's pipeline lock
+// and never run at the same time: a full sweep due while the refresh runs
+// waits for it (queued), and the other way round.
+func sourceJobs(c *config.Config, p *pipeline.Pipeline) []schedules.Job {
+	full := *p // the same database, metrics and health
+	full.Full = true
+	var jobs []schedules.Job
+	for _, s := range c.Sources {
+		only := []string{s.Name}
+		jobs = append(jobs,
+			schedules.Job{Name: IngestJobName(s.Name), Spec: s.Schedule, Run: func(ctx context.Context) error {
+				return p.Ingest(ctx, only)
+			}},
+			schedules.Job{Name: FullJobName(s.Name), Spec: s.FullSchedule, Run: func(ctx context.Context) error {
+				return full.Ingest(ctx, only)
+			}})
+	}
+	return jobs
+}
+
+// describeIngest gives the ingest metrics the pipeline reports their help
+// and declares the freshness ages, computed at each scrape.
+func describeIngest(m *Metrics) {
+	for _, d := range [][3]string{
+		{"capstat_ingest_requests_total", "counter", "GraphQL requests sent, by source and crawl mode (full, incremental)."},
+		{"capstat_ingest_bytes_total", "counter", "Response bytes read, by source and crawl mode."},
+		{"capstat_ingest_records_total", "counter", "Raw rows written, by source and crawl mode."},
+		{"capstat_ingest_changed_total", "counter", "Raw rows new, modified, revived or deleted, by source and crawl mode."},
+		{"capstat_ingest_deleted_total", "counter", "Raw rows marked deleted, by source and crawl mode."},
+		{"capstat_ingest_retries_total", "counter", "Requests retried, by source and crawl mode."},
+		{"capstat_ingest_errors_total", "counter", "Partial GraphQL errors, notes and failed tasks, by source and crawl mode."},
+		{"capstat_ingest_refused_total", "counter", "Items the API answered with an error, by source and crawl mode."},
+		{"capstat_ingest_duration_seconds_total", "counter", "Time spent crawling, by source and crawl mode."},
+		{pipeline.MetricLastRefresh, "gauge", "End of the last complete ingest run of the source, either mode (Unix seconds)."},
+		{pipeline.MetricLastFullSweep, "gauge", "Start of the last complete full sweep of the source (Unix seconds)."},
+		{pipeline.MetricUnfinishedRun, "gauge", "Id of a run of the source that committed pages without completing (0 = none); publishing waits for it."},
+	} {
+		m.Describe(d[0], d[1], d[2])
+	}
+	m.Age("capstat_ingest_last_refresh_age_seconds", pipeline.MetricLastRefresh,
+		"Seconds since the last complete ingest run of the source ended.")
+	m.Age("capstat_ingest_last_full_sweep_age_seconds", pipeline.MetricLastFullSweep,
+		"Seconds since the last complete full sweep of the source started: the staleness bound of what incremental refreshes cannot see.")
+}
+
 // Run is 'capstat serve': it opens the working database, schedules the
-// pipeline (one ingest job per source, the publish job, the manual whole
-// pipeline), serves the published tree and the query API on c.Serve.Addr,
+// pipeline (per source an ingest job and a full sweep job, the publish
+// job, the manual whole pipeline), serves the published tree and the query API on c.Serve.Addr,
 // and returns when ctx ends (after a graceful shutdown) or the server fails.
 // On an empty output directory it runs the whole pipeline once at start; a
 // source that does not answer is reported in /readyz and /metrics while the
@@ -40,6 +92,7 @@ func Run(ctx context.Context, c *config.Config, log *slog.Logger) error {
 	}
 	defer db.Close()
 	metrics := NewMetrics()
+	describeIngest(metrics)
 	names := make([]string, len(c.Sources))
 	for i, s := range c.Sources {
 		names[i] = s.Name
@@ -90,12 +143,7 @@ func Run(ctx context.Context, c *config.Config, log *slog.Logger) error {
 	if c.Publish.Mirror != "" {
 		jobs = append(jobs, schedules.Job{Name: JobMirror, Spec: c.Publish.Schedule, Run: p.Mirror})
 	}
-	for _, s := range c.Sources {
-		name := s.Name
-		jobs = append(jobs, schedules.Job{Name: IngestJobName(name), Spec: s.Schedule, Run: func(ctx context.Context) error {
-			return p.Ingest(ctx, []string{name})
-		}})
-	}
+	jobs = append(jobs, sourceJobs(c, p)...)
 	for _, j := range jobs {
 		if err := sched.Add(j); err != nil {
 			return fmt.Errorf("schedule %s: %w", j.Name, err)
@@ -124,6 +172,9 @@ func Run(ctx context.Context, c *config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer srv.Close()
+	if err := p.ObserveFreshness(ctx); err != nil {
+		log.Warn("ingest freshness", "err", err)
+	}
 	sched.Start()
 	// A source that does not answer shows at once in /readyz and /metrics;
 	// the last release is served meanwhile.

@@ -569,9 +569,10 @@ func TestMetricsExposition(t *testing.T) {
 	)
 	s := newServer(t, f, func(o *Options) { o.Scheduler = sch })
 	h := s.Handler()
-	s.Metrics().Add("capstat_ingest_records_total", map[string]string{"source": `pa"ris\n`, "entity": "proposals"}, 1200)
-	s.Metrics().Add("capstat_ingest_records_total", map[string]string{"source": `pa"ris\n`, "entity": "proposals"}, 34)
-	s.Metrics().Add("capstat_ingest_retries_total", map[string]string{"source": "lyon"}, 3)
+	s.Metrics().Add("capstat_ingest_records_total", map[string]string{"source": `pa"ris\n`, "mode": "full"}, 1200)
+	s.Metrics().Add("capstat_ingest_records_total", map[string]string{"source": `pa"ris\n`, "mode": "full"}, 34)
+	s.Metrics().Add("capstat_ingest_records_total", map[string]string{"source": `pa"ris\n`, "mode": "incremental"}, 5)
+	s.Metrics().Add("capstat_ingest_retries_total", map[string]string{"source": "lyon", "mode": "incremental"}, 3)
 	s.Metrics().Set("capstat_ingest_queue", nil, 7)
 	s.Metrics().Describe("capstat_ingest_queue", "gauge", "Pages waiting.\nSecond line.")
 	s.Metrics().Add("capstat_http_requests_total", nil, 1) // collides with a built-in: dropped
@@ -618,8 +619,9 @@ func TestMetricsExposition(t *testing.T) {
 		`capstat_job_skips_total{job="publish"}`:                                     0,
 		`capstat_job_running{job="publish"}`:                                         0,
 		`capstat_job_duration_seconds_count{job="ingest"}`:                           1,
-		`capstat_ingest_records_total{entity="proposals",source="pa\"ris\\n"}`:       1234,
-		`capstat_ingest_retries_total{source="lyon"}`:                                3,
+		`capstat_ingest_records_total{mode="full",source="pa\"ris\\n"}`:              1234,
+		`capstat_ingest_records_total{mode="incremental",source="pa\"ris\\n"}`:       5,
+		`capstat_ingest_retries_total{mode="incremental",source="lyon"}`:             3,
 		`capstat_ingest_queue`:                                                       7,
 		`capstat_ratelimit_rejected_total`:                                           0,
 	}

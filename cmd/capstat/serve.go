@@ -25,9 +25,11 @@ func newServeCmd(g *globals) *cobra.Command {
 		Use:   "serve",
 		Short: "Daemon: scheduled ingest/publish and the HTTP server (site, downloads, API)",
 		Long: `Starts the scheduler and the HTTP server in one process. Runs the whole
-pipeline once at start when no release exists yet. Per-source ingest jobs run
-on each source's schedule, the publish job (transform → publish → dashboards)
-on publish.schedule. SIGTERM stops accepting requests, interrupts the running
+pipeline once at start when no release exists yet. Per-source ingest jobs
+(ingest-<source>, incremental refresh) run on each source's schedule, full
+sweeps (full-<source>) on its full_schedule, never at the same time as the
+refresh; the publish job (transform → publish → dashboards) runs on
+publish.schedule. SIGTERM stops accepting requests, interrupts the running
 job at a checkpoint and exits.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -51,7 +53,7 @@ job at a checkpoint and exits.`,
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "", "listen address HOST:PORT (default serve.addr, 127.0.0.1:8080)")
-	cmd.Flags().StringVar(&schedule, "schedule", "", "cron schedule (seconds optional) of every source and of publishing, overriding the config")
+	cmd.Flags().StringVar(&schedule, "schedule", "", "cron schedule (seconds optional) of every source's refresh and of publishing, overriding the config (full sweeps keep full_schedule)")
 	return cmd
 }
 

@@ -28,32 +28,45 @@ func (g *globals) pipeline() (*pipeline.Pipeline, error) {
 	return p, nil
 }
 
+// fullFlag is the --full flag of run and ingest.
+const fullFlag = "force a full sweep of every source (default: an incremental refresh once a full sweep is complete)"
+
 func newRunCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "run",
+	var full bool
+	cmd := &cobra.Command{
+		Use:   "run [--full]",
 		Short: "Run the whole pipeline: ingest → transform → publish → dashboards",
 		Long: `Runs every stage in order and stops at the first failure; the release
-that was current before stays current and served.`,
+that was current before stays current and served. The ingest refreshes each
+source incrementally once its database holds a complete full sweep (the
+summary says which mode ran); --full sweeps everything again.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := g.pipeline()
 			if err != nil {
 				return err
 			}
+			p.Full = full
 			return p.Run(cmd.Context())
 		},
 	}
+	cmd.Flags().BoolVar(&full, "full", false, fullFlag)
+	return cmd
 }
 
 func newIngestCmd(g *globals) *cobra.Command {
 	var only []string
+	var full bool
 	cmd := &cobra.Command{
-		Use:   "ingest [--only NAME…]",
+		Use:   "ingest [--only NAME…] [--full]",
 		Short: "Crawl the configured Cap Collectif sources into the working database",
 		Long: `Crawls every project and contribution of each source (projects, steps,
 proposals, votes, questionnaires, contributions, events, users, districts)
-into raw tables of the working DuckDB database. Resumable after a crash;
-a second run over unchanged data changes nothing. Unless GOMEMLIMIT is set,
+into raw tables of the working DuckDB database. The first crawl of a source
+is a full sweep; later ones page only what changed since the last run
+(incremental), unless --full asks for a full sweep, which also re-reads
+what an incremental refresh cannot see. Resumable after a crash; a second
+run over unchanged data changes nothing. Unless GOMEMLIMIT is set,
 the process keeps a soft Go memory limit of 48 MiB (the crawl's live heap
 is about 40 MB).`,
 		Args: cobra.NoArgs,
@@ -65,10 +78,12 @@ is about 40 MB).`,
 			if os.Getenv("GOMEMLIMIT") == "" {
 				debug.SetMemoryLimit(ingest.GoMemoryLimit)
 			}
+			p.Full = full
 			return p.Ingest(cmd.Context(), only)
 		},
 	}
 	cmd.Flags().StringSliceVar(&only, "only", nil, "crawl only these sources (by name)")
+	cmd.Flags().BoolVar(&full, "full", false, fullFlag)
 	return cmd
 }
 

@@ -29,7 +29,7 @@ func (g *globals) pipeline() (*pipeline.Pipeline, error) {
 }
 
 // fullFlag is the --full flag of run and ingest.
-const fullFlag = "force a full sweep of every source (default: an incremental refresh once a full sweep is complete)"
+const fullFlag = "force a full sweep (default: an incremental refresh of each source whose full sweep is complete)"
 
 func newRunCmd(g *globals) *cobra.Command {
 	var full bool

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/Khan/genqlient/graphql"
@@ -120,6 +121,7 @@ type client struct {
 	token    string
 	locale   string
 	http     *http.Client
+	bytes    *atomic.Int64 // response bytes read (nil: not counted)
 }
 
 func (c *client) MakeRequest(ctx context.Context, req *graphql.Request, resp *graphql.Response) error {
@@ -145,6 +147,9 @@ func (c *client) MakeRequest(ctx context.Context, req *graphql.Request, resp *gr
 	}
 	defer hresp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(hresp.Body, maxBody))
+	if c.bytes != nil {
+		c.bytes.Add(int64(len(data)))
+	}
 	if err != nil {
 		return fmt.Errorf("read body: %w", err)
 	}

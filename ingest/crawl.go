@@ -37,8 +37,11 @@ type crawler struct {
 	taskSlots  chan struct{}
 	limiter    *rate.Limiter
 	run        int64
+	full       bool               // Options.Full: force a full sweep
+	state      rawstore.RunState  // mode and baseline of the run
 	cps        map[string]rawstore.Checkpoint
 	requests   atomic.Int64
+	bytes      atomic.Int64 // response bytes
 	retries    atomic.Int64
 	errCount   atomic.Int64
 	mu         sync.Mutex
@@ -77,6 +80,7 @@ func newCrawler(src Source, store *rawstore.Store, w *writer, prog *progress, lo
 		taskSlots:  make(chan struct{}, 2*src.Concurrency),
 		localeGQL:  map[string]*client{},
 		httpClient: hc,
+		full:       opts.Full,
 	}
 	c.loc, _ = time.LoadLocation(src.Timezone) // validated by normalize
 	if src.RequestsPerSecond > 0 {
@@ -86,9 +90,9 @@ func newCrawler(src Source, store *rawstore.Store, w *writer, prog *progress, lo
 	if len(src.Locales) > 0 {
 		first = src.Locales[0]
 	}
-	c.gql = &client{endpoint: src.Endpoint, token: src.Token, locale: first, http: hc}
+	c.gql = &client{endpoint: src.Endpoint, token: src.Token, locale: first, http: hc, bytes: &c.bytes}
 	for _, l := range src.Locales {
-		c.localeGQL[l] = &client{endpoint: src.Endpoint, token: src.Token, locale: l, http: hc}
+		c.localeGQL[l] = &client{endpoint: src.Endpoint, token: src.Token, locale: l, http: hc, bytes: &c.bytes}
 	}
 	return c
 }
@@ -103,18 +107,22 @@ func (c *crawler) crawl(parent context.Context, newRun int64) (err error) {
 	var st rawstore.RunState
 	err = c.w.exec(ctx, func(s *rawstore.Store) error {
 		var e error
-		st, e = s.BeginRun(ctx, rawstore.SourceInfo{Name: c.src.Name, Endpoint: c.src.Endpoint, Timezone: c.src.Timezone, Locales: c.src.Locales}, newRun, time.Now())
+		st, e = s.BeginRun(ctx, rawstore.SourceInfo{Name: c.src.Name, Endpoint: c.src.Endpoint, Timezone: c.src.Timezone, Locales: c.src.Locales}, newRun, time.Now(), c.full)
 		return e
 	})
 	if err != nil {
 		return fmt.Errorf("source %s: %w", c.src.Name, err)
 	}
-	c.run, c.cps = st.Run, st.Checkpoints
-	c.rep.Run, c.rep.Resumed = st.Run, st.Resumed
-	c.log.Info("crawl start", "run", c.run, "resumed", st.Resumed, "checkpoints", len(st.Checkpoints))
+	c.run, c.cps, c.state = st.Run, st.Checkpoints, st
+	c.rep.Run, c.rep.Resumed, c.rep.Mode = st.Run, st.Resumed, st.Mode
+	c.log.Info("crawl start", "run", c.run, "mode", st.Mode, "resumed", st.Resumed, "checkpoints", len(st.Checkpoints))
 
 	var all taskGroup
-	c.spawn(ctx, &all, "users", c.users)
+	if c.incremental() {
+		c.spawn(ctx, &all, "users+", c.usersNewest)
+	} else {
+		c.spawn(ctx, &all, "users", c.users)
+	}
 	c.spawn(ctx, &all, "events", c.events)
 	c.spawn(ctx, &all, "districts", c.districts)
 	all.wg.Add(1)
@@ -130,7 +138,7 @@ func (c *crawler) crawl(parent context.Context, newRun int64) (err error) {
 	if !complete {
 		msg = c.failureMessage(ctx, flushErr)
 	}
-	totals := rawstore.RunTotals{Requests: c.requests.Load(), Retries: c.retries.Load(), Errors: c.errCount.Load()}
+	totals := rawstore.RunTotals{Requests: c.requests.Load(), Bytes: c.bytes.Load(), Retries: c.retries.Load(), Errors: c.errCount.Load()}
 	c.repMu.Lock()
 	for _, e := range c.rep.Entities {
 		totals.Records += e.Records
@@ -149,7 +157,7 @@ func (c *crawler) crawl(parent context.Context, newRun int64) (err error) {
 		c.entity(t).Deleted += n
 	}
 	c.rep.Complete = complete && ferr == nil
-	c.rep.Requests, c.rep.Retries, c.rep.Errors = totals.Requests, totals.Retries, totals.Errors
+	c.rep.Requests, c.rep.Bytes, c.rep.Retries, c.rep.Errors = totals.Requests, totals.Bytes, totals.Retries, totals.Errors
 	c.rep.Notes = c.notes
 	c.rep.Refused = c.rep.Refused[:0]
 	for k, n := range c.refused {
@@ -163,7 +171,7 @@ func (c *crawler) crawl(parent context.Context, newRun int64) (err error) {
 	c.rep.LatestActivity = c.latest
 	c.latestMu.Unlock()
 	c.repMu.Unlock()
-	c.log.Info("crawl end", "run", c.run, "complete", complete, "requests", totals.Requests, "retries", totals.Retries, "duration", time.Since(start))
+	c.log.Info("crawl end", "run", c.run, "mode", c.state.Mode, "complete", complete, "requests", totals.Requests, "bytes", totals.Bytes, "retries", totals.Retries, "duration", time.Since(start))
 	if ferr != nil {
 		return fmt.Errorf("source %s: %w", c.src.Name, ferr)
 	}
@@ -212,14 +220,28 @@ func (c *crawler) projectTree(ctx context.Context) {
 		c.fail(ctx, "plan", err)
 		return
 	}
+	carry := &rawstore.Batch{}
+	keep := func(kind, scope string) {
+		carry.Carry = append(carry.Carry, rawstore.Carry{Source: c.src.Name, Run: c.run, Kind: kind, Scope: scope})
+	}
+	consulting := c.consultingProjects(steps, projects)
 	var g2 taskGroup
 	for _, p := range projects {
-		c.spawn(ctx, &g2, "contributions/"+p, func(ctx context.Context, key string) error { return c.contributions(ctx, key, p) })
-		c.spawn(ctx, &g2, "event_projects/"+p, func(ctx context.Context, key string) error { return c.projectEvents(ctx, key, p) })
+		if c.incremental() && !consulting[p.id] {
+			keep(rawstore.CarryContributions, p.id)
+		} else {
+			c.spawn(ctx, &g2, "contributions/"+p.id, func(ctx context.Context, key string) error { return c.contributions(ctx, key, p.id) })
+		}
+		c.spawn(ctx, &g2, "event_projects/"+p.id, func(ctx context.Context, key string) error { return c.projectEvents(ctx, key, p.id) })
 	}
 	for _, s := range steps {
+		idle := c.incremental() && !c.stepActive(s)
 		switch s.typename {
 		case "CollectStep", "SelectionStep":
+			if idle {
+				keep(rawstore.CarrySteps, s.id)
+				continue
+			}
 			for _, trashed := range []capco.ProposalTrashedStatus{capco.ProposalTrashedStatusNotTrashed, capco.ProposalTrashedStatusTrashed} {
 				key := "proposals/" + s.id + "/" + strings.ToLower(string(trashed))
 				c.spawn(ctx, &g2, key, func(ctx context.Context, key string) error { return c.proposals(ctx, key, s, trashed) })
@@ -228,12 +250,28 @@ func (c *crawler) projectTree(ctx context.Context) {
 			if s.questionnaire == "" {
 				continue
 			}
+			if idle {
+				keep(rawstore.CarryQuestionnaires, s.questionnaire)
+				continue
+			}
 			c.spawn(ctx, &g2, "questions/"+s.questionnaire, func(ctx context.Context, key string) error { return c.questions(ctx, key, s.questionnaire) })
 			c.spawn(ctx, &g2, "replies/"+s.questionnaire, func(ctx context.Context, key string) error { return c.replies(ctx, key, s) })
 		}
 	}
+	if !carry.Empty() {
+		if err := c.w.put(ctx, carry, nil); err != nil {
+			return
+		}
+	}
 	g2.wg.Wait()
 	if err := c.w.flush(ctx); err != nil {
+		return
+	}
+	var g3 taskGroup
+	c.authorTasks(ctx, &g3)
+	if c.incremental() {
+		c.refreshVotes(ctx, &g3)
+		g3.wg.Wait()
 		return
 	}
 	votes, err := c.queryIDs(ctx, `SELECT id FROM raw.proposals WHERE source = ? AND last_seen_run = ?
@@ -242,7 +280,15 @@ AND TRY_CAST(payload->'votes'->>'totalCount' AS BIGINT) > 0 ORDER BY id`)
 		c.fail(ctx, "plan", err)
 		return
 	}
-	var g3 taskGroup
+	for _, p := range votes {
+		c.spawn(ctx, &g3, "votes/"+p, func(ctx context.Context, key string) error { return c.votes(ctx, key, p) })
+	}
+	g3.wg.Wait()
+}
+
+// authorTasks spawns the author pass of the proposals and replies the run
+// read.
+func (c *crawler) authorTasks(ctx context.Context, g *taskGroup) {
 	for _, table := range []string{rawstore.Proposals, rawstore.Replies} {
 		ids, err := c.queryIDs(ctx, `SELECT id FROM raw.`+table+` WHERE source = ? AND last_seen_run = ? ORDER BY id`)
 		if err != nil {
@@ -251,23 +297,28 @@ AND TRY_CAST(payload->'votes'->>'totalCount' AS BIGINT) > 0 ORDER BY id`)
 		}
 		for i := 0; i < len(ids); i += 100 {
 			chunk := ids[i:min(i+100, len(ids))]
-			c.spawn(ctx, &g3, "authors/"+table+"/"+chunk[0], func(ctx context.Context, key string) error { return c.authors(ctx, key, table, chunk) })
+			c.spawn(ctx, g, "authors/"+table+"/"+chunk[0], func(ctx context.Context, key string) error { return c.authors(ctx, key, table, chunk) })
 		}
 	}
-	for _, p := range votes {
-		c.spawn(ctx, &g3, "votes/"+p, func(ctx context.Context, key string) error { return c.votes(ctx, key, p) })
-	}
-	g3.wg.Wait()
 }
 
 // stepRef is a step to crawl below: id is its raw.steps id (used in context
 // columns), apiID the id the API delivered (used in requests).
 type stepRef struct {
 	id, apiID, project, typename, questionnaire string
+	state, endAt                                string // StepState and timeRange.endAt as delivered
+	firstSeen                                   int64  // run that first saw the step
 }
 
-func (c *crawler) planSteps(ctx context.Context) ([]stepRef, []string, error) {
-	rs, err := c.store.DB().QueryContext(ctx, `SELECT id, coalesce(payload->>'id', id), project_id, coalesce(payload->>'__typename', ''), coalesce(payload->'questionnaire'->>'id', '')
+// projectRef is a project the run read.
+type projectRef struct {
+	id        string
+	firstSeen int64
+}
+
+func (c *crawler) planSteps(ctx context.Context) ([]stepRef, []projectRef, error) {
+	rs, err := c.store.DB().QueryContext(ctx, `SELECT id, coalesce(payload->>'id', id), project_id, coalesce(payload->>'__typename', ''), coalesce(payload->'questionnaire'->>'id', ''),
+coalesce(payload->>'state', ''), coalesce(payload->'timeRange'->>'endAt', ''), first_seen_run
 FROM raw.steps WHERE source = ? AND last_seen_run = ? ORDER BY project_id, position`, c.src.Name, c.run)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read steps: %w", err)
@@ -276,7 +327,7 @@ FROM raw.steps WHERE source = ? AND last_seen_run = ? ORDER BY project_id, posit
 	var steps []stepRef
 	for rs.Next() {
 		var s stepRef
-		if err := rs.Scan(&s.id, &s.apiID, &s.project, &s.typename, &s.questionnaire); err != nil {
+		if err := rs.Scan(&s.id, &s.apiID, &s.project, &s.typename, &s.questionnaire, &s.state, &s.endAt, &s.firstSeen); err != nil {
 			return nil, nil, fmt.Errorf("read steps: %w", err)
 		}
 		steps = append(steps, s)
@@ -284,8 +335,20 @@ FROM raw.steps WHERE source = ? AND last_seen_run = ? ORDER BY project_id, posit
 	if err := rs.Err(); err != nil {
 		return nil, nil, fmt.Errorf("read steps: %w", err)
 	}
-	projects, err := c.queryIDs(ctx, `SELECT id FROM raw.projects WHERE source = ? AND last_seen_run = ? ORDER BY id`)
-	return steps, projects, err
+	rp, err := c.store.DB().QueryContext(ctx, `SELECT id, first_seen_run FROM raw.projects WHERE source = ? AND last_seen_run = ? ORDER BY id`, c.src.Name, c.run)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read projects: %w", err)
+	}
+	defer rp.Close()
+	var projects []projectRef
+	for rp.Next() {
+		var p projectRef
+		if err := rp.Scan(&p.id, &p.firstSeen); err != nil {
+			return nil, nil, fmt.Errorf("read projects: %w", err)
+		}
+		projects = append(projects, p)
+	}
+	return steps, projects, rp.Err()
 }
 
 func (c *crawler) queryIDs(ctx context.Context, q string) ([]string, error) {

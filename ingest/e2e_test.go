@@ -94,10 +94,21 @@ func liveCounts(t testing.TB, db *sql.DB) map[string]map[string]int {
 
 // tablesHash hashes every raw entity table without its run columns.
 func tablesHash(t testing.TB, db *sql.DB) map[string]string {
+	return tablesHashWhere(t, db, "true")
+}
+
+// liveTablesHash hashes the live rows (deleted_run IS NULL) of every raw
+// entity table without their run columns: what a database refreshed many
+// times shares with a fresh crawl.
+func liveTablesHash(t testing.TB, db *sql.DB) map[string]string {
+	return tablesHashWhere(t, db, "deleted_run IS NULL")
+}
+
+func tablesHashWhere(t testing.TB, db *sql.DB, where string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, tbl := range rawstore.EntityTables() {
-		rs, err := db.Query(`SELECT * EXCLUDE (first_seen_run, last_seen_run, deleted_run) FROM raw.` + tbl + ` ORDER BY source, id`)
+		rs, err := db.Query(`SELECT * EXCLUDE (first_seen_run, last_seen_run, deleted_run) FROM raw.` + tbl + ` WHERE ` + where + ` ORDER BY source, id`)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -106,18 +106,21 @@ func (c *crawler) projects(ctx context.Context, key string, cl *client) error {
 }
 
 func (c *crawler) users(ctx context.Context, key string) error {
-	return c.paginate(ctx, key, "users", "", func(ctx context.Context, first int, after *string) (page, error) {
-		resp, err := capco.Users(ctx, c.gql, first, after)
-		if resp == nil || err != nil && !isPartial(err) {
-			return page{}, err
-		}
-		conn := resp.Users
-		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
-		if rerr := edgeRows(c, &p, rawstore.Users, conn.Edges, func(e *capco.UserEdge) (string, any) { return e.Node.Id, &e.Node }); rerr != nil {
-			return page{}, rerr
-		}
-		return p, err
-	})
+	return c.paginate(ctx, key, "users", "", c.usersPage)
+}
+
+// usersPage reads one page of Query.users (CREATED_AT DESC, API.md §4).
+func (c *crawler) usersPage(ctx context.Context, first int, after *string) (page, error) {
+	resp, err := capco.Users(ctx, c.gql, first, after)
+	if resp == nil || err != nil && !isPartial(err) {
+		return page{}, err
+	}
+	conn := resp.Users
+	p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
+	if rerr := edgeRows(c, &p, rawstore.Users, conn.Edges, func(e *capco.UserEdge) (string, any) { return e.Node.Id, &e.Node }); rerr != nil {
+		return page{}, rerr
+	}
+	return p, err
 }
 
 func (c *crawler) events(ctx context.Context, key string) error {

@@ -581,7 +581,9 @@ func ingestRuns(t *testing.T, f *fakeAPI, runs ...func()) (*sql.DB, []*ingest.Re
 	var reps []*ingest.Report
 	for i, setup := range runs {
 		setup()
-		rep, err := ingest.Ingest(context.Background(), db, []ingest.Source{src}, ingest.Options{})
+		// Full sweeps: these tests are about what a full sweep infers
+		// (refresh_test.go covers incremental runs).
+		rep, err := ingest.Ingest(context.Background(), db, []ingest.Source{src}, ingest.Options{Full: true})
 		if err != nil || !rep.Sources[0].Complete {
 			t.Fatalf("run %d: %v\n%s", i+1, err, rep)
 		}

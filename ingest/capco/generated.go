@@ -6795,6 +6795,903 @@ var AllProposalTrashedStatus = []ProposalTrashedStatus{
 	ProposalTrashedStatusTrashed,
 }
 
+// ProposalVoteHeadsResponse is returned by ProposalVoteHeads on success.
+type ProposalVoteHeadsResponse struct {
+	Nodes []*VoteHeadsItem `json:"-"`
+}
+
+// GetNodes returns ProposalVoteHeadsResponse.Nodes, and is useful for accessing the field via an interface.
+func (v *ProposalVoteHeadsResponse) GetNodes() []*VoteHeadsItem { return v.Nodes }
+
+func (v *ProposalVoteHeadsResponse) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ProposalVoteHeadsResponse
+		Nodes []json.RawMessage `json:"nodes"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ProposalVoteHeadsResponse = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Nodes
+		src := firstPass.Nodes
+		*dst = make(
+			[]*VoteHeadsItem,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			if len(src) != 0 && string(src) != "null" {
+				*dst = new(VoteHeadsItem)
+				err = __unmarshalVoteHeadsItem(
+					src, *dst)
+				if err != nil {
+					return fmt.Errorf(
+						"unable to unmarshal ProposalVoteHeadsResponse.Nodes: %w", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalProposalVoteHeadsResponse struct {
+	Nodes []json.RawMessage `json:"nodes"`
+}
+
+func (v *ProposalVoteHeadsResponse) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ProposalVoteHeadsResponse) __premarshalJSON() (*__premarshalProposalVoteHeadsResponse, error) {
+	var retval __premarshalProposalVoteHeadsResponse
+
+	{
+
+		dst := &retval.Nodes
+		src := v.Nodes
+		*dst = make(
+			[]json.RawMessage,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			if src != nil {
+				var err error
+				*dst, err = __marshalVoteHeadsItem(
+					src)
+				if err != nil {
+					return nil, fmt.Errorf(
+						"unable to marshal ProposalVoteHeadsResponse.Nodes: %w", err)
+				}
+			}
+		}
+	}
+	return &retval, nil
+}
+
+// ProposalVotesNewestNode includes the requested fields of the GraphQL interface Node.
+//
+// ProposalVotesNewestNode is implemented by the following types:
+// ProposalVotesNewestNodeArgument
+// ProposalVotesNewestNodeCapstatUnknown
+// ProposalVotesNewestNodeCollectStep
+// ProposalVotesNewestNodeComment
+// ProposalVotesNewestNodeConsultationStep
+// ProposalVotesNewestNodeDebateAnonymousArgument
+// ProposalVotesNewestNodeDebateArgument
+// ProposalVotesNewestNodeDebateStep
+// ProposalVotesNewestNodeEvent
+// ProposalVotesNewestNodeGlobalDistrict
+// ProposalVotesNewestNodeMajorityQuestion
+// ProposalVotesNewestNodeMediaQuestion
+// ProposalVotesNewestNodeMultipleChoiceQuestion
+// ProposalVotesNewestNodeOpinion
+// ProposalVotesNewestNodeOtherStep
+// ProposalVotesNewestNodePresentationStep
+// ProposalVotesNewestNodeProject
+// ProposalVotesNewestNodeProposal
+// ProposalVotesNewestNodeQuestionnaire
+// ProposalVotesNewestNodeQuestionnaireStep
+// ProposalVotesNewestNodeRankingStep
+// ProposalVotesNewestNodeReply
+// ProposalVotesNewestNodeSectionQuestion
+// ProposalVotesNewestNodeSelectionStep
+// ProposalVotesNewestNodeSimpleQuestion
+// ProposalVotesNewestNodeSource
+// ProposalVotesNewestNodeUser
+// ProposalVotesNewestNodeUserType
+// ProposalVotesNewestNodeVersion
+type ProposalVotesNewestNode interface {
+	implementsGraphQLInterfaceProposalVotesNewestNode()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() *string
+}
+
+func (v *ProposalVotesNewestNodeArgument) implementsGraphQLInterfaceProposalVotesNewestNode()       {}
+func (v *ProposalVotesNewestNodeCapstatUnknown) implementsGraphQLInterfaceProposalVotesNewestNode() {}
+func (v *ProposalVotesNewestNodeCollectStep) implementsGraphQLInterfaceProposalVotesNewestNode()    {}
+func (v *ProposalVotesNewestNodeComment) implementsGraphQLInterfaceProposalVotesNewestNode()        {}
+func (v *ProposalVotesNewestNodeConsultationStep) implementsGraphQLInterfaceProposalVotesNewestNode() {
+}
+func (v *ProposalVotesNewestNodeDebateAnonymousArgument) implementsGraphQLInterfaceProposalVotesNewestNode() {
+}
+func (v *ProposalVotesNewestNodeDebateArgument) implementsGraphQLInterfaceProposalVotesNewestNode() {}
+func (v *ProposalVotesNewestNodeDebateStep) implementsGraphQLInterfaceProposalVotesNewestNode()     {}
+func (v *ProposalVotesNewestNodeEvent) implementsGraphQLInterfaceProposalVotesNewestNode()          {}
+func (v *ProposalVotesNewestNodeGlobalDistrict) implementsGraphQLInterfaceProposalVotesNewestNode() {}
+func (v *ProposalVotesNewestNodeMajorityQuestion) implementsGraphQLInterfaceProposalVotesNewestNode() {
+}
+func (v *ProposalVotesNewestNodeMediaQuestion) implementsGraphQLInterfaceProposalVotesNewestNode() {}
+func (v *ProposalVotesNewestNodeMultipleChoiceQuestion) implementsGraphQLInterfaceProposalVotesNewestNode() {
+}
+func (v *ProposalVotesNewestNodeOpinion) implementsGraphQLInterfaceProposalVotesNewestNode()   {}
+func (v *ProposalVotesNewestNodeOtherStep) implementsGraphQLInterfaceProposalVotesNewestNode() {}
+func (v *ProposalVotesNewestNodePresentationStep) implementsGraphQLInterfaceProposalVotesNewestNode() {
+}
+func (v *ProposalVotesNewestNodeProject) implementsGraphQLInterfaceProposalVotesNewestNode()       {}
+func (v *ProposalVotesNewestNodeProposal) implementsGraphQLInterfaceProposalVotesNewestNode()      {}
+func (v *ProposalVotesNewestNodeQuestionnaire) implementsGraphQLInterfaceProposalVotesNewestNode() {}
+func (v *ProposalVotesNewestNodeQuestionnaireStep) implementsGraphQLInterfaceProposalVotesNewestNode() {
+}
+func (v *ProposalVotesNewestNodeRankingStep) implementsGraphQLInterfaceProposalVotesNewestNode() {}
+func (v *ProposalVotesNewestNodeReply) implementsGraphQLInterfaceProposalVotesNewestNode()       {}
+func (v *ProposalVotesNewestNodeSectionQuestion) implementsGraphQLInterfaceProposalVotesNewestNode() {
+}
+func (v *ProposalVotesNewestNodeSelectionStep) implementsGraphQLInterfaceProposalVotesNewestNode()  {}
+func (v *ProposalVotesNewestNodeSimpleQuestion) implementsGraphQLInterfaceProposalVotesNewestNode() {}
+func (v *ProposalVotesNewestNodeSource) implementsGraphQLInterfaceProposalVotesNewestNode()         {}
+func (v *ProposalVotesNewestNodeUser) implementsGraphQLInterfaceProposalVotesNewestNode()           {}
+func (v *ProposalVotesNewestNodeUserType) implementsGraphQLInterfaceProposalVotesNewestNode()       {}
+func (v *ProposalVotesNewestNodeVersion) implementsGraphQLInterfaceProposalVotesNewestNode()        {}
+
+func __unmarshalProposalVotesNewestNode(b []byte, v *ProposalVotesNewestNode) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "Argument":
+		*v = new(ProposalVotesNewestNodeArgument)
+		return json.Unmarshal(b, *v)
+	case "CapstatUnknown":
+		*v = new(ProposalVotesNewestNodeCapstatUnknown)
+		return json.Unmarshal(b, *v)
+	case "CollectStep":
+		*v = new(ProposalVotesNewestNodeCollectStep)
+		return json.Unmarshal(b, *v)
+	case "Comment":
+		*v = new(ProposalVotesNewestNodeComment)
+		return json.Unmarshal(b, *v)
+	case "ConsultationStep":
+		*v = new(ProposalVotesNewestNodeConsultationStep)
+		return json.Unmarshal(b, *v)
+	case "DebateAnonymousArgument":
+		*v = new(ProposalVotesNewestNodeDebateAnonymousArgument)
+		return json.Unmarshal(b, *v)
+	case "DebateArgument":
+		*v = new(ProposalVotesNewestNodeDebateArgument)
+		return json.Unmarshal(b, *v)
+	case "DebateStep":
+		*v = new(ProposalVotesNewestNodeDebateStep)
+		return json.Unmarshal(b, *v)
+	case "Event":
+		*v = new(ProposalVotesNewestNodeEvent)
+		return json.Unmarshal(b, *v)
+	case "GlobalDistrict":
+		*v = new(ProposalVotesNewestNodeGlobalDistrict)
+		return json.Unmarshal(b, *v)
+	case "MajorityQuestion":
+		*v = new(ProposalVotesNewestNodeMajorityQuestion)
+		return json.Unmarshal(b, *v)
+	case "MediaQuestion":
+		*v = new(ProposalVotesNewestNodeMediaQuestion)
+		return json.Unmarshal(b, *v)
+	case "MultipleChoiceQuestion":
+		*v = new(ProposalVotesNewestNodeMultipleChoiceQuestion)
+		return json.Unmarshal(b, *v)
+	case "Opinion":
+		*v = new(ProposalVotesNewestNodeOpinion)
+		return json.Unmarshal(b, *v)
+	case "OtherStep":
+		*v = new(ProposalVotesNewestNodeOtherStep)
+		return json.Unmarshal(b, *v)
+	case "PresentationStep":
+		*v = new(ProposalVotesNewestNodePresentationStep)
+		return json.Unmarshal(b, *v)
+	case "Project":
+		*v = new(ProposalVotesNewestNodeProject)
+		return json.Unmarshal(b, *v)
+	case "Proposal":
+		*v = new(ProposalVotesNewestNodeProposal)
+		return json.Unmarshal(b, *v)
+	case "Questionnaire":
+		*v = new(ProposalVotesNewestNodeQuestionnaire)
+		return json.Unmarshal(b, *v)
+	case "QuestionnaireStep":
+		*v = new(ProposalVotesNewestNodeQuestionnaireStep)
+		return json.Unmarshal(b, *v)
+	case "RankingStep":
+		*v = new(ProposalVotesNewestNodeRankingStep)
+		return json.Unmarshal(b, *v)
+	case "Reply":
+		*v = new(ProposalVotesNewestNodeReply)
+		return json.Unmarshal(b, *v)
+	case "SectionQuestion":
+		*v = new(ProposalVotesNewestNodeSectionQuestion)
+		return json.Unmarshal(b, *v)
+	case "SelectionStep":
+		*v = new(ProposalVotesNewestNodeSelectionStep)
+		return json.Unmarshal(b, *v)
+	case "SimpleQuestion":
+		*v = new(ProposalVotesNewestNodeSimpleQuestion)
+		return json.Unmarshal(b, *v)
+	case "Source":
+		*v = new(ProposalVotesNewestNodeSource)
+		return json.Unmarshal(b, *v)
+	case "User":
+		*v = new(ProposalVotesNewestNodeUser)
+		return json.Unmarshal(b, *v)
+	case "UserType":
+		*v = new(ProposalVotesNewestNodeUserType)
+		return json.Unmarshal(b, *v)
+	case "Version":
+		*v = new(ProposalVotesNewestNodeVersion)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Node.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for ProposalVotesNewestNode: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalProposalVotesNewestNode(v *ProposalVotesNewestNode) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *ProposalVotesNewestNodeArgument:
+		typename = "Argument"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodeArgument
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNewestNodeCapstatUnknown:
+		typename = realTypename(v.Typename, "CapstatUnknown")
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodeCapstatUnknown
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNewestNodeCollectStep:
+		typename = "CollectStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodeCollectStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNewestNodeComment:
+		typename = "Comment"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodeComment
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNewestNodeConsultationStep:
+		typename = "ConsultationStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodeConsultationStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNewestNodeDebateAnonymousArgument:
+		typename = "DebateAnonymousArgument"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodeDebateAnonymousArgument
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNewestNodeDebateArgument:
+		typename = "DebateArgument"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodeDebateArgument
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNewestNodeDebateStep:
+		typename = "DebateStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodeDebateStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNewestNodeEvent:
+		typename = "Event"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodeEvent
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNewestNodeGlobalDistrict:
+		typename = "GlobalDistrict"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodeGlobalDistrict
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNewestNodeMajorityQuestion:
+		typename = "MajorityQuestion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodeMajorityQuestion
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNewestNodeMediaQuestion:
+		typename = "MediaQuestion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodeMediaQuestion
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNewestNodeMultipleChoiceQuestion:
+		typename = "MultipleChoiceQuestion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodeMultipleChoiceQuestion
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNewestNodeOpinion:
+		typename = "Opinion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodeOpinion
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNewestNodeOtherStep:
+		typename = "OtherStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodeOtherStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNewestNodePresentationStep:
+		typename = "PresentationStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodePresentationStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNewestNodeProject:
+		typename = "Project"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodeProject
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNewestNodeProposal:
+		typename = "Proposal"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodeProposal
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNewestNodeQuestionnaire:
+		typename = "Questionnaire"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodeQuestionnaire
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNewestNodeQuestionnaireStep:
+		typename = "QuestionnaireStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodeQuestionnaireStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNewestNodeRankingStep:
+		typename = "RankingStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodeRankingStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNewestNodeReply:
+		typename = "Reply"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodeReply
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNewestNodeSectionQuestion:
+		typename = "SectionQuestion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodeSectionQuestion
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNewestNodeSelectionStep:
+		typename = "SelectionStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodeSelectionStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNewestNodeSimpleQuestion:
+		typename = "SimpleQuestion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodeSimpleQuestion
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNewestNodeSource:
+		typename = "Source"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodeSource
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNewestNodeUser:
+		typename = "User"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodeUser
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNewestNodeUserType:
+		typename = "UserType"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodeUserType
+		}{typename, v}
+		return json.Marshal(result)
+	case *ProposalVotesNewestNodeVersion:
+		typename = "Version"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*ProposalVotesNewestNodeVersion
+		}{typename, v}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for ProposalVotesNewestNode: "%T"`, v)
+	}
+}
+
+// ProposalVotesNewestNodeArgument includes the requested fields of the GraphQL type Argument.
+type ProposalVotesNewestNodeArgument struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNewestNodeArgument.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeArgument) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNewestNodeCapstatUnknown includes the requested fields of the GraphQL type CapstatUnknown.
+type ProposalVotesNewestNodeCapstatUnknown struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNewestNodeCapstatUnknown.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeCapstatUnknown) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNewestNodeCollectStep includes the requested fields of the GraphQL type CollectStep.
+type ProposalVotesNewestNodeCollectStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNewestNodeCollectStep.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeCollectStep) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNewestNodeComment includes the requested fields of the GraphQL type Comment.
+type ProposalVotesNewestNodeComment struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNewestNodeComment.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeComment) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNewestNodeConsultationStep includes the requested fields of the GraphQL type ConsultationStep.
+type ProposalVotesNewestNodeConsultationStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNewestNodeConsultationStep.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeConsultationStep) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNewestNodeDebateAnonymousArgument includes the requested fields of the GraphQL type DebateAnonymousArgument.
+type ProposalVotesNewestNodeDebateAnonymousArgument struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNewestNodeDebateAnonymousArgument.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeDebateAnonymousArgument) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNewestNodeDebateArgument includes the requested fields of the GraphQL type DebateArgument.
+type ProposalVotesNewestNodeDebateArgument struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNewestNodeDebateArgument.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeDebateArgument) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNewestNodeDebateStep includes the requested fields of the GraphQL type DebateStep.
+type ProposalVotesNewestNodeDebateStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNewestNodeDebateStep.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeDebateStep) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNewestNodeEvent includes the requested fields of the GraphQL type Event.
+type ProposalVotesNewestNodeEvent struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNewestNodeEvent.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeEvent) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNewestNodeGlobalDistrict includes the requested fields of the GraphQL type GlobalDistrict.
+type ProposalVotesNewestNodeGlobalDistrict struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNewestNodeGlobalDistrict.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeGlobalDistrict) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNewestNodeMajorityQuestion includes the requested fields of the GraphQL type MajorityQuestion.
+type ProposalVotesNewestNodeMajorityQuestion struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNewestNodeMajorityQuestion.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeMajorityQuestion) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNewestNodeMediaQuestion includes the requested fields of the GraphQL type MediaQuestion.
+type ProposalVotesNewestNodeMediaQuestion struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNewestNodeMediaQuestion.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeMediaQuestion) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNewestNodeMultipleChoiceQuestion includes the requested fields of the GraphQL type MultipleChoiceQuestion.
+type ProposalVotesNewestNodeMultipleChoiceQuestion struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNewestNodeMultipleChoiceQuestion.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeMultipleChoiceQuestion) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNewestNodeOpinion includes the requested fields of the GraphQL type Opinion.
+type ProposalVotesNewestNodeOpinion struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNewestNodeOpinion.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeOpinion) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNewestNodeOtherStep includes the requested fields of the GraphQL type OtherStep.
+type ProposalVotesNewestNodeOtherStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNewestNodeOtherStep.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeOtherStep) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNewestNodePresentationStep includes the requested fields of the GraphQL type PresentationStep.
+type ProposalVotesNewestNodePresentationStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNewestNodePresentationStep.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodePresentationStep) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNewestNodeProject includes the requested fields of the GraphQL type Project.
+type ProposalVotesNewestNodeProject struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNewestNodeProject.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeProject) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNewestNodeProposal includes the requested fields of the GraphQL type Proposal.
+type ProposalVotesNewestNodeProposal struct {
+	Typename *string                                                    `json:"__typename"`
+	Votes    ProposalVotesNewestNodeProposalVotesProposalVoteConnection `json:"votes"`
+}
+
+// GetTypename returns ProposalVotesNewestNodeProposal.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeProposal) GetTypename() *string { return v.Typename }
+
+// GetVotes returns ProposalVotesNewestNodeProposal.Votes, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeProposal) GetVotes() ProposalVotesNewestNodeProposalVotesProposalVoteConnection {
+	return v.Votes
+}
+
+// ProposalVotesNewestNodeProposalVotesProposalVoteConnection includes the requested fields of the GraphQL type ProposalVoteConnection.
+type ProposalVotesNewestNodeProposalVotesProposalVoteConnection struct {
+	VoteHeadsPage `json:"-"`
+}
+
+// GetTotalCount returns ProposalVotesNewestNodeProposalVotesProposalVoteConnection.TotalCount, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeProposalVotesProposalVoteConnection) GetTotalCount() int {
+	return v.VoteHeadsPage.TotalCount
+}
+
+// GetPageInfo returns ProposalVotesNewestNodeProposalVotesProposalVoteConnection.PageInfo, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeProposalVotesProposalVoteConnection) GetPageInfo() VoteHeadsPagePageInfo {
+	return v.VoteHeadsPage.PageInfo
+}
+
+// GetEdges returns ProposalVotesNewestNodeProposalVotesProposalVoteConnection.Edges, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeProposalVotesProposalVoteConnection) GetEdges() []*VoteEdge {
+	return v.VoteHeadsPage.Edges
+}
+
+func (v *ProposalVotesNewestNodeProposalVotesProposalVoteConnection) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ProposalVotesNewestNodeProposalVotesProposalVoteConnection
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ProposalVotesNewestNodeProposalVotesProposalVoteConnection = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.VoteHeadsPage)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalProposalVotesNewestNodeProposalVotesProposalVoteConnection struct {
+	TotalCount int `json:"totalCount"`
+
+	PageInfo VoteHeadsPagePageInfo `json:"pageInfo"`
+
+	Edges []*VoteEdge `json:"edges"`
+}
+
+func (v *ProposalVotesNewestNodeProposalVotesProposalVoteConnection) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ProposalVotesNewestNodeProposalVotesProposalVoteConnection) __premarshalJSON() (*__premarshalProposalVotesNewestNodeProposalVotesProposalVoteConnection, error) {
+	var retval __premarshalProposalVotesNewestNodeProposalVotesProposalVoteConnection
+
+	retval.TotalCount = v.VoteHeadsPage.TotalCount
+	retval.PageInfo = v.VoteHeadsPage.PageInfo
+	retval.Edges = v.VoteHeadsPage.Edges
+	return &retval, nil
+}
+
+// ProposalVotesNewestNodeQuestionnaire includes the requested fields of the GraphQL type Questionnaire.
+type ProposalVotesNewestNodeQuestionnaire struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNewestNodeQuestionnaire.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeQuestionnaire) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNewestNodeQuestionnaireStep includes the requested fields of the GraphQL type QuestionnaireStep.
+type ProposalVotesNewestNodeQuestionnaireStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNewestNodeQuestionnaireStep.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeQuestionnaireStep) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNewestNodeRankingStep includes the requested fields of the GraphQL type RankingStep.
+type ProposalVotesNewestNodeRankingStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNewestNodeRankingStep.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeRankingStep) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNewestNodeReply includes the requested fields of the GraphQL type Reply.
+type ProposalVotesNewestNodeReply struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNewestNodeReply.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeReply) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNewestNodeSectionQuestion includes the requested fields of the GraphQL type SectionQuestion.
+type ProposalVotesNewestNodeSectionQuestion struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNewestNodeSectionQuestion.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeSectionQuestion) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNewestNodeSelectionStep includes the requested fields of the GraphQL type SelectionStep.
+type ProposalVotesNewestNodeSelectionStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNewestNodeSelectionStep.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeSelectionStep) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNewestNodeSimpleQuestion includes the requested fields of the GraphQL type SimpleQuestion.
+type ProposalVotesNewestNodeSimpleQuestion struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNewestNodeSimpleQuestion.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeSimpleQuestion) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNewestNodeSource includes the requested fields of the GraphQL type Source.
+type ProposalVotesNewestNodeSource struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNewestNodeSource.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeSource) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNewestNodeUser includes the requested fields of the GraphQL type User.
+type ProposalVotesNewestNodeUser struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNewestNodeUser.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeUser) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNewestNodeUserType includes the requested fields of the GraphQL type UserType.
+type ProposalVotesNewestNodeUserType struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNewestNodeUserType.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeUserType) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNewestNodeVersion includes the requested fields of the GraphQL type Version.
+type ProposalVotesNewestNodeVersion struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns ProposalVotesNewestNodeVersion.Typename, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestNodeVersion) GetTypename() *string { return v.Typename }
+
+// ProposalVotesNewestResponse is returned by ProposalVotesNewest on success.
+type ProposalVotesNewestResponse struct {
+	Node *ProposalVotesNewestNode `json:"-"`
+}
+
+// GetNode returns ProposalVotesNewestResponse.Node, and is useful for accessing the field via an interface.
+func (v *ProposalVotesNewestResponse) GetNode() *ProposalVotesNewestNode { return v.Node }
+
+func (v *ProposalVotesNewestResponse) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ProposalVotesNewestResponse
+		Node json.RawMessage `json:"node"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ProposalVotesNewestResponse = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Node
+		src := firstPass.Node
+		if len(src) != 0 && string(src) != "null" {
+			*dst = new(ProposalVotesNewestNode)
+			err = __unmarshalProposalVotesNewestNode(
+				src, *dst)
+			if err != nil {
+				return fmt.Errorf(
+					"unable to unmarshal ProposalVotesNewestResponse.Node: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalProposalVotesNewestResponse struct {
+	Node json.RawMessage `json:"node"`
+}
+
+func (v *ProposalVotesNewestResponse) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ProposalVotesNewestResponse) __premarshalJSON() (*__premarshalProposalVotesNewestResponse, error) {
+	var retval __premarshalProposalVotesNewestResponse
+
+	{
+
+		dst := &retval.Node
+		src := v.Node
+		if src != nil {
+			var err error
+			*dst, err = __marshalProposalVotesNewestNode(
+				src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal ProposalVotesNewestResponse.Node: %w", err)
+			}
+		}
+	}
+	return &retval, nil
+}
+
 // ProposalVotesNode includes the requested fields of the GraphQL interface Node.
 //
 // ProposalVotesNode is implemented by the following types:
@@ -12980,6 +13877,766 @@ type VoteEdge struct {
 // GetNode returns VoteEdge.Node, and is useful for accessing the field via an interface.
 func (v *VoteEdge) GetNode() VoteNode { return v.Node }
 
+// VoteHeadsItem includes the requested fields of the GraphQL interface Node.
+//
+// VoteHeadsItem is implemented by the following types:
+// VoteHeadsItemArgument
+// VoteHeadsItemCapstatUnknown
+// VoteHeadsItemCollectStep
+// VoteHeadsItemComment
+// VoteHeadsItemConsultationStep
+// VoteHeadsItemDebateAnonymousArgument
+// VoteHeadsItemDebateArgument
+// VoteHeadsItemDebateStep
+// VoteHeadsItemEvent
+// VoteHeadsItemGlobalDistrict
+// VoteHeadsItemMajorityQuestion
+// VoteHeadsItemMediaQuestion
+// VoteHeadsItemMultipleChoiceQuestion
+// VoteHeadsItemOpinion
+// VoteHeadsItemOtherStep
+// VoteHeadsItemPresentationStep
+// VoteHeadsItemProject
+// VoteHeadsItemProposal
+// VoteHeadsItemQuestionnaire
+// VoteHeadsItemQuestionnaireStep
+// VoteHeadsItemRankingStep
+// VoteHeadsItemReply
+// VoteHeadsItemSectionQuestion
+// VoteHeadsItemSelectionStep
+// VoteHeadsItemSimpleQuestion
+// VoteHeadsItemSource
+// VoteHeadsItemUser
+// VoteHeadsItemUserType
+// VoteHeadsItemVersion
+type VoteHeadsItem interface {
+	implementsGraphQLInterfaceVoteHeadsItem()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() *string
+}
+
+func (v *VoteHeadsItemArgument) implementsGraphQLInterfaceVoteHeadsItem()                {}
+func (v *VoteHeadsItemCapstatUnknown) implementsGraphQLInterfaceVoteHeadsItem()          {}
+func (v *VoteHeadsItemCollectStep) implementsGraphQLInterfaceVoteHeadsItem()             {}
+func (v *VoteHeadsItemComment) implementsGraphQLInterfaceVoteHeadsItem()                 {}
+func (v *VoteHeadsItemConsultationStep) implementsGraphQLInterfaceVoteHeadsItem()        {}
+func (v *VoteHeadsItemDebateAnonymousArgument) implementsGraphQLInterfaceVoteHeadsItem() {}
+func (v *VoteHeadsItemDebateArgument) implementsGraphQLInterfaceVoteHeadsItem()          {}
+func (v *VoteHeadsItemDebateStep) implementsGraphQLInterfaceVoteHeadsItem()              {}
+func (v *VoteHeadsItemEvent) implementsGraphQLInterfaceVoteHeadsItem()                   {}
+func (v *VoteHeadsItemGlobalDistrict) implementsGraphQLInterfaceVoteHeadsItem()          {}
+func (v *VoteHeadsItemMajorityQuestion) implementsGraphQLInterfaceVoteHeadsItem()        {}
+func (v *VoteHeadsItemMediaQuestion) implementsGraphQLInterfaceVoteHeadsItem()           {}
+func (v *VoteHeadsItemMultipleChoiceQuestion) implementsGraphQLInterfaceVoteHeadsItem()  {}
+func (v *VoteHeadsItemOpinion) implementsGraphQLInterfaceVoteHeadsItem()                 {}
+func (v *VoteHeadsItemOtherStep) implementsGraphQLInterfaceVoteHeadsItem()               {}
+func (v *VoteHeadsItemPresentationStep) implementsGraphQLInterfaceVoteHeadsItem()        {}
+func (v *VoteHeadsItemProject) implementsGraphQLInterfaceVoteHeadsItem()                 {}
+func (v *VoteHeadsItemProposal) implementsGraphQLInterfaceVoteHeadsItem()                {}
+func (v *VoteHeadsItemQuestionnaire) implementsGraphQLInterfaceVoteHeadsItem()           {}
+func (v *VoteHeadsItemQuestionnaireStep) implementsGraphQLInterfaceVoteHeadsItem()       {}
+func (v *VoteHeadsItemRankingStep) implementsGraphQLInterfaceVoteHeadsItem()             {}
+func (v *VoteHeadsItemReply) implementsGraphQLInterfaceVoteHeadsItem()                   {}
+func (v *VoteHeadsItemSectionQuestion) implementsGraphQLInterfaceVoteHeadsItem()         {}
+func (v *VoteHeadsItemSelectionStep) implementsGraphQLInterfaceVoteHeadsItem()           {}
+func (v *VoteHeadsItemSimpleQuestion) implementsGraphQLInterfaceVoteHeadsItem()          {}
+func (v *VoteHeadsItemSource) implementsGraphQLInterfaceVoteHeadsItem()                  {}
+func (v *VoteHeadsItemUser) implementsGraphQLInterfaceVoteHeadsItem()                    {}
+func (v *VoteHeadsItemUserType) implementsGraphQLInterfaceVoteHeadsItem()                {}
+func (v *VoteHeadsItemVersion) implementsGraphQLInterfaceVoteHeadsItem()                 {}
+
+func __unmarshalVoteHeadsItem(b []byte, v *VoteHeadsItem) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "Argument":
+		*v = new(VoteHeadsItemArgument)
+		return json.Unmarshal(b, *v)
+	case "CapstatUnknown":
+		*v = new(VoteHeadsItemCapstatUnknown)
+		return json.Unmarshal(b, *v)
+	case "CollectStep":
+		*v = new(VoteHeadsItemCollectStep)
+		return json.Unmarshal(b, *v)
+	case "Comment":
+		*v = new(VoteHeadsItemComment)
+		return json.Unmarshal(b, *v)
+	case "ConsultationStep":
+		*v = new(VoteHeadsItemConsultationStep)
+		return json.Unmarshal(b, *v)
+	case "DebateAnonymousArgument":
+		*v = new(VoteHeadsItemDebateAnonymousArgument)
+		return json.Unmarshal(b, *v)
+	case "DebateArgument":
+		*v = new(VoteHeadsItemDebateArgument)
+		return json.Unmarshal(b, *v)
+	case "DebateStep":
+		*v = new(VoteHeadsItemDebateStep)
+		return json.Unmarshal(b, *v)
+	case "Event":
+		*v = new(VoteHeadsItemEvent)
+		return json.Unmarshal(b, *v)
+	case "GlobalDistrict":
+		*v = new(VoteHeadsItemGlobalDistrict)
+		return json.Unmarshal(b, *v)
+	case "MajorityQuestion":
+		*v = new(VoteHeadsItemMajorityQuestion)
+		return json.Unmarshal(b, *v)
+	case "MediaQuestion":
+		*v = new(VoteHeadsItemMediaQuestion)
+		return json.Unmarshal(b, *v)
+	case "MultipleChoiceQuestion":
+		*v = new(VoteHeadsItemMultipleChoiceQuestion)
+		return json.Unmarshal(b, *v)
+	case "Opinion":
+		*v = new(VoteHeadsItemOpinion)
+		return json.Unmarshal(b, *v)
+	case "OtherStep":
+		*v = new(VoteHeadsItemOtherStep)
+		return json.Unmarshal(b, *v)
+	case "PresentationStep":
+		*v = new(VoteHeadsItemPresentationStep)
+		return json.Unmarshal(b, *v)
+	case "Project":
+		*v = new(VoteHeadsItemProject)
+		return json.Unmarshal(b, *v)
+	case "Proposal":
+		*v = new(VoteHeadsItemProposal)
+		return json.Unmarshal(b, *v)
+	case "Questionnaire":
+		*v = new(VoteHeadsItemQuestionnaire)
+		return json.Unmarshal(b, *v)
+	case "QuestionnaireStep":
+		*v = new(VoteHeadsItemQuestionnaireStep)
+		return json.Unmarshal(b, *v)
+	case "RankingStep":
+		*v = new(VoteHeadsItemRankingStep)
+		return json.Unmarshal(b, *v)
+	case "Reply":
+		*v = new(VoteHeadsItemReply)
+		return json.Unmarshal(b, *v)
+	case "SectionQuestion":
+		*v = new(VoteHeadsItemSectionQuestion)
+		return json.Unmarshal(b, *v)
+	case "SelectionStep":
+		*v = new(VoteHeadsItemSelectionStep)
+		return json.Unmarshal(b, *v)
+	case "SimpleQuestion":
+		*v = new(VoteHeadsItemSimpleQuestion)
+		return json.Unmarshal(b, *v)
+	case "Source":
+		*v = new(VoteHeadsItemSource)
+		return json.Unmarshal(b, *v)
+	case "User":
+		*v = new(VoteHeadsItemUser)
+		return json.Unmarshal(b, *v)
+	case "UserType":
+		*v = new(VoteHeadsItemUserType)
+		return json.Unmarshal(b, *v)
+	case "Version":
+		*v = new(VoteHeadsItemVersion)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Node.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for VoteHeadsItem: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalVoteHeadsItem(v *VoteHeadsItem) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *VoteHeadsItemArgument:
+		typename = "Argument"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemArgument
+		}{typename, v}
+		return json.Marshal(result)
+	case *VoteHeadsItemCapstatUnknown:
+		typename = realTypename(v.Typename, "CapstatUnknown")
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemCapstatUnknown
+		}{typename, v}
+		return json.Marshal(result)
+	case *VoteHeadsItemCollectStep:
+		typename = "CollectStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemCollectStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *VoteHeadsItemComment:
+		typename = "Comment"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemComment
+		}{typename, v}
+		return json.Marshal(result)
+	case *VoteHeadsItemConsultationStep:
+		typename = "ConsultationStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemConsultationStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *VoteHeadsItemDebateAnonymousArgument:
+		typename = "DebateAnonymousArgument"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemDebateAnonymousArgument
+		}{typename, v}
+		return json.Marshal(result)
+	case *VoteHeadsItemDebateArgument:
+		typename = "DebateArgument"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemDebateArgument
+		}{typename, v}
+		return json.Marshal(result)
+	case *VoteHeadsItemDebateStep:
+		typename = "DebateStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemDebateStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *VoteHeadsItemEvent:
+		typename = "Event"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemEvent
+		}{typename, v}
+		return json.Marshal(result)
+	case *VoteHeadsItemGlobalDistrict:
+		typename = "GlobalDistrict"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemGlobalDistrict
+		}{typename, v}
+		return json.Marshal(result)
+	case *VoteHeadsItemMajorityQuestion:
+		typename = "MajorityQuestion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemMajorityQuestion
+		}{typename, v}
+		return json.Marshal(result)
+	case *VoteHeadsItemMediaQuestion:
+		typename = "MediaQuestion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemMediaQuestion
+		}{typename, v}
+		return json.Marshal(result)
+	case *VoteHeadsItemMultipleChoiceQuestion:
+		typename = "MultipleChoiceQuestion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemMultipleChoiceQuestion
+		}{typename, v}
+		return json.Marshal(result)
+	case *VoteHeadsItemOpinion:
+		typename = "Opinion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemOpinion
+		}{typename, v}
+		return json.Marshal(result)
+	case *VoteHeadsItemOtherStep:
+		typename = "OtherStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemOtherStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *VoteHeadsItemPresentationStep:
+		typename = "PresentationStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemPresentationStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *VoteHeadsItemProject:
+		typename = "Project"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemProject
+		}{typename, v}
+		return json.Marshal(result)
+	case *VoteHeadsItemProposal:
+		typename = "Proposal"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemProposal
+		}{typename, v}
+		return json.Marshal(result)
+	case *VoteHeadsItemQuestionnaire:
+		typename = "Questionnaire"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemQuestionnaire
+		}{typename, v}
+		return json.Marshal(result)
+	case *VoteHeadsItemQuestionnaireStep:
+		typename = "QuestionnaireStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemQuestionnaireStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *VoteHeadsItemRankingStep:
+		typename = "RankingStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemRankingStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *VoteHeadsItemReply:
+		typename = "Reply"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemReply
+		}{typename, v}
+		return json.Marshal(result)
+	case *VoteHeadsItemSectionQuestion:
+		typename = "SectionQuestion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemSectionQuestion
+		}{typename, v}
+		return json.Marshal(result)
+	case *VoteHeadsItemSelectionStep:
+		typename = "SelectionStep"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemSelectionStep
+		}{typename, v}
+		return json.Marshal(result)
+	case *VoteHeadsItemSimpleQuestion:
+		typename = "SimpleQuestion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemSimpleQuestion
+		}{typename, v}
+		return json.Marshal(result)
+	case *VoteHeadsItemSource:
+		typename = "Source"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemSource
+		}{typename, v}
+		return json.Marshal(result)
+	case *VoteHeadsItemUser:
+		typename = "User"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemUser
+		}{typename, v}
+		return json.Marshal(result)
+	case *VoteHeadsItemUserType:
+		typename = "UserType"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemUserType
+		}{typename, v}
+		return json.Marshal(result)
+	case *VoteHeadsItemVersion:
+		typename = "Version"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*VoteHeadsItemVersion
+		}{typename, v}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for VoteHeadsItem: "%T"`, v)
+	}
+}
+
+// VoteHeadsItemArgument includes the requested fields of the GraphQL type Argument.
+type VoteHeadsItemArgument struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns VoteHeadsItemArgument.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemArgument) GetTypename() *string { return v.Typename }
+
+// VoteHeadsItemCapstatUnknown includes the requested fields of the GraphQL type CapstatUnknown.
+type VoteHeadsItemCapstatUnknown struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns VoteHeadsItemCapstatUnknown.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemCapstatUnknown) GetTypename() *string { return v.Typename }
+
+// VoteHeadsItemCollectStep includes the requested fields of the GraphQL type CollectStep.
+type VoteHeadsItemCollectStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns VoteHeadsItemCollectStep.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemCollectStep) GetTypename() *string { return v.Typename }
+
+// VoteHeadsItemComment includes the requested fields of the GraphQL type Comment.
+type VoteHeadsItemComment struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns VoteHeadsItemComment.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemComment) GetTypename() *string { return v.Typename }
+
+// VoteHeadsItemConsultationStep includes the requested fields of the GraphQL type ConsultationStep.
+type VoteHeadsItemConsultationStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns VoteHeadsItemConsultationStep.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemConsultationStep) GetTypename() *string { return v.Typename }
+
+// VoteHeadsItemDebateAnonymousArgument includes the requested fields of the GraphQL type DebateAnonymousArgument.
+type VoteHeadsItemDebateAnonymousArgument struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns VoteHeadsItemDebateAnonymousArgument.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemDebateAnonymousArgument) GetTypename() *string { return v.Typename }
+
+// VoteHeadsItemDebateArgument includes the requested fields of the GraphQL type DebateArgument.
+type VoteHeadsItemDebateArgument struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns VoteHeadsItemDebateArgument.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemDebateArgument) GetTypename() *string { return v.Typename }
+
+// VoteHeadsItemDebateStep includes the requested fields of the GraphQL type DebateStep.
+type VoteHeadsItemDebateStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns VoteHeadsItemDebateStep.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemDebateStep) GetTypename() *string { return v.Typename }
+
+// VoteHeadsItemEvent includes the requested fields of the GraphQL type Event.
+type VoteHeadsItemEvent struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns VoteHeadsItemEvent.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemEvent) GetTypename() *string { return v.Typename }
+
+// VoteHeadsItemGlobalDistrict includes the requested fields of the GraphQL type GlobalDistrict.
+type VoteHeadsItemGlobalDistrict struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns VoteHeadsItemGlobalDistrict.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemGlobalDistrict) GetTypename() *string { return v.Typename }
+
+// VoteHeadsItemMajorityQuestion includes the requested fields of the GraphQL type MajorityQuestion.
+type VoteHeadsItemMajorityQuestion struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns VoteHeadsItemMajorityQuestion.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemMajorityQuestion) GetTypename() *string { return v.Typename }
+
+// VoteHeadsItemMediaQuestion includes the requested fields of the GraphQL type MediaQuestion.
+type VoteHeadsItemMediaQuestion struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns VoteHeadsItemMediaQuestion.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemMediaQuestion) GetTypename() *string { return v.Typename }
+
+// VoteHeadsItemMultipleChoiceQuestion includes the requested fields of the GraphQL type MultipleChoiceQuestion.
+type VoteHeadsItemMultipleChoiceQuestion struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns VoteHeadsItemMultipleChoiceQuestion.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemMultipleChoiceQuestion) GetTypename() *string { return v.Typename }
+
+// VoteHeadsItemOpinion includes the requested fields of the GraphQL type Opinion.
+type VoteHeadsItemOpinion struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns VoteHeadsItemOpinion.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemOpinion) GetTypename() *string { return v.Typename }
+
+// VoteHeadsItemOtherStep includes the requested fields of the GraphQL type OtherStep.
+type VoteHeadsItemOtherStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns VoteHeadsItemOtherStep.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemOtherStep) GetTypename() *string { return v.Typename }
+
+// VoteHeadsItemPresentationStep includes the requested fields of the GraphQL type PresentationStep.
+type VoteHeadsItemPresentationStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns VoteHeadsItemPresentationStep.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemPresentationStep) GetTypename() *string { return v.Typename }
+
+// VoteHeadsItemProject includes the requested fields of the GraphQL type Project.
+type VoteHeadsItemProject struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns VoteHeadsItemProject.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemProject) GetTypename() *string { return v.Typename }
+
+// VoteHeadsItemProposal includes the requested fields of the GraphQL type Proposal.
+type VoteHeadsItemProposal struct {
+	Typename *string                                  `json:"__typename"`
+	Id       string                                   `json:"id"`
+	Votes    VoteHeadsItemVotesProposalVoteConnection `json:"votes"`
+}
+
+// GetTypename returns VoteHeadsItemProposal.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemProposal) GetTypename() *string { return v.Typename }
+
+// GetId returns VoteHeadsItemProposal.Id, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemProposal) GetId() string { return v.Id }
+
+// GetVotes returns VoteHeadsItemProposal.Votes, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemProposal) GetVotes() VoteHeadsItemVotesProposalVoteConnection { return v.Votes }
+
+// VoteHeadsItemQuestionnaire includes the requested fields of the GraphQL type Questionnaire.
+type VoteHeadsItemQuestionnaire struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns VoteHeadsItemQuestionnaire.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemQuestionnaire) GetTypename() *string { return v.Typename }
+
+// VoteHeadsItemQuestionnaireStep includes the requested fields of the GraphQL type QuestionnaireStep.
+type VoteHeadsItemQuestionnaireStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns VoteHeadsItemQuestionnaireStep.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemQuestionnaireStep) GetTypename() *string { return v.Typename }
+
+// VoteHeadsItemRankingStep includes the requested fields of the GraphQL type RankingStep.
+type VoteHeadsItemRankingStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns VoteHeadsItemRankingStep.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemRankingStep) GetTypename() *string { return v.Typename }
+
+// VoteHeadsItemReply includes the requested fields of the GraphQL type Reply.
+type VoteHeadsItemReply struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns VoteHeadsItemReply.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemReply) GetTypename() *string { return v.Typename }
+
+// VoteHeadsItemSectionQuestion includes the requested fields of the GraphQL type SectionQuestion.
+type VoteHeadsItemSectionQuestion struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns VoteHeadsItemSectionQuestion.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemSectionQuestion) GetTypename() *string { return v.Typename }
+
+// VoteHeadsItemSelectionStep includes the requested fields of the GraphQL type SelectionStep.
+type VoteHeadsItemSelectionStep struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns VoteHeadsItemSelectionStep.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemSelectionStep) GetTypename() *string { return v.Typename }
+
+// VoteHeadsItemSimpleQuestion includes the requested fields of the GraphQL type SimpleQuestion.
+type VoteHeadsItemSimpleQuestion struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns VoteHeadsItemSimpleQuestion.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemSimpleQuestion) GetTypename() *string { return v.Typename }
+
+// VoteHeadsItemSource includes the requested fields of the GraphQL type Source.
+type VoteHeadsItemSource struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns VoteHeadsItemSource.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemSource) GetTypename() *string { return v.Typename }
+
+// VoteHeadsItemUser includes the requested fields of the GraphQL type User.
+type VoteHeadsItemUser struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns VoteHeadsItemUser.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemUser) GetTypename() *string { return v.Typename }
+
+// VoteHeadsItemUserType includes the requested fields of the GraphQL type UserType.
+type VoteHeadsItemUserType struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns VoteHeadsItemUserType.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemUserType) GetTypename() *string { return v.Typename }
+
+// VoteHeadsItemVersion includes the requested fields of the GraphQL type Version.
+type VoteHeadsItemVersion struct {
+	Typename *string `json:"__typename"`
+}
+
+// GetTypename returns VoteHeadsItemVersion.Typename, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemVersion) GetTypename() *string { return v.Typename }
+
+// VoteHeadsItemVotesProposalVoteConnection includes the requested fields of the GraphQL type ProposalVoteConnection.
+type VoteHeadsItemVotesProposalVoteConnection struct {
+	VoteHeadsPage `json:"-"`
+}
+
+// GetTotalCount returns VoteHeadsItemVotesProposalVoteConnection.TotalCount, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemVotesProposalVoteConnection) GetTotalCount() int {
+	return v.VoteHeadsPage.TotalCount
+}
+
+// GetPageInfo returns VoteHeadsItemVotesProposalVoteConnection.PageInfo, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemVotesProposalVoteConnection) GetPageInfo() VoteHeadsPagePageInfo {
+	return v.VoteHeadsPage.PageInfo
+}
+
+// GetEdges returns VoteHeadsItemVotesProposalVoteConnection.Edges, and is useful for accessing the field via an interface.
+func (v *VoteHeadsItemVotesProposalVoteConnection) GetEdges() []*VoteEdge {
+	return v.VoteHeadsPage.Edges
+}
+
+func (v *VoteHeadsItemVotesProposalVoteConnection) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*VoteHeadsItemVotesProposalVoteConnection
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.VoteHeadsItemVotesProposalVoteConnection = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.VoteHeadsPage)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalVoteHeadsItemVotesProposalVoteConnection struct {
+	TotalCount int `json:"totalCount"`
+
+	PageInfo VoteHeadsPagePageInfo `json:"pageInfo"`
+
+	Edges []*VoteEdge `json:"edges"`
+}
+
+func (v *VoteHeadsItemVotesProposalVoteConnection) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *VoteHeadsItemVotesProposalVoteConnection) __premarshalJSON() (*__premarshalVoteHeadsItemVotesProposalVoteConnection, error) {
+	var retval __premarshalVoteHeadsItemVotesProposalVoteConnection
+
+	retval.TotalCount = v.VoteHeadsPage.TotalCount
+	retval.PageInfo = v.VoteHeadsPage.PageInfo
+	retval.Edges = v.VoteHeadsPage.Edges
+	return &retval, nil
+}
+
+// VoteHeadsPage includes the GraphQL fields of ProposalVoteConnection requested by the fragment VoteHeadsPage.
+type VoteHeadsPage struct {
+	TotalCount int                   `json:"totalCount"`
+	PageInfo   VoteHeadsPagePageInfo `json:"pageInfo"`
+	Edges      []*VoteEdge           `json:"edges"`
+}
+
+// GetTotalCount returns VoteHeadsPage.TotalCount, and is useful for accessing the field via an interface.
+func (v *VoteHeadsPage) GetTotalCount() int { return v.TotalCount }
+
+// GetPageInfo returns VoteHeadsPage.PageInfo, and is useful for accessing the field via an interface.
+func (v *VoteHeadsPage) GetPageInfo() VoteHeadsPagePageInfo { return v.PageInfo }
+
+// GetEdges returns VoteHeadsPage.Edges, and is useful for accessing the field via an interface.
+func (v *VoteHeadsPage) GetEdges() []*VoteEdge { return v.Edges }
+
+// VoteHeadsPagePageInfo includes the requested fields of the GraphQL type PageInfo.
+type VoteHeadsPagePageInfo struct {
+	HasNextPage bool    `json:"hasNextPage"`
+	EndCursor   *string `json:"endCursor"`
+}
+
+// GetHasNextPage returns VoteHeadsPagePageInfo.HasNextPage, and is useful for accessing the field via an interface.
+func (v *VoteHeadsPagePageInfo) GetHasNextPage() bool { return v.HasNextPage }
+
+// GetEndCursor returns VoteHeadsPagePageInfo.EndCursor, and is useful for accessing the field via an interface.
+func (v *VoteHeadsPagePageInfo) GetEndCursor() *string { return v.EndCursor }
+
 // VoteNode includes the requested fields of the GraphQL type ProposalVote.
 type VoteNode struct {
 	Id          string    `json:"id"`
@@ -13120,6 +14777,18 @@ func (v *__ProjectsInput) GetFirst() int { return v.First }
 // GetAfter returns __ProjectsInput.After, and is useful for accessing the field via an interface.
 func (v *__ProjectsInput) GetAfter() *string { return v.After }
 
+// __ProposalVoteHeadsInput is used internally by genqlient
+type __ProposalVoteHeadsInput struct {
+	Ids   []string `json:"ids"`
+	First int      `json:"first"`
+}
+
+// GetIds returns __ProposalVoteHeadsInput.Ids, and is useful for accessing the field via an interface.
+func (v *__ProposalVoteHeadsInput) GetIds() []string { return v.Ids }
+
+// GetFirst returns __ProposalVoteHeadsInput.First, and is useful for accessing the field via an interface.
+func (v *__ProposalVoteHeadsInput) GetFirst() int { return v.First }
+
 // __ProposalVotesInput is used internally by genqlient
 type __ProposalVotesInput struct {
 	Proposal string  `json:"proposal"`
@@ -13135,6 +14804,22 @@ func (v *__ProposalVotesInput) GetFirst() int { return v.First }
 
 // GetAfter returns __ProposalVotesInput.After, and is useful for accessing the field via an interface.
 func (v *__ProposalVotesInput) GetAfter() *string { return v.After }
+
+// __ProposalVotesNewestInput is used internally by genqlient
+type __ProposalVotesNewestInput struct {
+	Proposal string  `json:"proposal"`
+	First    int     `json:"first"`
+	After    *string `json:"after"`
+}
+
+// GetProposal returns __ProposalVotesNewestInput.Proposal, and is useful for accessing the field via an interface.
+func (v *__ProposalVotesNewestInput) GetProposal() string { return v.Proposal }
+
+// GetFirst returns __ProposalVotesNewestInput.First, and is useful for accessing the field via an interface.
+func (v *__ProposalVotesNewestInput) GetFirst() int { return v.First }
+
+// GetAfter returns __ProposalVotesNewestInput.After, and is useful for accessing the field via an interface.
+func (v *__ProposalVotesNewestInput) GetAfter() *string { return v.After }
 
 // __QuestionnaireQuestionsInput is used internally by genqlient
 type __QuestionnaireQuestionsInput struct {
@@ -13870,6 +15555,66 @@ func Projects(
 	return data_, err_
 }
 
+// The query executed by ProposalVoteHeads.
+const ProposalVoteHeads_Operation = `
+query ProposalVoteHeads ($ids: [ID!]!, $first: Int!) {
+	nodes(ids: $ids) {
+		__typename
+		... on Proposal {
+			id
+			votes(first: $first, orderBy: {field:PUBLISHED_AT,direction:DESC}) {
+				... VoteHeadsPage
+			}
+		}
+	}
+}
+fragment VoteHeadsPage on ProposalVoteConnection {
+	totalCount
+	pageInfo {
+		hasNextPage
+		endCursor
+	}
+	edges {
+		node {
+			id
+			createdAt
+			published
+			publishedAt
+			anonymous
+		}
+	}
+}
+`
+
+// Incremental refresh: the totalCount and the $first newest votes
+// (PUBLISHED_AT DESC) of up to 100 proposals in one request.
+func ProposalVoteHeads(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	ids []string,
+	first int,
+) (data_ *ProposalVoteHeadsResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "ProposalVoteHeads",
+		Query:  ProposalVoteHeads_Operation,
+		Variables: &__ProposalVoteHeadsInput{
+			Ids:   ids,
+			First: first,
+		},
+	}
+
+	data_ = &ProposalVoteHeadsResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
 // The query executed by ProposalVotes.
 const ProposalVotes_Operation = `
 query ProposalVotes ($proposal: ID!, $first: Int!, $after: String) {
@@ -13916,6 +15661,67 @@ func ProposalVotes(
 	}
 
 	data_ = &ProposalVotesResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by ProposalVotesNewest.
+const ProposalVotesNewest_Operation = `
+query ProposalVotesNewest ($proposal: ID!, $first: Int!, $after: String) {
+	node(id: $proposal) {
+		__typename
+		... on Proposal {
+			votes(first: $first, after: $after, orderBy: {field:PUBLISHED_AT,direction:DESC}) {
+				... VoteHeadsPage
+			}
+		}
+	}
+}
+fragment VoteHeadsPage on ProposalVoteConnection {
+	totalCount
+	pageInfo {
+		hasNextPage
+		endCursor
+	}
+	edges {
+		node {
+			id
+			createdAt
+			published
+			publishedAt
+			anonymous
+		}
+	}
+}
+`
+
+// Incremental refresh: the votes of one proposal newest first, read from a
+// cursor of ProposalVoteHeads until the first vote already stored.
+func ProposalVotesNewest(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	proposal string,
+	first int,
+	after *string,
+) (data_ *ProposalVotesNewestResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "ProposalVotesNewest",
+		Query:  ProposalVotesNewest_Operation,
+		Variables: &__ProposalVotesNewestInput{
+			Proposal: proposal,
+			First:    first,
+			After:    after,
+		},
+	}
+
+	data_ = &ProposalVotesNewestResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

@@ -12,7 +12,7 @@ import (
 func BenchmarkCommit(b *testing.B) {
 	ctx := context.Background()
 	s, _ := openStore(b)
-	if _, err := s.BeginRun(ctx, SourceInfo{Name: "a", Endpoint: "x", Timezone: "UTC"}, 1, time.Now()); err != nil {
+	if _, err := s.BeginRun(ctx, SourceInfo{Name: "a", Endpoint: "x", Timezone: "UTC"}, 1, time.Now(), false); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()

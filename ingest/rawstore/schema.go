@@ -98,6 +98,13 @@ func ddl() []string {
 		`CREATE TABLE IF NOT EXISTS raw.ingest_errors (run_id BIGINT NOT NULL, source VARCHAR NOT NULL, "at" TIMESTAMPTZ NOT NULL, operation VARCHAR NOT NULL, path VARCHAR, message VARCHAR NOT NULL)`,
 		`CREATE TABLE IF NOT EXISTS raw.ingest_audit (run_id BIGINT NOT NULL, source VARCHAR NOT NULL, entity VARCHAR NOT NULL, scope_id VARCHAR NOT NULL, fetched BIGINT NOT NULL, total_count BIGINT, PRIMARY KEY (run_id, source, entity, scope_id))`,
 		`CREATE TABLE IF NOT EXISTS raw.checkpoints (source VARCHAR NOT NULL, task VARCHAR NOT NULL, cursor VARCHAR, done BOOLEAN NOT NULL DEFAULT false, run_id BIGINT, fetched BIGINT NOT NULL DEFAULT 0, total_count BIGINT, PRIMARY KEY (source, task))`,
+		`CREATE TABLE IF NOT EXISTS raw.ingest_carry (source VARCHAR NOT NULL, run_id BIGINT NOT NULL, kind VARCHAR NOT NULL, scope_id VARCHAR NOT NULL, PRIMARY KEY (source, run_id, kind, scope_id))`,
+		// Columns added with incremental refresh (databases of earlier
+		// versions get them on open; their next run is a full sweep).
+		`ALTER TABLE raw.sources ADD COLUMN IF NOT EXISTS last_full_run BIGINT`,
+		`ALTER TABLE raw.sources ADD COLUMN IF NOT EXISTS last_full_started_at TIMESTAMPTZ`,
+		`ALTER TABLE raw.ingest_runs ADD COLUMN IF NOT EXISTS mode VARCHAR DEFAULT 'full'`,
+		`ALTER TABLE raw.ingest_runs ADD COLUMN IF NOT EXISTS bytes BIGINT DEFAULT 0`,
 	)
 	return out
 }

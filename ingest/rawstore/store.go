@@ -65,6 +65,25 @@ type AuditRow struct {
 	Total   *int64
 }
 
+// Carry kinds: the scopes an incremental run does not re-read and whose
+// stored rows it keeps (FinishRun marks no deletion in them).
+const (
+	CarryUsers          = "users"          // raw.users (scope "")
+	CarrySteps          = "steps"          // raw.proposal_steps of a step (scope: step id)
+	CarryQuestionnaires = "questionnaires" // raw.questions and raw.replies of a questionnaire
+	CarryContributions  = "contributions"  // raw.contributions of a project
+	CarryVotes          = "votes"          // raw.proposal_votes of a proposal
+)
+
+// Carry records that a run keeps the stored rows of one scope: it checked
+// (or the staleness bound lets it assume) that they did not change.
+type Carry struct {
+	Source string
+	Run    int64
+	Kind   string // Carry* constant
+	Scope  string
+}
+
 // Batch is a unit of work committed atomically.
 type Batch struct {
 	Rows        []Row
@@ -72,6 +91,7 @@ type Batch struct {
 	Checkpoints []Checkpoint
 	Errors      []ErrorRow
 	Audit       []AuditRow
+	Carry       []Carry
 }
 
 // Add appends o's content to b.
@@ -81,6 +101,7 @@ func (b *Batch) Add(o *Batch) {
 	b.Checkpoints = append(b.Checkpoints, o.Checkpoints...)
 	b.Errors = append(b.Errors, o.Errors...)
 	b.Audit = append(b.Audit, o.Audit...)
+	b.Carry = append(b.Carry, o.Carry...)
 }
 
 // PayloadBytes is the size of the batch's payloads.
@@ -94,7 +115,7 @@ func (b *Batch) PayloadBytes() int {
 
 // Empty reports whether the batch holds nothing.
 func (b *Batch) Empty() bool {
-	return len(b.Rows)+len(b.Authors)+len(b.Checkpoints)+len(b.Errors)+len(b.Audit) == 0
+	return len(b.Rows)+len(b.Authors)+len(b.Checkpoints)+len(b.Errors)+len(b.Audit)+len(b.Carry) == 0
 }
 
 // Key identifies a source × entity table pair in statistics.
@@ -205,6 +226,9 @@ WHERE a.tbl = '%s' AND t.author_id IS DISTINCT FROM a.author_id AND t.first_seen
 		return st, err
 	}
 	if err := writeAudit(ctx, tx, b.Audit); err != nil {
+		return st, err
+	}
+	if err := writeCarry(ctx, tx, b.Carry); err != nil {
 		return st, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -474,6 +498,20 @@ func writeAudit(ctx context.Context, tx *sql.Tx, as []AuditRow) error {
 	return nil
 }
 
+func writeCarry(ctx context.Context, tx *sql.Tx, cs []Carry) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	rows := make([][]any, 0, len(cs))
+	for _, c := range cs {
+		rows = append(rows, []any{c.Source, c.Run, c.Kind, c.Scope})
+	}
+	if err := execValues(ctx, tx, "INSERT INTO raw.ingest_carry (source, run_id, kind, scope_id)", "ON CONFLICT DO NOTHING", 4, rows); err != nil {
+		return fmt.Errorf("rawstore: write carried scopes: %w", err)
+	}
+	return nil
+}
+
 func nullInt(p *int64) any {
 	if p == nil {
 		return nil
@@ -487,11 +525,22 @@ type SourceInfo struct {
 	Locales                  []string
 }
 
+// Run modes (raw.ingest_runs.mode).
+const (
+	ModeFull        = "full"
+	ModeIncremental = "incremental"
+)
+
 // RunState is the outcome of BeginRun.
 type RunState struct {
 	Run         int64
 	Resumed     bool
+	Mode        string                // ModeFull or ModeIncremental
 	Checkpoints map[string]Checkpoint // by task, empty for a fresh run
+	// LastFullRun and LastFullStarted are the source's last complete full
+	// sweep (0 and zero time if none): an incremental run's baseline.
+	LastFullRun     int64
+	LastFullStarted time.Time
 }
 
 // NextRunID returns a run id larger than any recorded one.
@@ -504,8 +553,11 @@ func (s *Store) NextRunID(ctx context.Context) (int64, error) {
 }
 
 // BeginRun registers the source and either resumes its unfinished run (one
-// left "running" or "failed" with checkpoints) or starts run newRun.
-func (s *Store) BeginRun(ctx context.Context, src SourceInfo, newRun int64, now time.Time) (RunState, error) {
+// left "running" or "failed" with checkpoints) in its mode, or starts run
+// newRun: incremental when the source has a complete full sweep and full is
+// false, else full. An unfinished incremental run is abandoned (marked
+// failed, checkpoints dropped) when full is true.
+func (s *Store) BeginRun(ctx context.Context, src SourceInfo, newRun int64, now time.Time, full bool) (RunState, error) {
 	locales := "[]"
 	if len(src.Locales) > 0 {
 		locales = "['" + strings.Join(escapeAll(src.Locales), "', '") + "']"
@@ -524,7 +576,27 @@ AND EXISTS (SELECT 1 FROM raw.checkpoints c WHERE c.source = r.source AND c.run_
 	if err != nil {
 		return RunState{}, fmt.Errorf("rawstore: find unfinished run of %s: %w", src.Name, err)
 	}
-	st := RunState{Checkpoints: map[string]Checkpoint{}}
+	st := RunState{Checkpoints: map[string]Checkpoint{}, Mode: ModeFull}
+	var lastFull sql.NullInt64
+	var lastFullAt sql.NullTime
+	if err := s.conn.QueryRowContext(ctx, `SELECT last_full_run, last_full_started_at FROM raw.sources WHERE source = ?`, src.Name).Scan(&lastFull, &lastFullAt); err != nil {
+		return st, fmt.Errorf("rawstore: read last full sweep of %s: %w", src.Name, err)
+	}
+	st.LastFullRun, st.LastFullStarted = lastFull.Int64, lastFullAt.Time
+	if prev.Valid {
+		var mode string
+		if err := s.conn.QueryRowContext(ctx, `SELECT coalesce(mode, 'full') FROM raw.ingest_runs WHERE run_id = ? AND source = ?`, prev.Int64, src.Name).Scan(&mode); err != nil {
+			return st, fmt.Errorf("rawstore: read run %d of %s: %w", prev.Int64, src.Name, err)
+		}
+		if full && mode != ModeFull {
+			if _, err := s.conn.ExecContext(ctx, `UPDATE raw.ingest_runs SET status = 'failed', finished_at = ?, message = 'abandoned for a full sweep' WHERE run_id = ? AND source = ?`, now.UTC(), prev.Int64, src.Name); err != nil {
+				return st, fmt.Errorf("rawstore: abandon run %d of %s: %w", prev.Int64, src.Name, err)
+			}
+			prev.Valid = false
+		} else {
+			st.Mode = mode
+		}
+	}
 	if prev.Valid {
 		st.Run, st.Resumed = prev.Int64, true
 		if _, err := s.conn.ExecContext(ctx, `UPDATE raw.ingest_runs SET status = 'running', finished_at = NULL WHERE run_id = ? AND source = ?`, st.Run, src.Name); err != nil {
@@ -549,10 +621,15 @@ AND EXISTS (SELECT 1 FROM raw.checkpoints c WHERE c.source = r.source AND c.run_
 		return st, rs.Err()
 	}
 	st.Run = newRun
-	if _, err := s.conn.ExecContext(ctx, `DELETE FROM raw.checkpoints WHERE source = ?`, src.Name); err != nil {
-		return st, fmt.Errorf("rawstore: clear checkpoints of %s: %w", src.Name, err)
+	if !full && lastFull.Valid {
+		st.Mode = ModeIncremental
 	}
-	if _, err := s.conn.ExecContext(ctx, `INSERT INTO raw.ingest_runs (run_id, source, started_at, status) VALUES (?, ?, ?, 'running')`, newRun, src.Name, now.UTC()); err != nil {
+	for _, q := range []string{`DELETE FROM raw.checkpoints WHERE source = ?`, `DELETE FROM raw.ingest_carry WHERE source = ?`} {
+		if _, err := s.conn.ExecContext(ctx, q, src.Name); err != nil {
+			return st, fmt.Errorf("rawstore: clear checkpoints of %s: %w", src.Name, err)
+		}
+	}
+	if _, err := s.conn.ExecContext(ctx, `INSERT INTO raw.ingest_runs (run_id, source, started_at, status, mode) VALUES (?, ?, ?, 'running', ?)`, newRun, src.Name, now.UTC(), st.Mode); err != nil {
 		return st, fmt.Errorf("rawstore: start run %d of %s: %w", newRun, src.Name, err)
 	}
 	return st, nil
@@ -568,7 +645,7 @@ func escapeAll(ss []string) []string {
 
 // RunTotals are the counters a run adds to raw.ingest_runs.
 type RunTotals struct {
-	Requests, Retries, Records, Changed, Errors int64
+	Requests, Bytes, Retries, Records, Changed, Errors int64
 }
 
 // ShortReadPrefix starts the message of an error row recording that the
@@ -580,7 +657,9 @@ const ShortReadPrefix = "note: short read: "
 // FinishRun closes a run. When complete, the checkpoints are dropped and,
 // unless the run recorded a short read (ShortReadPrefix, in any of its
 // segments), every entity row of the source not seen by the run is marked
-// deleted; the deleted counts per table are returned.
+// deleted, except in the scopes the run carried (raw.ingest_carry, see
+// deletionSQL); the deleted counts per table are returned. A complete full
+// run becomes the source's last full sweep.
 func (s *Store) FinishRun(ctx context.Context, source string, run int64, complete bool, t RunTotals, message string, now time.Time) (map[string]int64, error) {
 	deleted := map[string]int64{}
 	tx, err := s.conn.BeginTx(ctx, nil)
@@ -600,16 +679,14 @@ func (s *Store) FinishRun(ctx context.Context, source string, run int64, complet
 		}
 	}
 	if complete && short == 0 {
-		names := EntityTables()
-		sort.Strings(names)
-		for _, name := range names {
-			res, err := tx.ExecContext(ctx, fmt.Sprintf(`UPDATE raw.%s SET deleted_run = ? WHERE source = ? AND deleted_run IS NULL AND last_seen_run < ?`, name), run, source, run)
+		for _, d := range deletionSQL() {
+			res, err := tx.ExecContext(ctx, d.sql, run, source, run)
 			if err != nil {
-				return nil, fmt.Errorf("rawstore: mark deletions in raw.%s: %w", name, err)
+				return nil, fmt.Errorf("rawstore: mark deletions in raw.%s: %w", d.table, err)
 			}
 			n, _ := res.RowsAffected()
 			if n > 0 {
-				deleted[name] = n
+				deleted[d.table] = n
 			}
 			total += n
 		}
@@ -618,13 +695,19 @@ func (s *Store) FinishRun(ctx context.Context, source string, run int64, complet
 		if _, err := tx.ExecContext(ctx, `UPDATE raw.sources SET last_complete_run = ? WHERE source = ?`, run, source); err != nil {
 			return nil, fmt.Errorf("rawstore: finish run %d of %s: %w", run, source, err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM raw.checkpoints WHERE source = ?`, source); err != nil {
+		for _, q := range []string{`DELETE FROM raw.checkpoints WHERE source = ?`, `DELETE FROM raw.ingest_carry WHERE source = ?`} {
+			if _, err := tx.ExecContext(ctx, q, source); err != nil {
+				return nil, fmt.Errorf("rawstore: finish run %d of %s: %w", run, source, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE raw.sources SET last_full_run = r.run_id, last_full_started_at = r.started_at
+FROM raw.ingest_runs r WHERE r.run_id = ? AND r.source = ? AND r.mode = 'full' AND raw.sources.source = r.source`, run, source); err != nil {
 			return nil, fmt.Errorf("rawstore: finish run %d of %s: %w", run, source, err)
 		}
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE raw.ingest_runs SET finished_at = ?, status = ?, requests = requests + ?, retries = retries + ?,
+	_, err = tx.ExecContext(ctx, `UPDATE raw.ingest_runs SET finished_at = ?, status = ?, requests = requests + ?, bytes = bytes + ?, retries = retries + ?,
 records = records + ?, changed = changed + ?, deleted = deleted + ?, errors = errors + ?, message = ? WHERE run_id = ? AND source = ?`,
-		now.UTC(), status, t.Requests, t.Retries, t.Records, t.Changed, total, t.Errors, message, run, source)
+		now.UTC(), status, t.Requests, t.Bytes, t.Retries, t.Records, t.Changed, total, t.Errors, message, run, source)
 	if err != nil {
 		return nil, fmt.Errorf("rawstore: finish run %d of %s: %w", run, source, err)
 	}
@@ -632,4 +715,55 @@ records = records + ?, changed = changed + ?, deleted = deleted + ?, errors = er
 		return nil, fmt.Errorf("rawstore: finish run %d of %s: %w", run, source, err)
 	}
 	return deleted, nil
+}
+
+// deletion is the statement marking the deleted rows of one table; its
+// parameters are (run, source, run).
+type deletion struct{ table, sql string }
+
+// deletionSQL returns, in order, the statements that mark as deleted the
+// rows a complete run did not see, outside the scopes it carried:
+//
+//   - users: unless the run carried the user list;
+//   - contributions (per project), questions and replies (per
+//     questionnaire), proposal_steps (per step): unless their scope was
+//     carried;
+//   - proposals: those left with no live proposal_steps row (a proposal is
+//     alive while some listing, read or carried, holds it);
+//   - proposal_votes: unless the proposal's votes were carried, or the
+//     proposal is alive and was not read by the run (its steps were
+//     carried, so were its votes);
+//   - every other table (projects, steps, events, event_projects,
+//     districts, which every run reads in full): always.
+//
+// A full run carries nothing, so every unseen row is marked.
+func deletionSQL() []deletion {
+	head := func(t string) string {
+		return fmt.Sprintf("UPDATE raw.%s SET deleted_run = $1 WHERE source = $2 AND deleted_run IS NULL AND last_seen_run < $3", t)
+	}
+	scoped := func(t, col, kind string) deletion {
+		return deletion{t, head(t) + fmt.Sprintf(" AND coalesce(%s, '') NOT IN (SELECT scope_id FROM raw.ingest_carry WHERE source = $2 AND run_id = $1 AND kind = '%s')", col, kind)}
+	}
+	out := []deletion{
+		{Users, head(Users) + fmt.Sprintf(" AND NOT EXISTS (SELECT 1 FROM raw.ingest_carry WHERE source = $2 AND run_id = $1 AND kind = '%s')", CarryUsers)},
+		scoped(Contributions, "project_id", CarryContributions),
+		scoped(Questions, "questionnaire_id", CarryQuestionnaires),
+		scoped(Replies, "questionnaire_id", CarryQuestionnaires),
+		scoped(ProposalSteps, "step_id", CarrySteps),
+		{Proposals, head(Proposals) + " AND NOT EXISTS (SELECT 1 FROM raw.proposal_steps ps WHERE ps.source = $2 AND ps.proposal_id = raw.proposals.id AND ps.deleted_run IS NULL)"},
+		{ProposalVotes, scoped(ProposalVotes, "proposal_id", CarryVotes).sql +
+			" AND proposal_id NOT IN (SELECT id FROM raw.proposals WHERE source = $2 AND deleted_run IS NULL AND last_seen_run < $3)"},
+	}
+	done := map[string]bool{}
+	for _, d := range out {
+		done[d.table] = true
+	}
+	names := EntityTables()
+	sort.Strings(names)
+	for _, t := range names {
+		if !done[t] {
+			out = append(out, deletion{t, head(t)})
+		}
+	}
+	return out
 }

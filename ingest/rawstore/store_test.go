@@ -32,7 +32,7 @@ func TestCommitIdempotentAndChangeTracking(t *testing.T) {
 	ctx := context.Background()
 	s, db := openStore(t)
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	st, err := s.BeginRun(ctx, SourceInfo{Name: "a", Endpoint: "http://x", Timezone: "Europe/Paris", Locales: []string{"fr-FR"}}, 1, now)
+	st, err := s.BeginRun(ctx, SourceInfo{Name: "a", Endpoint: "http://x", Timezone: "Europe/Paris", Locales: []string{"fr-FR"}}, 1, now, false)
 	if err != nil || st.Resumed || st.Run != 1 {
 		t.Fatalf("BeginRun = %+v, %v", st, err)
 	}
@@ -69,7 +69,7 @@ func TestCommitIdempotentAndChangeTracking(t *testing.T) {
 	}
 
 	// Second run: same data ⇒ nothing changes; the author is kept.
-	st, err = s.BeginRun(ctx, SourceInfo{Name: "a", Endpoint: "http://x", Timezone: "Europe/Paris"}, 2, now)
+	st, err = s.BeginRun(ctx, SourceInfo{Name: "a", Endpoint: "http://x", Timezone: "Europe/Paris"}, 2, now, false)
 	if err != nil || st.Resumed {
 		t.Fatalf("BeginRun 2 = %+v, %v", st, err)
 	}
@@ -106,7 +106,7 @@ func TestCommitIdempotentAndChangeTracking(t *testing.T) {
 	}
 
 	// A third run changes p2: one change; the step comes back: revived.
-	if _, err := s.BeginRun(ctx, SourceInfo{Name: "a", Endpoint: "http://x", Timezone: "Europe/Paris"}, 3, now); err != nil {
+	if _, err := s.BeginRun(ctx, SourceInfo{Name: "a", Endpoint: "http://x", Timezone: "Europe/Paris"}, 3, now, false); err != nil {
 		t.Fatal(err)
 	}
 	got, err = s.Commit(ctx, batch(3, "y"))
@@ -120,14 +120,14 @@ func TestBeginRunResumes(t *testing.T) {
 	s, _ := openStore(t)
 	now := time.Now()
 	src := SourceInfo{Name: "b", Endpoint: "http://x", Timezone: "UTC"}
-	if _, err := s.BeginRun(ctx, src, 7, now); err != nil {
+	if _, err := s.BeginRun(ctx, src, 7, now, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Commit(ctx, &Batch{Checkpoints: []Checkpoint{{Source: "b", Task: "users", Cursor: "abc", Run: 7, Fetched: 100}}}); err != nil {
 		t.Fatal(err)
 	}
 	// The process dies here; the next invocation resumes run 7.
-	st, err := s.BeginRun(ctx, src, 8, now)
+	st, err := s.BeginRun(ctx, src, 8, now, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,458 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/capstat/capstat/ingest/capco"
+	"github.com/capstat/capstat/ingest/rawstore"
+)
+
+// This file holds the incremental refresh (package doc, "Incremental
+// refresh"): which scopes a refresh reads again, which it carries, and the
+// newest-first reads of the vote and user lists.
+
+// closeMargin widens the window of steps still read by a refresh: a step
+// whose end is less than this before the last full sweep started is read
+// again (clock skew between the platform and capstat).
+const closeMargin = time.Hour
+
+// voteHeadsBatch is the number of proposals whose newest votes one request
+// asks for; voteHeadsFirst the newest votes asked per proposal (the page
+// size of the request, halved on gateway errors): 100 × 10 keeps a request
+// within the ~1 000 nodes API.md §10 recommends.
+const (
+	voteHeadsBatch = 100
+	voteHeadsFirst = 10
+)
+
+func (c *crawler) incremental() bool { return c.state.Mode == rawstore.ModeIncremental }
+
+// stepActive reports whether a refresh must read the step's listings again:
+// it is not closed, or it closed less than closeMargin before the last full
+// sweep started, or it appeared after that sweep. Only a step that ended
+// before the last full sweep is carried: it cannot gain proposals, votes or
+// replies, and what it loses without a count moving waits for the next
+// full sweep (the staleness bound).
+func (c *crawler) stepActive(s stepRef) bool {
+	if s.firstSeen > c.state.LastFullRun || s.state != "CLOSED" || s.endAt == "" {
+		return true
+	}
+	end, err := capco.DateTime(s.endAt).In(c.loc)
+	if err != nil {
+		return true
+	}
+	return !end.Before(c.state.LastFullStarted.Add(-closeMargin))
+}
+
+// consultingProjects returns the projects whose contributions a refresh
+// reads again: those with an active ConsultationStep, and those that
+// appeared after the last full sweep (Opinion, Version, Argument and Source
+// only come from consultation steps).
+func (c *crawler) consultingProjects(steps []stepRef, projects []projectRef) map[string]bool {
+	out := map[string]bool{}
+	for _, p := range projects {
+		if p.firstSeen > c.state.LastFullRun {
+			out[p.id] = true
+		}
+	}
+	for _, s := range steps {
+		if s.typename == "ConsultationStep" && c.stepActive(s) {
+			out[s.project] = true
+		}
+	}
+	return out
+}
+
+// carry commits that the run keeps the stored rows of a scope.
+func (c *crawler) carry(ctx context.Context, kind, scope string) error {
+	return c.w.put(ctx, &rawstore.Batch{Carry: []rawstore.Carry{{Source: c.src.Name, Run: c.run, Kind: kind, Scope: scope}}}, nil)
+}
+
+// known returns which of ids are live rows of table (scoped to the rows
+// whose column col equals scope, when col is set).
+func (c *crawler) known(ctx context.Context, table, col, scope string, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	q := `SELECT id FROM raw.` + table + ` WHERE source = ? AND deleted_run IS NULL AND id IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") + `)`
+	args := []any{c.src.Name}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	if col != "" {
+		q += ` AND ` + col + ` = ?`
+		args = append(args, scope)
+	}
+	rs, err := c.store.DB().QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read stored %s: %w", table, err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			return nil, fmt.Errorf("read stored %s: %w", table, err)
+		}
+		out[id] = true
+	}
+	return out, rs.Err()
+}
+
+// count returns the number of live rows of table for the source (where
+// col = scope, when col is set).
+func (c *crawler) count(ctx context.Context, table, col, scope string) (int64, error) {
+	q := `SELECT count(*) FROM raw.` + table + ` WHERE source = ? AND deleted_run IS NULL`
+	args := []any{c.src.Name}
+	if col != "" {
+		q += ` AND ` + col + ` = ?`
+		args = append(args, scope)
+	}
+	var n int64
+	if err := c.store.DB().QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count stored %s: %w", table, err)
+	}
+	return n, nil
+}
+
+// firstKnown returns the index of the first row of rows in known, or -1.
+func firstKnown(rows []rawstore.Row, known map[string]bool) int {
+	for i, r := range rows {
+		if known[r.ID] {
+			return i
+		}
+	}
+	return -1
+}
+
+func rowIDs(rows []rawstore.Row) []string {
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	return ids
+}
+
+// newestFirst reads a newest-first connection (after a cursor, or from its
+// start) until the first record already stored, writing the new ones. It
+// returns how many new records it wrote, the totalCount of its first page
+// (or -1 if it read none), and whether it met a stored record (false: it
+// read the whole list after the cursor).
+func (c *crawler) newestFirst(ctx context.Context, key, entity string, after *string, fetch func(ctx context.Context, first int, after *string) (page, error), known func(ctx context.Context, ids []string) (map[string]bool, error)) (fresh, total int64, met bool, err error) {
+	size := c.pageSize(entity)
+	first := size
+	total = -1
+	seen := map[string]bool{}
+	if after != nil {
+		seen[*after] = true
+	}
+	for n := 1; ; n++ {
+		var p page
+		partial, err := c.call(ctx, key, n, size, &first, func(ctx context.Context, first int) error {
+			var e error
+			p, e = fetch(ctx, first, after)
+			if p.nulled > 0 {
+				e = nulled(e, fmt.Sprintf("%d edges of %s", p.nulled, key))
+			}
+			return e
+		})
+		if err != nil {
+			return fresh, total, false, err
+		}
+		if len(partial) > 0 {
+			// A short or degraded page cannot prove where the new
+			// records end: the caller re-reads the list in full.
+			return fresh, total, false, errInconsistent{"the page came with errors"}
+		}
+		if total < 0 {
+			total = p.total
+		}
+		k, err := known(ctx, rowIDs(p.rows))
+		if err != nil {
+			return fresh, total, false, err
+		}
+		i := firstKnown(p.rows, k)
+		rows := p.rows
+		if i >= 0 {
+			rows = rows[:i]
+		}
+		if len(rows) > 0 {
+			if err := c.w.put(ctx, &rawstore.Batch{Rows: rows}, c.onStats); err != nil {
+				return fresh, total, false, err
+			}
+			fresh += int64(len(rows))
+			c.prog.add(c.src.Name, entity, int64(len(rows)))
+		}
+		if i >= 0 {
+			return fresh, total, true, nil
+		}
+		if !p.hasNext {
+			return fresh, total, false, nil
+		}
+		if p.end == nil || *p.end == "" || seen[*p.end] {
+			return fresh, total, false, errInconsistent{"hasNextPage without a new endCursor"}
+		}
+		seen[*p.end] = true
+		after = p.end
+	}
+}
+
+// errInconsistent is an answer a newest-first read cannot rely on: the
+// connection is then re-read in full.
+type errInconsistent struct{ why string }
+
+func (e errInconsistent) Error() string { return "inconsistent answer: " + e.why }
+
+// usersNewest refreshes the user list: Query.users is newest first
+// (CREATED_AT DESC), so new accounts come before the first stored one. If
+// the stored count plus the new ones is not the totalCount (accounts
+// deleted or disabled), the list is re-read in full.
+func (c *crawler) usersNewest(ctx context.Context, key string) error {
+	stored, err := c.count(ctx, rawstore.Users, "", "")
+	if err != nil {
+		return err
+	}
+	fresh, total, met, err := c.newestFirst(ctx, key, "users", nil, func(ctx context.Context, first int, after *string) (page, error) {
+		return c.usersPage(ctx, first, after)
+	}, func(ctx context.Context, ids []string) (map[string]bool, error) {
+		return c.known(ctx, rawstore.Users, "", "", ids)
+	})
+	switch {
+	case err != nil && !isInconsistent(err):
+		return err
+	case err == nil && met && stored+fresh == total:
+		return c.carry(ctx, rawstore.CarryUsers, "")
+	case err == nil && !met:
+		// The whole list was read: nothing to carry.
+		return nil
+	}
+	c.log.Info("user list changed beyond new accounts: reading it in full", "stored", stored, "new", fresh, "totalCount", total, "reason", errString(err))
+	return c.runTask(ctx, "users", c.users)
+}
+
+func isInconsistent(err error) bool {
+	_, ok := err.(errInconsistent)
+	return ok
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "count"
+	}
+	return err.Error()
+}
+
+// runTask runs task key in the calling goroutine unless its checkpoint
+// says it is done.
+func (c *crawler) runTask(ctx context.Context, key string, fn func(ctx context.Context, key string) error) error {
+	if cp, ok := c.cps[key]; ok && cp.Done {
+		return nil
+	}
+	return fn(ctx, key)
+}
+
+// voteScope is a proposal whose votes a refresh checks.
+type voteScope struct {
+	id     string
+	stored int64 // live votes stored
+}
+
+// refreshVotes checks the votes of every proposal the run read (those of
+// the active steps) with ProposalVoteHeads, 100 proposals a request.
+func (c *crawler) refreshVotes(ctx context.Context, g *taskGroup) {
+	rs, err := c.store.DB().QueryContext(ctx, `SELECT p.id, coalesce(v.n, 0) FROM raw.proposals p
+LEFT JOIN (SELECT proposal_id, count(*) AS n FROM raw.proposal_votes WHERE source = $1 AND deleted_run IS NULL GROUP BY proposal_id) v ON v.proposal_id = p.id
+WHERE p.source = $1 AND p.last_seen_run = $2 AND TRY_CAST(p.payload->'votes'->>'totalCount' AS BIGINT) > 0 ORDER BY p.id`, c.src.Name, c.run)
+	if err != nil {
+		c.fail(ctx, "plan", fmt.Errorf("plan votes: %w", err))
+		return
+	}
+	var all []voteScope
+	for rs.Next() {
+		var v voteScope
+		if err := rs.Scan(&v.id, &v.stored); err != nil {
+			rs.Close()
+			c.fail(ctx, "plan", fmt.Errorf("plan votes: %w", err))
+			return
+		}
+		all = append(all, v)
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		c.fail(ctx, "plan", fmt.Errorf("plan votes: %w", err))
+		return
+	}
+	for i := 0; i < len(all); i += voteHeadsBatch {
+		batch := all[i:min(i+voteHeadsBatch, len(all))]
+		c.spawn(ctx, g, "voteheads/"+batch[0].id, func(ctx context.Context, key string) error { return c.voteHeads(ctx, key, batch) })
+	}
+}
+
+// voteHeads reads the newest votes of a batch of proposals and settles each
+// one: votes unchanged (carried), new votes only (written, the rest
+// carried), or a list that changed otherwise (re-read in full). It writes
+// no checkpoint: a resumed run asks again, and the answer then accounts for
+// what the interrupted run already wrote.
+func (c *crawler) voteHeads(ctx context.Context, key string, batch []voteScope) error {
+	ids := make([]string, len(batch))
+	for i, v := range batch {
+		ids[i] = v.id
+	}
+	first := voteHeadsFirst
+	var resp *capco.ProposalVoteHeadsResponse
+	partial, err := c.call(ctx, key, 1, voteHeadsFirst, &first, func(ctx context.Context, first int) error {
+		var e error
+		resp, e = capco.ProposalVoteHeads(ctx, c.gql, ids, first)
+		return e
+	})
+	if err != nil {
+		return err
+	}
+	heads := map[string]*capco.VoteHeadsItemProposal{}
+	if resp != nil {
+		for _, it := range resp.Nodes {
+			if it == nil || *it == nil {
+				continue
+			}
+			if p, ok := (*it).(*capco.VoteHeadsItemProposal); ok {
+				heads[p.Id] = p
+			}
+		}
+	}
+	// With errors in the answer, a missing entry may be hidden rather than
+	// gone: those proposals are read in full, as a full sweep would.
+	degraded := len(partial) > 0
+	if degraded {
+		if err := c.w.put(ctx, &rawstore.Batch{Errors: c.partialRows(key, partial)}, nil); err != nil {
+			return err
+		}
+	}
+	var carry []rawstore.Carry
+	var full []string
+	var rows []rawstore.Row
+	type more struct {
+		v      voteScope
+		after  string
+		fresh  int64
+		total  int64
+		reason string
+	}
+	var follow []more
+	var headIDs []string
+	pages := map[string]page{}
+	for _, v := range batch {
+		h := heads[v.id]
+		if h == nil {
+			if degraded {
+				full = append(full, v.id)
+			}
+			// No node and no error: the proposal is gone or hidden, as
+			// the full sweep's votes task would find; nothing carried.
+			continue
+		}
+		conn := h.Votes.VoteHeadsPage
+		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor}
+		if err := edgeRows(c, &p, rawstore.ProposalVotes, conn.Edges, func(e *capco.VoteEdge) (string, any) {
+			if e.Node.Id != "" {
+				c.observe(e.Node.CreatedAt)
+			}
+			return e.Node.Id, &e.Node
+		}, v.id); err != nil {
+			return err
+		}
+		if p.nulled > 0 {
+			full = append(full, v.id)
+			continue
+		}
+		pages[v.id] = p
+		headIDs = append(headIDs, rowIDs(p.rows)...)
+	}
+	k, err := c.known(ctx, rawstore.ProposalVotes, "", "", headIDs)
+	if err != nil {
+		return err
+	}
+	for _, v := range batch {
+		p, ok := pages[v.id]
+		if !ok {
+			continue
+		}
+		i := firstKnown(p.rows, k)
+		switch {
+		case i >= 0:
+			rows = append(rows, p.rows[:i]...)
+			if v.stored+int64(i) == p.total {
+				carry = append(carry, rawstore.Carry{Source: c.src.Name, Run: c.run, Kind: rawstore.CarryVotes, Scope: v.id})
+			} else {
+				full = append(full, v.id)
+				c.log.Debug("votes changed beyond new ones: full re-read", "proposal", v.id, "stored", v.stored, "new", i, "totalCount", p.total)
+			}
+		case !p.hasNext:
+			// Every vote of the list is in the answer: a complete read.
+			rows = append(rows, p.rows...)
+		case p.end == nil || *p.end == "":
+			full = append(full, v.id)
+		default:
+			rows = append(rows, p.rows...)
+			follow = append(follow, more{v: v, after: *p.end, fresh: int64(len(p.rows)), total: p.total})
+		}
+	}
+	if len(rows)+len(carry) > 0 {
+		if err := c.w.put(ctx, &rawstore.Batch{Rows: rows, Carry: carry}, c.onStats); err != nil {
+			return err
+		}
+		c.prog.add(c.src.Name, "proposal_votes", int64(len(rows)))
+	}
+	for _, m := range follow {
+		after := m.after
+		fresh, _, met, err := c.newestFirst(ctx, "newvotes/"+m.v.id, "proposal_votes", &after, func(ctx context.Context, first int, after *string) (page, error) {
+			return c.votesNewestPage(ctx, m.v.id, first, after)
+		}, func(ctx context.Context, ids []string) (map[string]bool, error) {
+			return c.known(ctx, rawstore.ProposalVotes, "proposal_id", m.v.id, ids)
+		})
+		switch {
+		case err != nil && !isInconsistent(err):
+			return err
+		case err == nil && met && m.v.stored+m.fresh+fresh == m.total:
+			if err := c.carry(ctx, rawstore.CarryVotes, m.v.id); err != nil {
+				return err
+			}
+		case err == nil && !met:
+			// read to the end: complete
+		default:
+			c.log.Debug("votes changed beyond new ones: full re-read", "proposal", m.v.id, "reason", errString(err))
+			full = append(full, m.v.id)
+		}
+	}
+	for _, id := range full {
+		if err := c.runTask(ctx, "votes/"+id, func(ctx context.Context, key string) error { return c.votes(ctx, key, id) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// votesNewestPage reads one newest-first page of a proposal's votes.
+func (c *crawler) votesNewestPage(ctx context.Context, proposal string, first int, after *string) (page, error) {
+	resp, err := capco.ProposalVotesNewest(ctx, c.gql, proposal, first, after)
+	if resp == nil || err != nil && !isPartial(err) {
+		return page{}, err
+	}
+	pn, ok, err := asNode[*capco.ProposalVotesNewestNodeProposal](resp.Node, err, proposal, "Proposal")
+	if !ok {
+		return page{}, err
+	}
+	conn := pn.Votes.VoteHeadsPage
+	p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
+	if rerr := edgeRows(c, &p, rawstore.ProposalVotes, conn.Edges, func(e *capco.VoteEdge) (string, any) {
+		if e.Node.Id != "" {
+			c.observe(e.Node.CreatedAt)
+		}
+		return e.Node.Id, &e.Node
+	}, proposal); rerr != nil {
+		return page{}, rerr
+	}
+	return p, err
+}

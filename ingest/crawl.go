@@ -37,8 +37,8 @@ type crawler struct {
 	taskSlots  chan struct{}
 	limiter    *rate.Limiter
 	run        int64
-	full       bool               // Options.Full: force a full sweep
-	state      rawstore.RunState  // mode and baseline of the run
+	full       bool              // Options.Full: force a full sweep
+	state      rawstore.RunState // mode and baseline of the run
 	cps        map[string]rawstore.Checkpoint
 	requests   atomic.Int64
 	bytes      atomic.Int64 // response bytes

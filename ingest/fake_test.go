@@ -513,7 +513,7 @@ func TestUnknownContributionsAndNodes(t *testing.T) {
 	if sr.RefusedCount() != 1 || sr.Refused[0].Task != "contributions" || sr.Refused[0].Known == "" || sr.Notes != 3 {
 		t.Errorf("refused %+v, notes %d; want 1 known contributions refusal and 3 notes", sr.Refused, sr.Notes)
 	}
-	for _, want := range []string{"fake run 1: complete, with 1 item the API refused", `refused      1 × contributions: "Internal server Error" (known: proposals listed in Project.contributions`, "notes        3"} {
+	for _, want := range []string{"fake run 1 (full): complete, with 1 item the API refused", `refused      1 × contributions: "Internal server Error" (known: proposals listed in Project.contributions`, "notes        3"} {
 		if !strings.Contains(reps[0].String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, reps[0])
 		}

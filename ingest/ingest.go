@@ -10,6 +10,55 @@
 // GraphQL errors recorded, not fatal) and resumable: each page is committed
 // together with its task's cursor, so a killed run restarts where it stopped
 // and a rerun over unchanged data changes nothing.
+//
+// # Incremental refresh
+//
+// The first run of a source is a full sweep: every connection is paged and
+// every stored row the sweep did not see is marked deleted. Once the
+// database holds a complete full sweep, a run refreshes incrementally
+// (Options.Full forces a full sweep; the daemon also runs one per source on
+// its full_schedule). The preview API has no "changed since" filter
+// (API.md §9.9), so a refresh detects change with what it offers: counts,
+// newest-first default orders, step dates:
+//
+//  1. Summary, always read in full (a few requests per source): projects
+//     with their steps and counts, events, districts, the event ↔ project
+//     mapping.
+//  2. Active steps — not closed, closed less than an hour before the last
+//     full sweep started, or new since it — have their proposal listings
+//     (visible and trashed) and questionnaires (questions, replies) read
+//     again in full, so edits, trashing and deletions in open phases are
+//     seen. Projects with an active consultation step (or new ones) have
+//     their contributions read again. A step that ended before the last
+//     full sweep cannot gain proposals, votes or replies: its listings are
+//     carried (raw.ingest_carry), not read.
+//  3. Votes of the proposals read in step 2: ProposalVoteHeads asks, for
+//     100 proposals at once, each one's totalCount and 10 newest votes
+//     (Proposal.votes PUBLISHED_AT DESC). New votes are those before the
+//     first vote already stored; if stored + new = totalCount the rest of
+//     the list is carried, else (a withdrawn vote, a count that moved
+//     backwards, an answer with errors) the list is read again in full.
+//     When none of the 10 is known the list is read on newest first
+//     (ProposalVotesNewest) from the answer's cursor.
+//  4. Users: Query.users is newest first (CREATED_AT DESC): new accounts
+//     are read until the first stored one, and the list is read again in
+//     full when the counts do not add up (accounts deleted or disabled).
+//  5. Authors of the proposals and replies read in this run (nodes(ids)).
+//
+// At the end (rawstore.FinishRun) a complete refresh marks deleted the
+// stored rows it did not see outside the carried scopes, so after any
+// refresh the live rows of every raw table equal what a full sweep at that
+// moment would store, with one bound (the staleness bound): an edit that
+// moves no count and no newest-first listing — a retitled proposal, a
+// vote replaced by another, a moderated reply — on items of a step that
+// closed before the last full sweep, or a user profile edit, waits for the
+// next full sweep. Freshness and ReadFreshness report when that was.
+//
+// A refresh is resumable like a full sweep: full re-reads keep their
+// checkpoints; the vote and user checks write none and are asked again by
+// the resumed run, whose answer then accounts for what the interrupted run
+// already stored. An incomplete run marks nothing and leaves
+// Freshness.Unfinished set, so that no half-refreshed source is published.
 package ingest
 
 import (
@@ -211,8 +260,12 @@ func (r *Report) String() string {
 		if s.Resumed {
 			resumed = " (resumed)"
 		}
-		fmt.Fprintf(&b, "%s run %d%s: %s — %d requests, %d retries, %s\n",
-			s.Source, s.Run, resumed, state, s.Requests, s.Retries, s.Duration.Round(time.Millisecond))
+		mode := s.Mode
+		if mode == "" {
+			mode = ModeFull
+		}
+		fmt.Fprintf(&b, "%s run %d (%s)%s: %s — %d requests, %s, %d retries, %s\n",
+			s.Source, s.Run, mode, resumed, state, s.Requests, byteSize(s.Bytes), s.Retries, s.Duration.Round(time.Millisecond))
 		for _, r := range s.Refused {
 			why := "unexpected: see raw.ingest_errors"
 			if r.Known != "" {
@@ -333,6 +386,19 @@ func Ingest(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*R
 		return report, fmt.Errorf("ingest: %w", errors.Join(errs...))
 	}
 	return report, nil
+}
+
+// byteSize renders n bytes for the summary ("12.3 MB").
+func byteSize(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%d B", n)
 }
 
 func (s *Source) normalize() error {

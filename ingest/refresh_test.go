@@ -8,9 +8,14 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/capstat/capstat/ingest"
 	"github.com/capstat/capstat/sandbox"
@@ -181,4 +186,62 @@ func TestRefreshEqualsFullCrawl(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRefreshResumeAfterKill: a refresh killed with SIGKILL mid-way is
+// resumed by the next run, which then completes it in incremental mode;
+// the tables equal a full crawl of the same epoch.
+func TestRefreshResumeAfterKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	names := []string{"gironde", "landes", "meuse"}
+	e := newEvolvingSandbox(t, sandbox.Options{Seed: seed, Scale: sandbox.Tiny, Instances: names, Latency: 15 * time.Millisecond})
+	path := filepath.Join(t.TempDir(), "refreshed.duckdb")
+	db := openDB(t, path)
+	rep, err := e.ingest(t, db, names, ingest.Options{}, 0)
+	mustComplete(t, rep, err, ingest.ModeFull)
+	db.Close()
+	if err := e.srv.World().AdvanceTo(2); err != nil {
+		t.Fatal(err)
+	}
+	e.served.Store(0)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+path, childURLEnv+"="+e.ts.URL, childSrcsEnv+"="+strings.Join(names, ","))
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	for e.served.Load() < 12 {
+		select {
+		case err := <-exited:
+			t.Fatalf("refresh finished before being killed (%v) after %d requests", err, e.served.Load())
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-exited
+	t.Logf("killed after %d requests", e.served.Load())
+
+	db = openDB(t, path)
+	rep, err = e.ingest(t, db, names, ingest.Options{}, 0)
+	mustComplete(t, rep, err, ingest.ModeIncremental)
+	resumed := 0
+	for _, s := range rep.Sources {
+		if s.Resumed {
+			resumed++
+		}
+	}
+	if resumed == 0 {
+		t.Errorf("no source resumed its refresh:\n%s", rep)
+	}
+	ref := openDB(t, filepath.Join(t.TempDir(), "full.duckdb"))
+	frep, err := e.ingest(t, ref, names, ingest.Options{}, 0)
+	mustComplete(t, frep, err, ingest.ModeFull)
+	compareTables(t, "after kill and resume", db, ref)
+	checkUnique(t, db)
 }

@@ -19,6 +19,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -96,13 +97,19 @@ func crawl(args []string) error {
 	memLimit := fs.String("duckdb-memory-limit", "", "DuckDB memory_limit during the crawl ('' = the ingester's default, keep = DuckDB's)")
 	sets := fs.String("duckdb-set", "", "DuckDB settings, name=value[,name=value…] (e.g. threads=1)")
 	verbose := fs.Bool("v", false, "log to stderr")
+	keep := fs.Bool("keep", false, "keep the database: refresh it (incremental unless -full)")
+	full := fs.Bool("full", false, "force a full sweep")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the crawl to this file")
+	floor := fs.Bool("floor", false, "then replay the crawl's requests with a client that only decodes the answers into Go values, and compare CPU per record")
 	fs.Parse(args)
 	ctx := context.Background()
 	if os.Getenv("GOMEMLIMIT") == "" { // as `capstat ingest`
 		debug.SetMemoryLimit(ingest.GoMemoryLimit)
 	}
-	os.Remove(*dbPath)
-	os.Remove(*dbPath + ".wal")
+	if !*keep {
+		os.Remove(*dbPath)
+		os.Remove(*dbPath + ".wal")
+	}
 	db, err := duckdbx.Open(ctx, *dbPath)
 	if err != nil {
 		return err
@@ -123,7 +130,23 @@ func crawl(args []string) error {
 	for _, n := range strings.Split(*instances, ",") {
 		srcs = append(srcs, ingest.Source{Name: n, Endpoint: *url + "/" + n + "/graphql", Concurrency: *conc})
 	}
-	opts := ingest.Options{Progress: os.Stderr, MemoryLimit: *memLimit}
+	opts := ingest.Options{Progress: os.Stderr, MemoryLimit: *memLimit, Full: *full}
+	var rec *recorder
+	if *floor {
+		rec = &recorder{next: http.DefaultTransport}
+		opts.HTTPClient = &http.Client{Transport: rec}
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	cpu0 := cpuTime()
 	if *verbose {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
@@ -133,16 +156,20 @@ func crawl(args []string) error {
 	go sampleMemory(ctx, db, stop, peak)
 	rep, err := ingest.Ingest(ctx, db, srcs, opts)
 	d := time.Since(t0)
+	cpu := cpuTime() - cpu0
 	close(stop)
 	pk := <-peak
 	if err != nil {
 		return err
 	}
-	var records, requests, retries int64
+	var records, requests, retries, bytes int64
+	modes := map[string]bool{}
 	for _, s := range rep.Sources {
 		records += s.Records()
 		requests += s.Requests
 		retries += s.Retries
+		bytes += s.Bytes
+		modes[s.Mode] = true
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -155,7 +182,35 @@ func crawl(args []string) error {
 		pk.rss/1e6, pk.anon/1e6, pk.file/1e6, pk.goHeap/1e6, pk.goSys/1e6, pk.duck/1e6)
 	fmt.Printf("  Go memory not released to the OS %.1f MB; DuckDB by tag: %s\n", pk.goRSS/1e6, pk.tags.String)
 	fmt.Printf("  C heap (glibc): %.1f MB from the system, %.1f MB in use, %.1f MB free\n", pk.cSystem/1e6, pk.cInUse/1e6, pk.cFree/1e6)
+	var ms2 []string
+	for m := range modes {
+		ms2 = append(ms2, m)
+	}
+	fmt.Printf("RESULT mode=%s requests=%d bytes=%d records=%d wall_s=%.2f cpu_s=%.2f cpu_us_per_record=%.2f peak_rss_mib=%.1f\n",
+		strings.Join(ms2, "+"), requests, bytes, records, d.Seconds(), cpu.Seconds(), perRecord(cpu, records), float64(ru.Maxrss)/1024)
+	if rec != nil {
+		fcpu, err := rec.replay(*conc * len(srcs))
+		if err != nil {
+			return err
+		}
+		fmt.Printf("RESULT floor: the same %d requests replayed, answers only decoded into Go values: cpu_s=%.2f cpu_us_per_record=%.2f; ingest/floor CPU = %.2f\n",
+			len(rec.reqs), fcpu.Seconds(), perRecord(fcpu, records), cpu.Seconds()/fcpu.Seconds())
+	}
 	return nil
+}
+
+func perRecord(d time.Duration, n int64) float64 {
+	if n == 0 {
+		return 0
+	}
+	return float64(d.Microseconds()) / float64(n)
+}
+
+// cpuTime is the process's user + system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // memSample is one reading of where the process's memory is.

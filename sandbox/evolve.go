@@ -25,7 +25,8 @@ import (
 //     <year>") with an idea box (CollectStep) and a consultation, both open
 //     30 days; open idea boxes gain 3–8 published proposals per epoch and
 //     open consultations 3–8 opinions and arguments;
-//   - 1–3 proposals of the open steps are edited and about one is trashed;
+//   - 1–3 proposals of the open steps are edited and about one is trashed
+//     (at most a tenth of a step's proposals over the epochs);
 //   - a few users register;
 //   - the idea box closes at epoch 3; a new one ("Boîte à idées n°k") opens
 //     at every epoch 4k+1 (5, 9…) and closes at epoch 4k+3.
@@ -50,6 +51,7 @@ type evoState struct {
 	forms    map[*Step]form            // proposal form of each open collect step
 	prefix   map[*Step]int             // reference prefix of each collect step
 	opinions map[*Step][]*Contribution // opinions of each open consultation step
+	trashed  map[*Step]int             // proposals trashed through each open step
 }
 
 // CurrentEpoch returns w.Epoch; unlike reading the field, it is safe while
@@ -220,7 +222,8 @@ func (e *evolver) lifecycle() {
 				p.Districts = append(p.Districts, d)
 			}
 		}
-		in.evo = &evoState{project: p, forms: map[*Step]form{}, prefix: map[*Step]int{}, opinions: map[*Step][]*Contribution{}}
+		in.evo = &evoState{project: p, forms: map[*Step]form{}, prefix: map[*Step]int{},
+			opinions: map[*Step][]*Contribution{}, trashed: map[*Step]int{}}
 		e.newBox()
 		in.evo.consult = e.newStep(p, TConsultation, "Consultation sur le plan climat", tp(e.to), tp(e.to.AddDate(0, 0, 30)))
 	case e.epoch%4 == 1:
@@ -485,16 +488,22 @@ func (e *evolver) addContributions(s *Step) {
 	s.VotesCount += 3 * len(ts)
 }
 
+// openProposal is a proposal listed by an open step.
+type openProposal struct {
+	pr   *Proposal
+	step *Step
+}
+
 // openProposals lists, once each, the visible untrashed proposals of the
 // open vote steps and collect steps.
-func openProposals(voteSteps, boxes []*Step) []*Proposal {
+func openProposals(voteSteps, boxes []*Step) []openProposal {
 	seen := map[*Proposal]bool{}
-	var out []*Proposal
+	var out []openProposal
 	for _, s := range append(slices.Clip(voteSteps), boxes...) {
 		for _, pr := range s.Proposals {
 			if pr.Visible() && !pr.Trashed && !seen[pr] {
 				seen[pr] = true
-				out = append(out, pr)
+				out = append(out, openProposal{pr, s})
 			}
 		}
 	}
@@ -505,22 +514,32 @@ func openProposals(voteSteps, boxes []*Step) []*Proposal {
 const editSuffix = " — mise à jour n°"
 
 // editAndTrash edits 1–3 proposals of the open steps (updatedAt, title
-// suffix) and trashes about one.
-func (e *evolver) editAndTrash(props []*Proposal) {
+// suffix) and trashes about one, at most a tenth of a step's proposals
+// over the epochs (at least one), so that long runs keep their steps.
+func (e *evolver) editAndTrash(props []openProposal) {
 	if len(props) == 0 {
 		return
 	}
 	for k := min(len(props), 1+e.pick(3)); k > 0; k-- {
-		pr := props[e.pick(len(props))]
+		pr := props[e.pick(len(props))].pr
 		pr.UpdatedAt = tp(e.at(e.from, e.to))
 		if i := strings.LastIndex(pr.Title, editSuffix); i >= 0 {
 			pr.Title = pr.Title[:i]
 		}
 		pr.Title += editSuffix + strconv.Itoa(e.epoch)
 	}
+	ev := e.in.evo
+	var trashable []openProposal
+	for _, o := range props {
+		if ev.trashed[o.step] < max(1, len(o.step.Proposals)/10) {
+			trashable = append(trashable, o)
+		}
+	}
 	// about one per epoch; fewer when few proposals remain
-	if e.chance(min(1, float64(len(props))/30)) {
-		pr := props[e.pick(len(props))]
+	if len(trashable) > 0 && e.chance(min(1, float64(len(trashable))/30)) {
+		o := trashable[e.pick(len(trashable))]
+		ev.trashed[o.step]++
+		pr := o.pr
 		pr.Trashed = true
 		pr.TrashedStatus = pickS(e.gen, []string{"VISIBLE", "INVISIBLE"})
 		pr.TrashedAt = tp(e.at(e.from, e.to))

@@ -369,26 +369,40 @@ func TestEvolveChanges(t *testing.T) {
 				}
 
 				// closed phases: byte-identical through the handler
-				frozen := frozenSteps(in5, w5.Now)
-				if len(frozen) < 3 {
-					t.Fatalf("%s: %d frozen steps", name, len(frozen))
-				}
-				for _, s := range frozen {
-					if slices.Contains(ev.boxes, s) || !s.Project.Public {
-						continue // created by the evolution
-					}
-					for _, ts := range []string{"NOT_TRASHED", "TRASHED"} {
-						vars := map[string]any{"id": s.ID, "t": ts}
-						r0 := post(t, h0.URL+"/"+name+"/graphql", frozenStepQuery, vars, nil)
-						r5 := post(t, h5.URL+"/"+name+"/graphql", frozenStepQuery, vars, nil)
-						if !bytes.Equal(r0.body, r5.body) || !bytes.Contains(r0.body, []byte(`"state":"CLOSED"`)) {
-							t.Errorf("%s: closed step %s (%s) changed:\n%.300s\n%.300s", name, s.Title, ts, r0.body, r5.body)
-						}
-					}
+				if n := checkFrozen(t, in0, in5, h0.URL, h5.URL); n < 3 {
+					t.Errorf("%s: %d closed steps compared", name, n)
 				}
 			}
 		})
 	}
+}
+
+// checkFrozen compares, through the handlers, every proposal listing of
+// the steps frozen (closed, listing no proposal of an open step) in both
+// a and b, an earlier and a later epoch of the same world, and returns how
+// many steps it compared.
+func checkFrozen(t *testing.T, a, b *Instance, urlA, urlB string) int {
+	t.Helper()
+	frozenA := map[string]bool{}
+	for _, s := range frozenSteps(a, a.now) {
+		frozenA[s.ID] = true
+	}
+	n := 0
+	for _, s := range frozenSteps(b, b.now) {
+		if !frozenA[s.ID] || !s.Project.Public {
+			continue
+		}
+		n++
+		for _, ts := range []string{"NOT_TRASHED", "TRASHED"} {
+			vars := map[string]any{"id": s.ID, "t": ts}
+			ra := post(t, urlA+"/"+a.Name+"/graphql", frozenStepQuery, vars, nil)
+			rb := post(t, urlB+"/"+b.Name+"/graphql", frozenStepQuery, vars, nil)
+			if !bytes.Equal(ra.body, rb.body) || !bytes.Contains(ra.body, []byte(`"state":"CLOSED"`)) {
+				t.Errorf("%s: closed step %s (%s) changed:\n%.300s\n%.300s", a.Name, s.Title, ts, ra.body, rb.body)
+			}
+		}
+	}
+	return n
 }
 
 // checkEvolvedInvariants checks the orders and counters the listings rely on.
@@ -536,6 +550,7 @@ func TestEvolveHTTP(t *testing.T) {
 			... on SelectionStep { proposals(first: 7, after: $after, trashedStatus: $t, orderBy: [{field: $f, direction: DESC}]) { ...C } } } }
 			fragment C on ProposalConnection { totalCount pageInfo { hasNextPage endCursor } edges { node { id } } }`
 		steps := []*Step{openVoteStep(t, in), in.evo.boxes[0]}
+		trashedSeen := 0
 		for _, s := range steps {
 			visible, trashed := 0, map[string]bool{}
 			for _, pr := range s.Proposals {
@@ -566,6 +581,10 @@ func TestEvolveHTTP(t *testing.T) {
 			if seen != visible {
 				t.Errorf("%s: listed %d proposals, %d visible", s.Title, seen, visible)
 			}
+			trashedSeen += len(trashed)
+		}
+		if trashedSeen == 0 {
+			t.Error("no trashed proposal in the open steps after 3 epochs")
 		}
 		uq := `query($after: String) { users(first: 7, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id createdAt } } } }`
 		ids, total := pageAll(t, url, uq, map[string]any{}, "users")
@@ -639,5 +658,55 @@ func TestEvolveRace(t *testing.T) {
 	}
 	if s.World().CurrentEpoch() != 9 {
 		t.Errorf("epoch %d", s.World().CurrentEpoch())
+	}
+}
+
+// TestEvolveLongRun runs the world past the close of the last vote step
+// (epoch 46): votes stop, the vote step's listings freeze, idea boxes keep
+// opening and closing, and the orders and counters stay consistent.
+func TestEvolveLongRun(t *testing.T) {
+	names := []string{"landes", "tarn"}
+	w40, w60 := GenerateInstances(4, Tiny, names), GenerateInstances(4, Tiny, names)
+	if w40.AdvanceTo(40) != nil || w60.AdvanceTo(60) != nil {
+		t.Fatal("advance")
+	}
+	w50 := GenerateInstances(4, Tiny, names)
+	if w50.AdvanceTo(50) != nil {
+		t.Fatal("advance")
+	}
+	servers := map[*World]string{}
+	for _, w := range []*World{w40, w50, w60} {
+		s, err := NewFromWorld(w, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := httptest.NewServer(s.Handler())
+		defer h.Close()
+		servers[w] = h.URL
+	}
+	for _, name := range names {
+		in40, in50, in60 := w40.ByName[name], w50.ByName[name], w60.ByName[name]
+		checkEvolvedInvariants(t, in60)
+		if got, want := len(in60.evo.boxes), 1+(60-1)/4; got != want {
+			t.Errorf("%s: %d idea boxes, want %d", name, got, want)
+		}
+		for i, b := range in60.evo.boxes {
+			if st := stepState(b, w60.Now); st != "CLOSED" && i < len(in60.evo.boxes)-1 {
+				t.Errorf("%s: box %d %s", name, i+1, st)
+			}
+		}
+		if in60.lastVote != in50.lastVote {
+			t.Errorf("%s: votes issued after the vote step closed: %d → %d", name, in50.lastVote, in60.lastVote)
+		}
+		if in50.lastVote == in40.lastVote {
+			t.Errorf("%s: no vote between epochs 40 and 50", name)
+		}
+		// the budget vote step was open at 40, closed at 50: frozen from 50 on
+		if n := checkFrozen(t, in50, in60, servers[w50], servers[w60]); n < 5 {
+			t.Errorf("%s: %d frozen steps compared between epochs 50 and 60", name, n)
+		}
+		if n40, n50 := len(frozenSteps(in40, w40.Now)), len(frozenSteps(in50, w50.Now)); n50 <= n40 {
+			t.Errorf("%s: %d frozen steps at 40, %d at 50", name, n40, n50)
+		}
 	}
 }

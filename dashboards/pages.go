@@ -238,7 +238,7 @@ type collectivityBody struct {
 
 func (b *builder) collectivityPage(col collectivity) *page {
 	pg := &page{Path: collectivityPath(col), Kind: "collectivity", Title: col.Name, FeedHref: "feed.xml",
-		FeedTitle: "Actualité de la participation : " + col.Name}
+		FeedTitle: "Actualité de la participation : " + col.Name, Codes: []string{col.Code}}
 	root := rootOf(pg.Path)
 	pg.Crumbs = []link{{Href: root + "index.html", Text: "Accueil"}}
 	eds := b.rel.editionsOf(col.Code)
@@ -419,7 +419,7 @@ var stateNames = map[string]string{"FUTURE": "À venir", "OPENED": "En cours", "
 
 func (b *builder) projectPage(p *project) *page {
 	pg := &page{Path: projectPath(p), Kind: "project", Title: p.Title, FeedHref: "feed.xml",
-		FeedTitle: "Actualité de la participation : " + p.Title}
+		FeedTitle: "Actualité de la participation : " + p.Title, Codes: []string{p.CollectivityCode}}
 	root := rootOf(pg.Path)
 	pg.Crumbs = []link{{Href: root + "index.html", Text: "Accueil"}}
 	body := projectBody{P: p, TopAPIHref: root + apiHref("top_proposals", "project", p.ID, "source", p.Source, "limit", "100")}

@@ -42,6 +42,9 @@ type collectivity struct {
 	Population       int64
 	PopulationYear   int64
 	Slug             string
+	// DataAsOf is the end of the last complete crawl of its platform
+	// (collectivities.data_as_of); zero when unknown.
+	DataAsOf time.Time
 }
 
 type project struct {
@@ -180,8 +183,17 @@ func (r *published) previousCreatedAt() (time.Time, bool) {
 }
 
 func (r *published) loadCollectivities(ctx context.Context, db *sql.DB) error {
+	// data_as_of came with incremental refreshes: older releases lack it.
+	asOf := "NULL"
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_columns() WHERE table_name = 'collectivities' AND column_name = 'data_as_of'`).Scan(&n); err != nil {
+		return fmt.Errorf("read collectivities: %w", err)
+	}
+	if n > 0 {
+		asOf = "data_as_of"
+	}
 	rows, err := db.QueryContext(ctx, `SELECT collectivity_code, coalesce(collectivity_name, collectivity_code),
-		coalesce(collectivity_kind, ''), coalesce(population, 0), coalesce(population_year, 0)
+		coalesce(collectivity_kind, ''), coalesce(population, 0), coalesce(population_year, 0), `+asOf+`
 		FROM collectivities ORDER BY collectivity_code`)
 	if err != nil {
 		return fmt.Errorf("read collectivities: %w", err)
@@ -190,8 +202,13 @@ func (r *published) loadCollectivities(ctx context.Context, db *sql.DB) error {
 	slugs := map[string]bool{}
 	for rows.Next() {
 		var c collectivity
-		if err := rows.Scan(&c.Code, &c.Name, &c.Kind, &c.Population, &c.PopulationYear); err != nil {
+		var asOf sql.NullTime
+		if err := rows.Scan(&c.Code, &c.Name, &c.Kind, &c.Population, &c.PopulationYear, &asOf); err != nil {
 			return fmt.Errorf("read collectivities: %w", err)
+		}
+		c.DataAsOf = asOf.Time.UTC()
+		if !asOf.Valid {
+			c.DataAsOf = time.Time{}
 		}
 		c.Slug = uniqueSlug(slugs, slugify(c.Code), c.Code)
 		r.Collectivities = append(r.Collectivities, c)

@@ -17,6 +17,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -249,7 +250,10 @@ type page struct {
 	Crumbs    []link
 	Charts    []chart
 	Body      any
-	err       error // a chart failed to build
+	// Codes are the collectivities the page shows; its « Données au »
+	// date is the oldest of their last crawls (nil: all of them).
+	Codes []string
+	err   error // a chart failed to build
 }
 
 type link struct{ Href, Text string }
@@ -281,12 +285,37 @@ func rootOf(p string) string {
 	return strings.Repeat("../", strings.Count(p, "/"))
 }
 
+// dataAsOf is the date the data of these collectivities (nil: all) is as
+// of: the oldest end of their platforms' last complete crawl, the release
+// time for a collectivity without one (an older release).
+func (b *builder) dataAsOf(codes []string) time.Time {
+	at := b.rel.CreatedAt
+	oldest := time.Time{}
+	for _, c := range b.rel.Collectivities {
+		if codes != nil && !slices.Contains(codes, c.Code) {
+			continue
+		}
+		t := c.DataAsOf
+		if t.IsZero() || t.After(at) {
+			t = at
+		}
+		if oldest.IsZero() || t.Before(oldest) {
+			oldest = t
+		}
+	}
+	if oldest.IsZero() {
+		return at
+	}
+	return oldest
+}
+
 func (b *builder) view(pg *page) pageView {
+	asOf := b.dataAsOf(pg.Codes)
 	v := pageView{
 		page:        pg,
 		Root:        rootOf(pg.Path),
-		DataDate:    frDate(b.rel.CreatedAt, b.loc),
-		DataDateISO: b.rel.CreatedAt.Format(time.RFC3339),
+		DataDate:    frDate(asOf, b.loc),
+		DataDateISO: asOf.Format(time.RFC3339),
 		Stale:       b.site.Stale,
 		ReleaseID:   b.rel.ID,
 		Licence:     b.cat.Licence,
@@ -347,7 +376,7 @@ func (b *builder) renderPage(pg *page) (renderedPage, error) {
 // writeEmbed writes embed/<id>.html (the chart alone, for journalists),
 // its data file embed/<id>.js and its data as embed/<id>.csv.
 func (b *builder) writeEmbed(from *page, c *chart) error {
-	pg := &page{Path: "embed/" + c.ID + ".html", Kind: "embed", Title: c.Title, Charts: []chart{*c}}
+	pg := &page{Path: "embed/" + c.ID + ".html", Kind: "embed", Title: c.Title, Charts: []chart{*c}, Codes: from.Codes}
 	v := b.view(pg)
 	v.ChartsJS = c.ID + ".js"
 	v.ChartViews[0].Embed = true

@@ -32,7 +32,10 @@ import (
 //     at every epoch 4k+1 (5, 9…) and closes at epoch 4k+3.
 //
 // Every record an epoch creates has its times in (previous Now, new Now]
-// and inside its step's time range; ids of existing records never change.
+// and inside its step's time range, so a step opened at an epoch's Now
+// gets its first records the epoch after; ids of existing records never
+// change, derived lists and counters are rebuilt (rebuildDerived) and the
+// view caches reset.
 // An evolution step draws from a PCG seeded by the world seed, the
 // instance name and the epoch number only: the world at epoch N is the
 // same whether reached one epoch at a time or all at once.

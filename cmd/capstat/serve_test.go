@@ -15,6 +15,10 @@ import (
 )
 
 type jobsBody struct {
+	Jobs []struct {
+		Name string `json:"name"`
+		Spec string `json:"spec"`
+	} `json:"jobs"`
 	Runs []struct {
 		ID      int64  `json:"id"`
 		Job     string `json:"job"`
@@ -65,6 +69,18 @@ func TestServeDaemon(t *testing.T) {
 		}
 		return scheduled >= 2 && skipped >= 1
 	})
+
+	// Each source has its full sweep job, on full_schedule (which
+	// --schedule leaves alone).
+	specs := map[string]string{}
+	for _, j := range jobs().Jobs {
+		specs[j.Name] = j.Spec
+	}
+	for _, src := range []string{"landes", "gironde"} {
+		if spec := specs["full-"+src]; !strings.HasSuffix(spec, " 0 3 * * *") {
+			t.Errorf("job full-%s: spec %q, want the nightly full sweep (0 3 * * *); jobs %v", src, spec, specs)
+		}
+	}
 
 	resp, body := httpGet(t, base+"/metrics", nil)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "capstat_ingest_records_total") {

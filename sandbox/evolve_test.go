@@ -710,3 +710,16 @@ func TestEvolveLongRun(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAdvance measures one evolution step of the nine instances (the
+// time requests wait behind the write lock).
+func BenchmarkAdvance(b *testing.B) {
+	for _, sc := range []Scale{Small, Medium} {
+		b.Run(sc.String(), func(b *testing.B) {
+			w := Generate(1, sc)
+			for b.Loop() {
+				w.Advance()
+			}
+		})
+	}
+}

@@ -8,30 +8,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/capstat/capstat/reports"
 	"github.com/capstat/capstat/reports/releasetest"
 )
 
 // « Données au … » is the end of the last complete crawl of the page's
-// collectivity (collectivities.data_as_of), the oldest of all on the pages
-// that show every collectivity, and the release date for a collectivity
-// without one.
+// collectivity (the manifest's data_as_of of its source), the oldest of
+// all on the pages that show every collectivity, and the release date for
+// a collectivity without one.
 func TestDataDateIsTheLastCrawl(t *testing.T) {
 	dir := t.TempDir()
 	tabs, _ := fixtureTables(smallFixture)
-	colls := tabs["collectivities"]
-	colls.Cols = append(colls.Cols, "data_as_of")
 	landesAt := time.Date(2026, 11, 27, 4, 40, 0, 0, time.UTC)
-	for i, row := range colls.Values {
-		var at any
-		switch row[0] {
-		case "40":
-			at = landesAt
-		case "R76":
-			at = time.Date(2026, 11, 28, 4, 40, 0, 0, time.UTC)
+	occitanieAt := time.Date(2026, 11, 28, 4, 40, 0, 0, time.UTC)
+	releasetest.Publish(t, releasetest.WorkingDB(t, tabs), dir, fixtureCreated, func(o *reports.Options) {
+		o.Sources = []reports.SourceInfo{
+			{Name: "landes", Endpoint: "https://participez.landes.fr/graphql", DataAsOf: landesAt},
+			{Name: "occitanie", Endpoint: "https://jeparticipe.laregioncitoyenne.fr/graphql", DataAsOf: occitanieAt},
+			{Name: "pa64", Endpoint: "https://pa64.example.fr/graphql"}, // never crawled to the end
 		}
-		colls.Values[i] = append(row, at)
-	}
-	releasetest.Publish(t, releasetest.WorkingDB(t, tabs), dir, fixtureCreated)
+	})
 	site := filepath.Join(dir, "site")
 	if _, err := Render(context.Background(), Options{ReleaseDir: filepath.Join(dir, "latest"), SiteDir: site,
 		Now: func() time.Time { return fixtureCreated.Add(time.Hour) }}); err != nil {
@@ -49,7 +45,7 @@ func TestDataDateIsTheLastCrawl(t *testing.T) {
 	}
 	for p, want := range map[string]time.Time{
 		"collectivites/40/index.html":  landesAt,
-		"collectivites/r76/index.html": time.Date(2026, 11, 28, 4, 40, 0, 0, time.UTC),
+		"collectivites/r76/index.html": occitanieAt,
 		"collectivites/64/index.html":  fixtureCreated, // no data_as_of: the release date
 		"index.html":                   landesAt,       // the oldest
 	} {

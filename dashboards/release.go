@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -43,7 +44,7 @@ type collectivity struct {
 	PopulationYear   int64
 	Slug             string
 	// DataAsOf is the end of the last complete crawl of its platform
-	// (collectivities.data_as_of); zero when unknown.
+	// (manifest data_as_of); zero when unknown.
 	DataAsOf time.Time
 }
 
@@ -163,6 +164,7 @@ func loadRelease(ctx context.Context, dir string) (*published, error) {
 			return nil, err
 		}
 	}
+	r.setDataAsOf()
 	return r, nil
 }
 
@@ -183,17 +185,8 @@ func (r *published) previousCreatedAt() (time.Time, bool) {
 }
 
 func (r *published) loadCollectivities(ctx context.Context, db *sql.DB) error {
-	// data_as_of came with incremental refreshes: older releases lack it.
-	asOf := "NULL"
-	var n int
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_columns() WHERE table_name = 'collectivities' AND column_name = 'data_as_of'`).Scan(&n); err != nil {
-		return fmt.Errorf("read collectivities: %w", err)
-	}
-	if n > 0 {
-		asOf = "data_as_of"
-	}
 	rows, err := db.QueryContext(ctx, `SELECT collectivity_code, coalesce(collectivity_name, collectivity_code),
-		coalesce(collectivity_kind, ''), coalesce(population, 0), coalesce(population_year, 0), `+asOf+`
+		coalesce(collectivity_kind, ''), coalesce(population, 0), coalesce(population_year, 0)
 		FROM collectivities ORDER BY collectivity_code`)
 	if err != nil {
 		return fmt.Errorf("read collectivities: %w", err)
@@ -202,18 +195,44 @@ func (r *published) loadCollectivities(ctx context.Context, db *sql.DB) error {
 	slugs := map[string]bool{}
 	for rows.Next() {
 		var c collectivity
-		var asOf sql.NullTime
-		if err := rows.Scan(&c.Code, &c.Name, &c.Kind, &c.Population, &c.PopulationYear, &asOf); err != nil {
+		if err := rows.Scan(&c.Code, &c.Name, &c.Kind, &c.Population, &c.PopulationYear); err != nil {
 			return fmt.Errorf("read collectivities: %w", err)
-		}
-		c.DataAsOf = asOf.Time.UTC()
-		if !asOf.Valid {
-			c.DataAsOf = time.Time{}
 		}
 		c.Slug = uniqueSlug(slugs, slugify(c.Code), c.Code)
 		r.Collectivities = append(r.Collectivities, c)
 	}
 	return rows.Err()
+}
+
+// setDataAsOf sets each collectivity's DataAsOf from the manifest's
+// data_as_of: the oldest end of the last complete crawl of the sources of
+// its projects, zero when one of them has none (an older release).
+func (r *published) setDataAsOf() {
+	sources := map[string][]string{}
+	add := func(code, src string) {
+		if !slices.Contains(sources[code], src) {
+			sources[code] = append(sources[code], src)
+		}
+	}
+	for _, p := range r.Projects {
+		add(p.CollectivityCode, p.Source)
+	}
+	for _, e := range r.Editions {
+		add(e.CollectivityCode, e.Source)
+	}
+	for i := range r.Collectivities {
+		c := &r.Collectivities[i]
+		for _, src := range sources[c.Code] {
+			t, ok := r.Manifest.DataAsOf[src]
+			if !ok {
+				c.DataAsOf = time.Time{}
+				break
+			}
+			if c.DataAsOf.IsZero() || t.Before(c.DataAsOf) {
+				c.DataAsOf = t.UTC()
+			}
+		}
+	}
 }
 
 func (r *published) loadProjects(ctx context.Context, db *sql.DB) error {

@@ -112,6 +112,9 @@ func TestTransformRefusesUnfinishedSource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if at := before.Manifest.DataAsOf["landes"]; at.IsZero() || time.Since(at) > time.Hour {
+		t.Errorf("manifest data_as_of of landes = %v, want the end of the crawl", at)
+	}
 	if _, ok := m.get("capstat_ingest_requests_total mode=full source=landes"); !ok {
 		// the first crawl of a source is a full sweep; before the ingest
 		// records modes, the label says so

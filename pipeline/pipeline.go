@@ -331,7 +331,15 @@ func (p *Pipeline) Publish(ctx context.Context) (*reports.Published, error) {
 	defer p.observe(StagePublish, time.Now())
 	var rel *reports.Published
 	err := p.withDB(ctx, func(db *sql.DB) error {
-		var err error
+		// The data of each source is as of its last complete crawl
+		// (transform refuses a partly refreshed source).
+		fr, err := ingest.ReadFreshness(ctx, db)
+		if err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+		for i, s := range opts.Sources {
+			opts.Sources[i].DataAsOf = fr[s.Name].LastRefresh
+		}
 		rel, err = reports.Publish(ctx, db, opts)
 		return err
 	})

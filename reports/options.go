@@ -63,6 +63,9 @@ func DefaultPrivacy() Privacy { return Privacy{CoarsenVoteTimes: true, MinGroupS
 type SourceInfo struct {
 	Name     string `json:"title"`
 	Endpoint string `json:"path"`
+	// DataAsOf is the end of the source's last complete crawl (zero:
+	// unknown), written to the manifest's data_as_of.
+	DataAsOf time.Time `json:"-"`
 }
 
 var licences = map[string]release.Licence{

@@ -166,6 +166,14 @@ func writeRelease(ctx context.Context, working *sql.DB, o Options, id string, no
 	tPhase = time.Now()
 	m := &release.Manifest{ReleaseID: id, CreatedAt: now, PreviousReleaseID: prevID, Licence: o.Licence, Datasets: rows,
 		CSVMaxRows: o.CSVMaxRows, DatasetsWithoutCSV: noCSV, Fingerprints: prints}
+	for _, s := range o.Sources {
+		if !s.DataAsOf.IsZero() {
+			if m.DataAsOf == nil {
+				m.DataAsOf = map[string]time.Time{}
+			}
+			m.DataAsOf[s.Name] = s.DataAsOf.UTC()
+		}
+	}
 	for _, out := range outs {
 		m.Files = append(m.Files, out.files...)
 	}

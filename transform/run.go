@@ -248,7 +248,7 @@ func validateOptions(opts Options) error {
 }
 
 // rawTables are the ingester's tables the models read.
-var rawTables = []string{"sources", "projects", "steps", "proposals", "proposal_steps", "proposal_votes", "replies", "contributions", "events", "event_projects", "users", "districts", "ingest_runs"}
+var rawTables = []string{"sources", "projects", "steps", "proposals", "proposal_steps", "proposal_votes", "replies", "contributions", "events", "event_projects", "users", "districts"}
 
 func checkRawTables(ctx context.Context, conn *sql.Conn) error {
 	rows, err := conn.QueryContext(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw'`)

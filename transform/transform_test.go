@@ -221,12 +221,6 @@ func TestCollectivities(t *testing.T) {
 	if got := query(t, db, `SELECT count(*) FROM core.collectivities`)[0]; got != "3" {
 		t.Errorf("%s collectivities, want 3", got)
 	}
-	// data_as_of: the end of the last complete run of the source.
-	for code, want := range map[string]string{"40": "2026-11-28T03:40:00Z", "R76": "NULL", "33999": "NULL"} {
-		if got := query(t, db, `SELECT coalesce(strftime(data_as_of AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ'), 'NULL') FROM core.collectivities WHERE collectivity_code = ?`, code)[0]; got != want {
-			t.Errorf("collectivity %s: data_as_of %s, want %s", code, got, want)
-		}
-	}
 }
 
 func TestCoreTables(t *testing.T) {

@@ -282,7 +282,10 @@ type Manifest struct {
 	// of its set of rows (in any order): the next release skips the diff of
 	// a dataset whose fingerprint is unchanged.
 	Fingerprints map[string]string `json:"fingerprints,omitempty"`
-	Files        []FileEntry       `json:"files"`
+	// DataAsOf is per source the end of its last complete crawl before
+	// the release was built: its data is as of then.
+	DataAsOf map[string]time.Time `json:"data_as_of,omitempty"`
+	Files    []FileEntry          `json:"files"`
 }
 
 // FileEntry is one file of a release. Path is relative to the release

@@ -101,11 +101,3 @@ SELECT 'ville-test', CAST(1000 + i AS VARCHAR), CASE WHEN i < 5 THEN 'PR20' ELSE
        json_object('id', CAST(1000 + i AS VARCHAR), 'createdAt', strftime(TIMESTAMP '2022-05-02 10:00:00' + i * INTERVAL 1 DAY, '%Y-%m-%d %H:%M:%S'), 'published', true, 'anonymous', false),
        'h', 1, 1, NULL
 FROM range(10) t(i);
-
--- Ingest runs: landes' last complete run ended at 03:40 UTC (a later one
--- failed); occitanie and ville-test were never crawled to the end.
-INSERT INTO raw.ingest_runs (run_id, source, started_at, finished_at, status) VALUES
-  (1, 'landes', '2026-11-27 02:00:00+00', '2026-11-27 02:30:00+00', 'complete'),
-  (2, 'landes', '2026-11-28 03:00:00+00', '2026-11-28 03:40:00+00', 'complete'),
-  (3, 'landes', '2026-11-29 03:00:00+00', '2026-11-29 03:05:00+00', 'failed'),
-  (2, 'occitanie', '2026-11-28 03:00:00+00', NULL, 'running');

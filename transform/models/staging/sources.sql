@@ -6,7 +6,6 @@
 -- name ("landes", "deux-sevres", "occitanie"); else a placeholder
 -- 'source:<name>' of kind 'other' with an unknown population.
 -- Winner statuses: the config, else the catalogue's default list.
--- Refreshed at: the end of the source's last complete ingest run.
 WITH names AS (
     SELECT source FROM raw.sources
     UNION
@@ -16,10 +15,6 @@ WITH names AS (
 ), tz AS (
     SELECT source, max(NULLIF(trim(timezone), '')) AS timezone
     FROM raw.sources
-    GROUP BY source
-), runs AS (
-    SELECT source, max(finished_at) FILTER (WHERE status = 'complete') AS refreshed_at
-    FROM raw.ingest_runs
     GROUP BY source
 )
 SELECT
@@ -32,11 +27,9 @@ SELECT
     CASE WHEN cfg.population IS NOT NULL THEN cfg.population_year ELSE ref.population_year END AS population_year,
     ref.region_code,
     COALESCE(cfg.winner_statuses, (SELECT any_value(winner_statuses) FROM staging.seed_defaults)) AS winner_statuses,
-    cfg.cost_question,
-    runs.refreshed_at
+    cfg.cost_question
 FROM names n
 LEFT JOIN tz USING (source)
-LEFT JOIN runs USING (source)
 LEFT JOIN staging.seed_sources cfg USING (source)
 LEFT JOIN staging.seed_collectivity_slugs slug ON slug.slug = n.source
 LEFT JOIN staging.seed_collectivities ref ON ref.code = COALESCE(cfg.collectivity_code, slug.code)

@@ -205,6 +205,20 @@ func TestRefreshResumeAfterKill(t *testing.T) {
 	if err := e.srv.World().AdvanceTo(2); err != nil {
 		t.Fatal(err)
 	}
+	// How many requests the refresh makes, on a copy of the database: the
+	// child is killed at two thirds of them (after its first commits).
+	dry := filepath.Join(t.TempDir(), "dry.duckdb")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dry, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	drydb := openDB(t, dry)
+	rep, err = e.ingest(t, drydb, names, ingest.Options{}, 0)
+	mustComplete(t, rep, err, ingest.ModeIncremental)
+	killAt := e.served.Load() * 2 / 3
 	e.served.Store(0)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+path, childURLEnv+"="+e.ts.URL, childSrcsEnv+"="+strings.Join(names, ","))
@@ -214,7 +228,7 @@ func TestRefreshResumeAfterKill(t *testing.T) {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	for e.served.Load() < 12 {
+	for e.served.Load() < killAt {
 		select {
 		case err := <-exited:
 			t.Fatalf("refresh finished before being killed (%v) after %d requests", err, e.served.Load())

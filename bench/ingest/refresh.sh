@@ -16,7 +16,7 @@ go build -o /tmp/ingestbench ./bench/ingest
 SRV=$!
 trap 'kill $SRV 2>/dev/null || true' EXIT
 until grep -q serving /tmp/ingestbench-refresh-serve.log 2>/dev/null; do sleep 0.5; done
-crawl() { /tmp/ingestbench crawl -url http://127.0.0.1:$PORT -instances "$INSTANCES" -concurrency "$CONC" -db $DB "$@" 2>/dev/null | grep '^RESULT'; }
+crawl() { /tmp/ingestbench crawl -url http://127.0.0.1:$PORT -instances "$INSTANCES" -concurrency "$CONC" -db $DB "$@" > /tmp/ingestbench-refresh.out 2>/tmp/ingestbench-refresh.err || { tail -5 /tmp/ingestbench-refresh.err; exit 1; }; grep "^RESULT" /tmp/ingestbench-refresh.out; }
 echo "== full crawl (epoch 0)"; crawl -floor
 echo "== refresh, no change"; crawl -keep
 curl -fsS -X POST http://127.0.0.1:$PORT/_admin/epoch; echo

@@ -42,6 +42,7 @@ type crawler struct {
 	cps        map[string]rawstore.Checkpoint
 	requests   atomic.Int64
 	bytes      atomic.Int64 // response bytes
+	reads      *sync.Mutex  // one planning read at a time across sources (DuckDB's memory_limit is shared with the writer)
 	retries    atomic.Int64
 	errCount   atomic.Int64
 	mu         sync.Mutex
@@ -66,7 +67,7 @@ type fatalError struct{ err error }
 func (e *fatalError) Error() string { return e.err.Error() }
 func (e *fatalError) Unwrap() error { return e.err }
 
-func newCrawler(src Source, store *rawstore.Store, w *writer, prog *progress, log *slog.Logger, opts Options, rep *SourceReport) *crawler {
+func newCrawler(src Source, store *rawstore.Store, w *writer, reads *sync.Mutex, prog *progress, log *slog.Logger, opts Options, rep *SourceReport) *crawler {
 	hc := opts.HTTPClient
 	if hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -81,6 +82,7 @@ func newCrawler(src Source, store *rawstore.Store, w *writer, prog *progress, lo
 		localeGQL:  map[string]*client{},
 		httpClient: hc,
 		full:       opts.Full,
+		reads:      reads,
 	}
 	c.loc, _ = time.LoadLocation(src.Timezone) // validated by normalize
 	if src.RequestsPerSecond > 0 {
@@ -317,6 +319,8 @@ type projectRef struct {
 }
 
 func (c *crawler) planSteps(ctx context.Context) ([]stepRef, []projectRef, error) {
+	c.reads.Lock()
+	defer c.reads.Unlock()
 	rs, err := c.store.DB().QueryContext(ctx, `SELECT id, coalesce(payload->>'id', id), project_id, coalesce(payload->>'__typename', ''), coalesce(payload->'questionnaire'->>'id', ''),
 coalesce(payload->>'state', ''), coalesce(payload->'timeRange'->>'endAt', ''), first_seen_run
 FROM raw.steps WHERE source = ? AND last_seen_run = ? ORDER BY project_id, position`, c.src.Name, c.run)
@@ -352,6 +356,8 @@ FROM raw.steps WHERE source = ? AND last_seen_run = ? ORDER BY project_id, posit
 }
 
 func (c *crawler) queryIDs(ctx context.Context, q string) ([]string, error) {
+	c.reads.Lock()
+	defer c.reads.Unlock()
 	rs, err := c.store.DB().QueryContext(ctx, q, c.src.Name, c.run)
 	if err != nil {
 		return nil, fmt.Errorf("plan query: %w", err)

@@ -356,6 +356,7 @@ func Ingest(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*R
 	prog.start(ctx)
 
 	report := &Report{}
+	var reads sync.Mutex
 	var wg sync.WaitGroup
 	var errs []error
 	var mu sync.Mutex
@@ -365,7 +366,7 @@ func Ingest(ctx context.Context, db *sql.DB, sources []Source, opts Options) (*R
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := newCrawler(src, store, w, prog, log, opts, sr)
+			c := newCrawler(src, store, w, &reads, prog, log, opts, sr)
 			if err := c.crawl(ctx, run); err != nil {
 				sr.Err = err
 				mu.Lock()

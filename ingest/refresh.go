@@ -78,6 +78,8 @@ func (c *crawler) known(ctx context.Context, table string, ids []string) (map[st
 	if len(ids) == 0 {
 		return out, nil
 	}
+	c.reads.Lock()
+	defer c.reads.Unlock()
 	q := `SELECT id FROM raw.` + table + ` WHERE source = ? AND deleted_run IS NULL AND id IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") + `)`
 	args := []any{c.src.Name}
 	for _, id := range ids {
@@ -100,6 +102,8 @@ func (c *crawler) known(ctx context.Context, table string, ids []string) (map[st
 
 // count returns the number of live rows of table for the source.
 func (c *crawler) count(ctx context.Context, table string) (int64, error) {
+	c.reads.Lock()
+	defer c.reads.Unlock()
 	var n int64
 	if err := c.store.DB().QueryRowContext(ctx, `SELECT count(*) FROM raw.`+table+` WHERE source = ? AND deleted_run IS NULL`, c.src.Name).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count stored %s: %w", table, err)
@@ -272,34 +276,8 @@ func (v *voteScope) knownSet(ids []string) map[string]bool {
 // ids of their stored votes are read in one scan (memory: about 20 bytes a
 // vote of the open phases), so that no check queries DuckDB.
 func (c *crawler) refreshVotes(ctx context.Context, g *taskGroup) {
-	rs, err := c.store.DB().QueryContext(ctx, `SELECT p.id, list(v.id ORDER BY v.id) FILTER (WHERE v.id IS NOT NULL)
-FROM raw.proposals p LEFT JOIN raw.proposal_votes v ON v.source = p.source AND v.proposal_id = p.id AND v.deleted_run IS NULL
-WHERE p.source = $1 AND p.last_seen_run = $2 AND TRY_CAST(p.payload->'votes'->>'totalCount' AS BIGINT) > 0
-GROUP BY p.id ORDER BY p.id`, c.src.Name, c.run)
+	all, err := c.planVotes(ctx)
 	if err != nil {
-		c.fail(ctx, "plan", fmt.Errorf("plan votes: %w", err))
-		return
-	}
-	var all []voteScope
-	for rs.Next() {
-		var v voteScope
-		var ids []any
-		if err := rs.Scan(&v.id, &ids); err != nil {
-			rs.Close()
-			c.fail(ctx, "plan", fmt.Errorf("plan votes: %w", err))
-			return
-		}
-		v.known = make([]string, 0, len(ids))
-		for _, id := range ids {
-			if s, ok := id.(string); ok {
-				v.known = append(v.known, s)
-			}
-		}
-		v.stored = int64(len(v.known))
-		all = append(all, v)
-	}
-	rs.Close()
-	if err := rs.Err(); err != nil {
 		c.fail(ctx, "plan", fmt.Errorf("plan votes: %w", err))
 		return
 	}
@@ -467,4 +445,55 @@ func (c *crawler) votesNewestPage(ctx context.Context, proposal string, first in
 		return page{}, rerr
 	}
 	return p, err
+}
+
+// planVotes lists the proposals the run read with votes, and the ids of
+// their stored votes (streamed: DuckDB holds only the proposals' hash
+// table).
+func (c *crawler) planVotes(ctx context.Context) ([]voteScope, error) {
+	c.reads.Lock()
+	defer c.reads.Unlock()
+	rs, err := c.store.DB().QueryContext(ctx, `SELECT id FROM raw.proposals
+WHERE source = $1 AND last_seen_run = $2 AND TRY_CAST(payload->'votes'->>'totalCount' AS BIGINT) > 0 ORDER BY id`, c.src.Name, c.run)
+	if err != nil {
+		return nil, err
+	}
+	var all []voteScope
+	idx := map[string]int{}
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			rs.Close()
+			return nil, err
+		}
+		idx[id] = len(all)
+		all = append(all, voteScope{id: id})
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	rs, err = c.store.DB().QueryContext(ctx, `SELECT proposal_id, id FROM raw.proposal_votes
+WHERE source = $1 AND deleted_run IS NULL AND proposal_id IN (SELECT id FROM raw.proposals WHERE source = $1 AND last_seen_run = $2)`, c.src.Name, c.run)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var p, id string
+		if err := rs.Scan(&p, &id); err != nil {
+			return nil, err
+		}
+		if i, ok := idx[p]; ok {
+			all[i].known = append(all[i].known, id)
+		}
+	}
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	for i := range all {
+		slices.Sort(all[i].known)
+		all[i].stored = int64(len(all[i].known))
+	}
+	return all, nil
 }

@@ -2,27 +2,42 @@ package main
 
 import (
 	"bytes"
+	"encoding/gob"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// recorder is an HTTP transport that keeps the crawl's requests (URL,
-// headers, body) so that the decode-only floor can replay them.
+// recorder is an HTTP transport that writes the crawl's requests (URL,
+// headers, body) to a file, so that the decode-only floor can replay them
+// without growing the crawl's memory.
 type recorder struct {
 	next http.RoundTripper
 	mu   sync.Mutex
-	reqs []recorded
+	f    *os.File
+	enc  *gob.Encoder
+	n    int
+	err  error
 }
 
 type recorded struct {
-	url    string
-	header http.Header
-	body   []byte
+	URL    string
+	Header http.Header
+	Body   []byte
+}
+
+func newRecorder(next http.RoundTripper) (*recorder, error) {
+	f, err := os.CreateTemp("", "ingestbench-requests-*.gob")
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(f.Name()) // kept open until the replay
+	return &recorder{next: next, f: f, enc: gob.NewEncoder(f)}, nil
 }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -32,7 +47,10 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	req.Body.Close()
 	r.mu.Lock()
-	r.reqs = append(r.reqs, recorded{req.URL.String(), req.Header.Clone(), body})
+	if r.err == nil {
+		r.err = r.enc.Encode(recorded{req.URL.String(), req.Header.Clone(), body})
+	}
+	r.n++
 	r.mu.Unlock()
 	req.Body = io.NopCloser(bytes.NewReader(body))
 	return r.next.RoundTrip(req)
@@ -51,8 +69,8 @@ func (r *recorder) replay(workers int) (time.Duration, error) {
 	for range max(1, workers) {
 		wg.Go(func() {
 			for rq := range jobs {
-				req, _ := http.NewRequest(http.MethodPost, rq.url, bytes.NewReader(rq.body))
-				req.Header = rq.header
+				req, _ := http.NewRequest(http.MethodPost, rq.URL, bytes.NewReader(rq.Body))
+				req.Header = rq.Header
 				resp, err := hc.Do(req)
 				if err != nil {
 					firstErr.CompareAndSwap(nil, &err)
@@ -73,11 +91,26 @@ func (r *recorder) replay(workers int) (time.Duration, error) {
 			}
 		})
 	}
-	for _, rq := range r.reqs {
+	if r.err != nil {
+		return 0, r.err
+	}
+	if _, err := r.f.Seek(0, io.SeekStart); err != nil {
+		return 0, err
+	}
+	dec := gob.NewDecoder(r.f)
+	var derr error
+	for {
+		var rq recorded
+		if derr = dec.Decode(&rq); derr != nil {
+			break
+		}
 		jobs <- rq
 	}
 	close(jobs)
 	wg.Wait()
+	if derr != io.EOF {
+		return 0, derr
+	}
 	if p := firstErr.Load(); p != nil {
 		return 0, *p
 	}

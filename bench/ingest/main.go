@@ -133,7 +133,10 @@ func crawl(args []string) error {
 	opts := ingest.Options{Progress: os.Stderr, MemoryLimit: *memLimit, Full: *full}
 	var rec *recorder
 	if *floor {
-		rec = &recorder{next: http.DefaultTransport}
+		var err error
+		if rec, err = newRecorder(http.DefaultTransport); err != nil {
+			return err
+		}
 		opts.HTTPClient = &http.Client{Transport: rec}
 	}
 	if *cpuProfile != "" {
@@ -194,7 +197,7 @@ func crawl(args []string) error {
 			return err
 		}
 		fmt.Printf("RESULT floor: the same %d requests replayed, answers only decoded into Go values: cpu_s=%.2f cpu_us_per_record=%.2f; ingest/floor CPU = %.2f\n",
-			len(rec.reqs), fcpu.Seconds(), perRecord(fcpu, records), cpu.Seconds()/fcpu.Seconds())
+			rec.n, fcpu.Seconds(), perRecord(fcpu, records), cpu.Seconds()/fcpu.Seconds())
 	}
 	return nil
 }

@@ -1,8 +1,10 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -10,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/Khan/genqlient/graphql"
 	"github.com/capstat/capstat/ingest/capco"
 	"github.com/capstat/capstat/ingest/rawstore"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -407,26 +410,81 @@ func edgeRows[E any](c *crawler, p *page, table string, edges []*E, node func(*E
 
 func (c *crawler) votes(ctx context.Context, key, proposal string) error {
 	return c.paginate(ctx, key, "proposal_votes", proposal, func(ctx context.Context, first int, after *string) (page, error) {
-		resp, err := capco.ProposalVotes(ctx, c.gql, proposal, first, after)
-		if resp == nil || err != nil && !isPartial(err) {
-			return page{}, err
-		}
-		pn, ok, err := asNode[*capco.ProposalVotesNodeProposal](resp.Node, err, proposal, "Proposal")
-		if !ok {
-			return page{}, err
-		}
-		conn := pn.Votes
-		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
-		if rerr := edgeRows(c, &p, rawstore.ProposalVotes, conn.Edges, func(e *capco.VoteEdge) (string, any) {
-			if e.Node.Id != "" { // null nodes decode as zero structs
-				c.observe(e.Node.CreatedAt)
-			}
-			return e.Node.Id, &e.Node
-		}, proposal); rerr != nil {
-			return page{}, rerr
-		}
-		return p, err
+		return c.votePage(ctx, "ProposalVotes", capco.ProposalVotes_Operation, proposal, first, after)
 	})
+}
+
+// votePage reads one page of a proposal's votes (operation ProposalVotes
+// or ProposalVotesNewest, whose answers have the same shape) on the hot
+// path: each vote node is decoded once, into the few fields capstat reads
+// (id, createdAt), its JSON kept as delivered for the payload — no typed
+// decoding of the whole node, no re-encoding. The generated types stay the
+// contract (the operation text, validated against the schema).
+func (c *crawler) votePage(ctx context.Context, op, query, proposal string, first int, after *string) (page, error) {
+	var data votePageData
+	err := c.gql.MakeRequest(ctx, &graphql.Request{OpName: op, Query: query,
+		Variables: map[string]any{"proposal": proposal, "first": first, "after": after}}, &graphql.Response{Data: &data})
+	if err != nil && !isPartial(err) {
+		return page{}, err
+	}
+	n := data.Node
+	if n == nil {
+		return page{}, nulled(err, "node "+proposal)
+	}
+	if n.Typename != "Proposal" {
+		return page{}, fmt.Errorf("node %s is a %s, not a Proposal", proposal, n.Typename)
+	}
+	conn := n.Votes
+	p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
+	p.rows = make([]rawstore.Row, 0, len(conn.Edges))
+	for _, e := range conn.Edges {
+		if e == nil || e.Node == nil || e.Node.ID == "" {
+			p.nulled++
+			continue
+		}
+		c.observe(e.Node.CreatedAt)
+		p.rows = append(p.rows, rawstore.Row{Table: rawstore.ProposalVotes, Source: c.src.Name, Run: c.run, ID: e.Node.ID, Context: []any{proposal}, Payload: e.Node.raw})
+	}
+	return p, err
+}
+
+// votePageData is the answer of ProposalVotes and ProposalVotesNewest as
+// the hot path decodes it.
+type votePageData struct {
+	Node *struct {
+		Typename string `json:"__typename"`
+		Votes    struct {
+			TotalCount int `json:"totalCount"`
+			PageInfo   struct {
+				HasNextPage bool    `json:"hasNextPage"`
+				EndCursor   *string `json:"endCursor"`
+			} `json:"pageInfo"`
+			Edges []*struct {
+				Node *rawVote `json:"node"`
+			} `json:"edges"`
+		} `json:"votes"`
+	} `json:"node"`
+}
+
+// rawVote is a ProposalVote node: its JSON as delivered, and the fields
+// capstat reads, decoded (and their DateTime layout checked) once.
+type rawVote struct {
+	raw       []byte
+	ID        string
+	CreatedAt capco.DateTime
+}
+
+func (v *rawVote) UnmarshalJSON(b []byte) error {
+	var f struct {
+		ID          string          `json:"id"`
+		CreatedAt   capco.DateTime  `json:"createdAt"`
+		PublishedAt *capco.DateTime `json:"publishedAt"`
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	v.raw, v.ID, v.CreatedAt = bytes.Clone(b), f.ID, f.CreatedAt
+	return nil
 }
 
 func (c *crawler) questions(ctx context.Context, key, questionnaire string) error {

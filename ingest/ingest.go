@@ -33,12 +33,14 @@
 //     full sweep cannot gain proposals, votes or replies: its listings are
 //     carried (raw.ingest_carry), not read.
 //  3. Votes of the proposals read in step 2: ProposalVoteHeads asks, for
-//     100 proposals at once, each one's totalCount and 10 newest votes
-//     (Proposal.votes PUBLISHED_AT DESC). New votes are those before the
+//     up to 100 proposals at once, each one's totalCount and newest votes
+//     (Proposal.votes PUBLISHED_AT DESC): 10 each, or up to 100 for the
+//     proposals whose listing announces more new votes (grouped so that a
+//     request stays within 1 000 votes). New votes are those before the
 //     first vote already stored; if stored + new = totalCount the rest of
 //     the list is carried, else (a withdrawn vote, a count that moved
 //     backwards, an answer with errors) the list is read again in full.
-//     When none of the 10 is known the list is read on newest first
+//     When none of those is known the list is read on newest first
 //     (ProposalVotesNewest) from the answer's cursor.
 //  4. Users: Query.users is newest first (CREATED_AT DESC): new accounts
 //     are read until the first stored one, and the list is read again in

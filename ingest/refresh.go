@@ -20,14 +20,25 @@ import (
 // again (clock skew between the platform and capstat).
 const closeMargin = time.Hour
 
-// voteHeadsBatch is the number of proposals whose newest votes one request
-// asks for; voteHeadsFirst the newest votes asked per proposal (the page
-// size of the request, halved on gateway errors): 100 × 10 keeps a request
-// within the ~1 000 nodes API.md §10 recommends.
-const (
-	voteHeadsBatch = 100
-	voteHeadsFirst = 10
-)
+// voteHeadsNodes bounds the votes one ProposalVoteHeads request asks for
+// (proposals × newest votes each), within the ~1 000 nodes a request
+// should return (API.md §10); voteHeadsSizes are the newest votes asked per
+// proposal, by how many new votes the proposal's listing announces.
+const voteHeadsNodes = 1000
+
+var voteHeadsSizes = []int{10, 25, 50, 100}
+
+// headsSize is the number of newest votes to ask for a proposal whose
+// listing announces expect new votes: room for them, the first stored
+// one and a margin for votes cast since the listing was read.
+func headsSize(expect int64) int {
+	for _, k := range voteHeadsSizes {
+		if int64(k) >= expect+1+expect/4 {
+			return k
+		}
+	}
+	return voteHeadsSizes[len(voteHeadsSizes)-1]
+}
 
 func (c *crawler) incremental() bool { return c.state.Mode == rawstore.ModeIncremental }
 
@@ -250,6 +261,7 @@ func (c *crawler) runTask(ctx context.Context, key string, fn func(ctx context.C
 // voteScope is a proposal whose votes a refresh checks.
 type voteScope struct {
 	id     string
+	listed int64    // votes.totalCount of the proposal's listing in this run
 	stored int64    // live votes stored
 	known  []string // their ids, sorted
 }
@@ -281,9 +293,21 @@ func (c *crawler) refreshVotes(ctx context.Context, g *taskGroup) {
 		c.fail(ctx, "plan", fmt.Errorf("plan votes: %w", err))
 		return
 	}
-	for i := 0; i < len(all); i += voteHeadsBatch {
-		batch := all[i:min(i+voteHeadsBatch, len(all))]
-		c.spawn(ctx, g, "voteheads/"+batch[0].id, func(ctx context.Context, key string) error { return c.voteHeads(ctx, key, batch) })
+	// Proposals are grouped by the number of newest votes to ask, so that
+	// a popular proposal gets its new votes in the same request as others
+	// rather than in one of its own.
+	bySize := map[int][]voteScope{}
+	for _, v := range all {
+		k := headsSize(max(0, v.listed-v.stored))
+		bySize[k] = append(bySize[k], v)
+	}
+	for _, k := range voteHeadsSizes {
+		group := bySize[k]
+		n := voteHeadsNodes / k
+		for i := 0; i < len(group); i += n {
+			batch := group[i:min(i+n, len(group))]
+			c.spawn(ctx, g, "voteheads/"+batch[0].id, func(ctx context.Context, key string) error { return c.voteHeads(ctx, key, k, batch) })
+		}
 	}
 }
 
@@ -292,14 +316,14 @@ func (c *crawler) refreshVotes(ctx context.Context, g *taskGroup) {
 // carried), or a list that changed otherwise (re-read in full). It writes
 // no checkpoint: a resumed run asks again, and the answer then accounts for
 // what the interrupted run already wrote.
-func (c *crawler) voteHeads(ctx context.Context, key string, batch []voteScope) error {
+func (c *crawler) voteHeads(ctx context.Context, key string, size int, batch []voteScope) error {
 	ids := make([]string, len(batch))
 	for i, v := range batch {
 		ids[i] = v.id
 	}
-	first := voteHeadsFirst
+	first := size
 	var resp *capco.ProposalVoteHeadsResponse
-	partial, err := c.call(ctx, key, 1, voteHeadsFirst, &first, func(ctx context.Context, first int) error {
+	partial, err := c.call(ctx, key, 1, size, &first, func(ctx context.Context, first int) error {
 		var e error
 		resp, e = capco.ProposalVoteHeads(ctx, c.gql, ids, first)
 		return e
@@ -398,7 +422,7 @@ func (c *crawler) voteHeads(ctx context.Context, key string, batch []voteScope) 
 	for _, m := range follow {
 		after := m.after
 		fresh, _, met, err := c.newestFirst(ctx, "newvotes/"+m.v.id, "proposal_votes", &after, func(ctx context.Context, first int, after *string) (page, error) {
-			return c.votesNewestPage(ctx, m.v.id, first, after)
+			return c.votePage(ctx, "ProposalVotesNewest", capco.ProposalVotesNewest_Operation, m.v.id, first, after)
 		}, func(ctx context.Context, ids []string) (map[string]bool, error) {
 			return m.v.knownSet(ids), nil
 		})
@@ -424,50 +448,27 @@ func (c *crawler) voteHeads(ctx context.Context, key string, batch []voteScope) 
 	return nil
 }
 
-// votesNewestPage reads one newest-first page of a proposal's votes.
-func (c *crawler) votesNewestPage(ctx context.Context, proposal string, first int, after *string) (page, error) {
-	resp, err := capco.ProposalVotesNewest(ctx, c.gql, proposal, first, after)
-	if resp == nil || err != nil && !isPartial(err) {
-		return page{}, err
-	}
-	pn, ok, err := asNode[*capco.ProposalVotesNewestNodeProposal](resp.Node, err, proposal, "Proposal")
-	if !ok {
-		return page{}, err
-	}
-	conn := pn.Votes.VoteHeadsPage
-	p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
-	if rerr := edgeRows(c, &p, rawstore.ProposalVotes, conn.Edges, func(e *capco.VoteEdge) (string, any) {
-		if e.Node.Id != "" {
-			c.observe(e.Node.CreatedAt)
-		}
-		return e.Node.Id, &e.Node
-	}, proposal); rerr != nil {
-		return page{}, rerr
-	}
-	return p, err
-}
-
 // planVotes lists the proposals the run read with votes, and the ids of
 // their stored votes (streamed: DuckDB holds only the proposals' hash
 // table).
 func (c *crawler) planVotes(ctx context.Context) ([]voteScope, error) {
 	c.reads.Lock()
 	defer c.reads.Unlock()
-	rs, err := c.store.DB().QueryContext(ctx, `SELECT id FROM raw.proposals
-WHERE source = $1 AND last_seen_run = $2 AND TRY_CAST(payload->'votes'->>'totalCount' AS BIGINT) > 0 ORDER BY id`, c.src.Name, c.run)
+	rs, err := c.store.DB().QueryContext(ctx, `SELECT id, TRY_CAST(payload->'votes'->>'totalCount' AS BIGINT) AS n FROM raw.proposals
+WHERE source = $1 AND last_seen_run = $2 AND n > 0 ORDER BY id`, c.src.Name, c.run)
 	if err != nil {
 		return nil, err
 	}
 	var all []voteScope
 	idx := map[string]int{}
 	for rs.Next() {
-		var id string
-		if err := rs.Scan(&id); err != nil {
+		var v voteScope
+		if err := rs.Scan(&v.id, &v.listed); err != nil {
 			rs.Close()
 			return nil, err
 		}
-		idx[id] = len(all)
-		all = append(all, voteScope{id: id})
+		idx[v.id] = len(all)
+		all = append(all, v)
 	}
 	rs.Close()
 	if err := rs.Err(); err != nil {

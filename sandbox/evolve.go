@@ -20,7 +20,7 @@ import (
 //
 //   - every open vote step (an OPENED SelectionStep listing proposals) gains
 //     new votes, about 0.8 % of the votes its proposals hold, favouring
-//     popular proposals, and loses a few (about 0.05 %, at least one);
+//     popular proposals, and loses a few (about 0.01 %, at least one);
 //   - epoch 1 publishes a concertation project ("Concertation : plan climat
 //     <year>") with an idea box (CollectStep) and a consultation, both open
 //     30 days; open idea boxes gain 3–8 published proposals per epoch and
@@ -291,13 +291,13 @@ func voteTargets(s *Step) ([]*Proposal, int) {
 	return out, total
 }
 
-// withdrawVotes removes about 0.05 % of a vote step's votes (at least one).
+// withdrawVotes removes a few of a vote step's votes (about 0.01 %, at least one).
 func (e *evolver) withdrawVotes(s *Step) {
 	props, total := voteTargets(s)
 	if total == 0 {
 		return
 	}
-	for k := max(1, e.sround(0.0005*float64(total))); k > 0 && total > 0; k-- {
+	for k := max(1, e.sround(0.0001*float64(total))); k > 0 && total > 0; k-- {
 		i := e.r.IntN(total)
 		for _, pr := range props {
 			if i < len(pr.Votes) {

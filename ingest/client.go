@@ -125,13 +125,34 @@ type client struct {
 }
 
 func (c *client) MakeRequest(ctx context.Context, req *graphql.Request, resp *graphql.Response) error {
+	data, err := c.post(ctx, req)
+	if err != nil {
+		return err
+	}
+	return decode(req, data, resp)
+}
+
+// decode decodes the body of an answer to req into resp (decodeResponse),
+// naming the operation in a GraphQLError.
+func decode(req *graphql.Request, data []byte, resp *graphql.Response) error {
+	err := decodeResponse(data, resp)
+	var ge *GraphQLError
+	if errors.As(err, &ge) {
+		ge.Operation = req.OpName
+	}
+	return err
+}
+
+// post sends req and returns the body of a 200 answer (an *HTTPError for
+// any other status).
+func (c *client) post(ctx context.Context, req *graphql.Request) ([]byte, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
-		return fmt.Errorf("encode request: %w", err)
+		return nil, fmt.Errorf("encode request: %w", err)
 	}
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("build request: %w", err)
+		return nil, fmt.Errorf("build request: %w", err)
 	}
 	hreq.Header.Set("Content-Type", "application/json")
 	hreq.Header.Set("Accept", PreviewAccept)
@@ -143,7 +164,7 @@ func (c *client) MakeRequest(ctx context.Context, req *graphql.Request, resp *gr
 	}
 	hresp, err := c.http.Do(hreq)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer hresp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(hresp.Body, maxBody))
@@ -151,17 +172,12 @@ func (c *client) MakeRequest(ctx context.Context, req *graphql.Request, resp *gr
 		c.bytes.Add(int64(len(data)))
 	}
 	if err != nil {
-		return fmt.Errorf("read body: %w", err)
+		return nil, fmt.Errorf("read body: %w", err)
 	}
 	if hresp.StatusCode != http.StatusOK {
-		return &HTTPError{Operation: req.OpName, Status: hresp.StatusCode, RetryAfter: parseRetryAfter(hresp.Header.Get("Retry-After"), time.Now()), Body: snippet(data)}
+		return nil, &HTTPError{Operation: req.OpName, Status: hresp.StatusCode, RetryAfter: parseRetryAfter(hresp.Header.Get("Retry-After"), time.Now()), Body: snippet(data)}
 	}
-	err = decodeResponse(data, resp)
-	var ge *GraphQLError
-	if errors.As(err, &ge) {
-		ge.Operation = req.OpName
-	}
-	return err
+	return data, nil
 }
 
 // decodeResponse decodes a GraphQL JSON body into resp. It returns a

@@ -185,8 +185,18 @@ func (c *crawler) projectEvents(ctx context.Context, key, project string) error 
 // Project.contributions; null edges and other types are counted, not stored.
 func (c *crawler) contributions(ctx context.Context, key, project string) error {
 	return c.paginate(ctx, key, "contributions", project, func(ctx context.Context, first int, after *string) (page, error) {
-		resp, err := capco.ProjectContributions(ctx, c.gql, project, first, after)
-		if resp == nil || err != nil && !isPartial(err) {
+		req := &graphql.Request{OpName: "ProjectContributions", Query: capco.ProjectContributions_Operation,
+			Variables: map[string]any{"project": project, "first": first, "after": after}}
+		body, err := c.gql.post(ctx, req)
+		if err != nil {
+			return page{}, err
+		}
+		if p, perr, ok := c.contributionPageFast(body, project); ok {
+			return p, perr
+		}
+		resp := &capco.ProjectContributionsResponse{}
+		err = decode(req, body, &graphql.Response{Data: resp})
+		if err != nil && !isPartial(err) {
 			return page{}, err
 		}
 		pn, ok, err := asNode[*capco.ProjectContributionsNodeProject](resp.Node, err, project, "Project")
@@ -210,6 +220,94 @@ func (c *crawler) contributions(ctx context.Context, key, project string) error 
 		}
 		return p, err
 	})
+}
+
+// storedContributions are the Project.contributions types capstat stores;
+// skippedContributions those it knows and leaves (read elsewhere or out of
+// scope, API.md §9.3).
+var (
+	storedContributions  = map[string]bool{"Opinion": true, "Version": true, "Argument": true, "Source": true}
+	skippedContributions = map[string]bool{"Proposal": true, "Reply": true, "DebateArgument": true, "DebateAnonymousArgument": true}
+)
+
+// contributionPageFast is the hot path of a contributions page: an answer
+// with a Project node, only known types, and no errors but those that null
+// edges (the Proposal entries, API.md §9.3: returned as a *PartialError,
+// as the generated types would) is decoded once, each stored node kept as
+// delivered. Anything else reports false and is decoded by the generated
+// types (notes, other errors, nulled nodes).
+func (c *crawler) contributionPageFast(body []byte, project string) (page, error, bool) {
+	var env struct {
+		Data *struct {
+			Node *struct {
+				Typename      string `json:"__typename"`
+				Contributions struct {
+					TotalCount int `json:"totalCount"`
+					PageInfo   struct {
+						HasNextPage bool    `json:"hasNextPage"`
+						EndCursor   *string `json:"endCursor"`
+					} `json:"pageInfo"`
+					Edges []*struct {
+						Node *rawContribution `json:"node"`
+					} `json:"edges"`
+				} `json:"contributions"`
+			} `json:"node"`
+		} `json:"data"`
+		Errors gqlerror.List `json:"errors"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil || env.Data == nil || env.Data.Node == nil || env.Data.Node.Typename != "Project" {
+		return page{}, nil, false
+	}
+	conn := env.Data.Node.Contributions
+	for _, e := range env.Errors {
+		// Only errors that nulled an edge's node: path node.contributions.edges[i].node.
+		if len(e.Path) != 5 || e.Path[0] != ast.PathName("node") || e.Path[1] != ast.PathName("contributions") || e.Path[2] != ast.PathName("edges") || e.Path[4] != ast.PathName("node") {
+			return page{}, nil, false
+		}
+		i, ok := e.Path[3].(ast.PathIndex)
+		if !ok || int(i) >= len(conn.Edges) || conn.Edges[i] != nil && conn.Edges[i].Node != nil {
+			return page{}, nil, false
+		}
+	}
+	p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
+	for _, e := range conn.Edges {
+		if e == nil || e.Node == nil {
+			continue
+		}
+		switch n := e.Node; {
+		case storedContributions[n.Typename]:
+			p.rows = append(p.rows, rawstore.Row{Table: rawstore.Contributions, Source: c.src.Name, Run: c.run, ID: n.ID, Context: []any{project}, Payload: n.raw})
+		case !skippedContributions[n.Typename]:
+			return page{}, nil, false // a type to note: the generated decoder does
+		}
+	}
+	if len(env.Errors) > 0 {
+		return p, &PartialError{Errors: env.Errors}, true
+	}
+	return p, nil, true
+}
+
+// rawContribution is a Project.contributions node: its JSON as delivered
+// and its type and id, its DateTime fields checked once.
+type rawContribution struct {
+	raw      []byte
+	Typename string
+	ID       string
+}
+
+func (n *rawContribution) UnmarshalJSON(b []byte) error {
+	var f struct {
+		Typename    string          `json:"__typename"`
+		ID          string          `json:"id"`
+		CreatedAt   *capco.DateTime `json:"createdAt"`
+		UpdatedAt   *capco.DateTime `json:"updatedAt"`
+		PublishedAt *capco.DateTime `json:"publishedAt"`
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	n.raw, n.Typename, n.ID = bytes.Clone(b), f.Typename, f.ID
+	return nil
 }
 
 // proposals lists the proposals of a collect or selection step (with the

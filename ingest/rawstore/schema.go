@@ -111,17 +111,17 @@ func ddl() []string {
 
 // stageDDL returns the connection-local staging tables by name: one stage_
 // and one merge_ table per entity table, and stage_authors. Payloads are
-// staged as VARCHAR. They are dropped and created again after each commit:
-// DuckDB does not give back the memory of rows deleted from temporary
-// tables.
+// staged as VARCHAR. They are replaced by empty ones after each commit
+// (CREATE OR REPLACE): DuckDB does not give back the memory of rows
+// deleted from temporary tables.
 func stageDDL() map[string]string {
 	out := map[string]string{}
 	for _, s := range specs() {
-		out["stage_"+s.name] = s.create("CREATE TEMP TABLE IF NOT EXISTS stage_"+s.name, "VARCHAR", "payload VARCHAR, run BIGINT")
-		out["merge_"+s.name] = s.create("CREATE TEMP TABLE IF NOT EXISTS merge_"+s.name, "VARCHAR",
+		out["stage_"+s.name] = s.create("CREATE OR REPLACE TEMP TABLE stage_"+s.name, "VARCHAR", "payload VARCHAR, run BIGINT")
+		out["merge_"+s.name] = s.create("CREATE OR REPLACE TEMP TABLE merge_"+s.name, "VARCHAR",
 			"payload VARCHAR, run BIGINT, content_hash VARCHAR, old_hash VARCHAR, old_deleted BOOLEAN")
 	}
-	out["stage_authors"] = `CREATE TEMP TABLE IF NOT EXISTS stage_authors (tbl VARCHAR, source VARCHAR, id VARCHAR, author_id VARCHAR, run BIGINT)`
+	out["stage_authors"] = `CREATE OR REPLACE TEMP TABLE stage_authors (tbl VARCHAR, source VARCHAR, id VARCHAR, author_id VARCHAR, run BIGINT)`
 	return out
 }
 

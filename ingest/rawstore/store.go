@@ -405,10 +405,13 @@ func (s *Store) clearStage(ctx context.Context, byTable map[string][]Row, author
 	if authors {
 		names = append(names, "stage_authors")
 	}
+	// One statement string: each Exec costs a round of the driver.
+	var b strings.Builder
 	for _, t := range names {
-		_, _ = s.conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+t)
-		_, _ = s.conn.ExecContext(ctx, s.stageDDL[t])
+		b.WriteString(s.stageDDL[t])
+		b.WriteString(";\n")
 	}
+	_, _ = s.conn.ExecContext(ctx, b.String())
 }
 
 // execValues runs a multi-row INSERT "prefix VALUES (…),(…) suffix" in chunks.

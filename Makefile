@@ -35,8 +35,12 @@ test-short:
 demo: build
 	BIN=$(BIN) SCALE=$(SCALE) SEED=$(SEED) ADDR=$(ADDR) sh scripts/demo.sh
 
+# Go benchmarks, then incremental refresh vs full crawl (requests, wall,
+# CPU per record vs the decode-only floor) at BENCH_SCALE.
+BENCH_SCALE ?= medium
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+	sh bench/ingest/refresh.sh $(BENCH_SCALE)
 
 clean:
 	rm -rf bin var public

@@ -98,7 +98,44 @@ func diffDataset(ctx context.Context, conn *sql.Conn, curRel string, d *datasets
 	if err := conn.QueryRowContext(ctx, q).Scan(&dc.Added, &dc.Updated, &dc.Removed); err != nil {
 		return dc, err
 	}
+	if dc.Removed > 0 && len(d.PrimaryKey) > 0 {
+		rk, err := removedKeys(ctx, conn, d.PrimaryKey, keyExprs, curRel, prevRel)
+		if err != nil {
+			return dc, fmt.Errorf("removed keys: %w", err)
+		}
+		dc.RemovedKeys = rk
+	}
 	return dc, nil
+}
+
+// removedKeys lists the keys (columns key, typed by keyExprs) of the rows
+// of prevRel that curRel no longer has, at most release.MaxRemovedKeys.
+func removedKeys(ctx context.Context, conn *sql.Conn, key, keyExprs []string, curRel, prevRel string) (*release.RemovedKeys, error) {
+	h := "hash(" + strings.Join(keyExprs, ", ") + ")"
+	q := fmt.Sprintf(`SELECT %s FROM %s AS r WHERE %s NOT IN (SELECT %s FROM %s AS r) ORDER BY ALL LIMIT %d`,
+		strings.Join(keyExprs, ", "), prevRel, h, h, curRel, release.MaxRemovedKeys+1)
+	rs, err := conn.QueryContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := &release.RemovedKeys{Columns: key, Keys: [][]any{}}
+	for rs.Next() {
+		vals := make([]any, len(key))
+		ptrs := make([]any, len(key))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rs.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		if len(out.Keys) == release.MaxRemovedKeys {
+			out.Truncated = true
+			break
+		}
+		out.Keys = append(out.Keys, vals)
+	}
+	return out, rs.Err()
 }
 
 func relationColumns(ctx context.Context, conn *sql.Conn, rel string) (map[string]bool, error) {

@@ -388,10 +388,19 @@ func TestChanges(t *testing.T) {
 	third := publish(t, db, opts)
 	want := map[string]release.DatasetChanges{"participation_daily": {Added: 1, Updated: 2, Removed: 1}}
 	for name, got := range third.Changes.Datasets {
-		if got != want[name] {
+		if counts(got) != want[name] {
 			t.Errorf("%s changes = %+v, want %+v", name, got, want[name])
 		}
 	}
+	if rk := third.Changes.Datasets["participation_daily"].RemovedKeys; rk == nil || len(rk.Keys) != 1 || !strings.Contains(fmt.Sprint(rk.Keys[0]), "project_id-6") {
+		t.Errorf("removed keys of participation_daily = %+v, want the deleted row's", rk)
+	}
+}
+
+// counts is c without its removed keys.
+func counts(c release.DatasetChanges) release.DatasetChanges {
+	c.RemovedKeys = nil
+	return c
 }
 
 func TestChangesFromParquetWithoutSnapshot(t *testing.T) {
@@ -406,6 +415,10 @@ func TestChangesFromParquetWithoutSnapshot(t *testing.T) {
 	}
 	second := publish(t, db, opts)
 	checkOnlyChange(t, second.Changes, "proposal_votes", release.DatasetChanges{Removed: 1})
+	rk := second.Changes.Datasets["proposal_votes"].RemovedKeys
+	if rk == nil || len(rk.Keys) != 1 || !slices.Contains(rk.Columns, "vote_id") || !strings.Contains(fmt.Sprint(rk.Keys[0]), "vote_id-2") || rk.Truncated {
+		t.Errorf("removed keys of proposal_votes = %+v, want the withdrawn vote's", rk)
+	}
 }
 
 func TestRetention(t *testing.T) {
@@ -585,7 +598,7 @@ func checkOnlyChange(t *testing.T, c release.Changes, dataset string, want relea
 		if name == dataset {
 			w = want
 		}
-		if got != w {
+		if counts(got) != w {
 			t.Errorf("%s changes = %+v, want %+v", name, got, w)
 		}
 	}

@@ -313,6 +313,20 @@ type DatasetChanges struct {
 	Added   int64 `json:"added"`
 	Updated int64 `json:"updated"`
 	Removed int64 `json:"removed"`
+	// RemovedKeys lists the primary keys of the removed rows (a withdrawn
+	// vote, a deleted proposal…), nil when none was removed or the
+	// dataset has no primary key.
+	RemovedKeys *RemovedKeys `json:"removed_keys,omitempty"`
+}
+
+// MaxRemovedKeys bounds RemovedKeys.Keys.
+const MaxRemovedKeys = 1000
+
+// RemovedKeys are the keys of a dataset's removed rows, in key order.
+type RemovedKeys struct {
+	Columns   []string `json:"columns"`
+	Keys      [][]any  `json:"keys"`
+	Truncated bool     `json:"truncated,omitempty"` // more than MaxRemovedKeys were removed
 }
 
 // Zero reports whether nothing changed.

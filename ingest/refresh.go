@@ -233,8 +233,20 @@ func (c *crawler) usersNewest(ctx context.Context, key string) error {
 		// The whole list was read: nothing to carry.
 		return nil
 	}
-	c.log.Info("user list changed beyond new accounts: reading it in full", "stored", stored, "new", fresh, "totalCount", total, "reason", errString(err))
+	c.fallback("user list changed beyond new accounts: reading it in full", err, stored, total, "new", fresh)
 	return c.runTask(ctx, "users", c.users)
+}
+
+// fallback logs why a list is read again in full: at warning level when
+// the API's answers were inconsistent (a repeated cursor, errors, a count
+// below what is stored), else (new and removed records) at debug level.
+func (c *crawler) fallback(msg string, err error, stored, total int64, args ...any) {
+	args = append(args, "stored", stored, "totalCount", total, "reason", errString(err))
+	if err != nil || total < stored {
+		c.log.Warn(msg, args...)
+		return
+	}
+	c.log.Debug(msg, args...)
 }
 
 func isInconsistent(err error) bool {
@@ -401,7 +413,7 @@ func (c *crawler) voteHeads(ctx context.Context, key string, size int, batch []v
 				carry = append(carry, rawstore.Carry{Source: c.src.Name, Run: c.run, Kind: rawstore.CarryVotes, Scope: v.id})
 			} else {
 				full = append(full, v.id)
-				c.log.Debug("votes changed beyond new ones: full re-read", "proposal", v.id, "stored", v.stored, "new", i, "totalCount", p.total)
+				c.fallback("votes changed beyond new ones: reading them in full", nil, v.stored, p.total, "proposal", v.id, "new", i)
 			}
 		case !p.hasNext:
 			// Every vote of the list is in the answer: a complete read.
@@ -436,7 +448,7 @@ func (c *crawler) voteHeads(ctx context.Context, key string, size int, batch []v
 		case err == nil && !met:
 			// read to the end: complete
 		default:
-			c.log.Debug("votes changed beyond new ones: full re-read", "proposal", m.v.id, "reason", errString(err))
+			c.fallback("votes changed beyond new ones: reading them in full", err, m.v.stored, m.total, "proposal", m.v.id)
 			full = append(full, m.v.id)
 		}
 	}

@@ -55,6 +55,10 @@
 // vote replaced by another, a moderated reply — on items of a step that
 // closed before the last full sweep, or a user profile edit, waits for the
 // next full sweep. Freshness and ReadFreshness report when that was.
+// Counts are trusted as the API gives them: an Elasticsearch count that
+// still includes a vote withdrawn in MySQL (API.md §4) keeps that vote
+// until the index catches up, when the count drops and the list is read
+// again in full.
 //
 // A refresh is resumable like a full sweep: full re-reads keep their
 // checkpoints; the vote and user checks write none and are asked again by

@@ -1,16 +1,19 @@
 package ingest_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -258,4 +261,73 @@ func TestRefreshResumeAfterKill(t *testing.T) {
 	mustComplete(t, frep, err, ingest.ModeFull)
 	compareTables(t, "after kill and resume", db, ref)
 	checkUnique(t, db)
+}
+
+// TestRefreshUnderHostileAnswers: malformed answers to the refresh's own
+// checks are retried, and checks whose counts do not add up (here every
+// totalCount one below the truth, as an index lagging behind would give)
+// make the refresh re-read the lists in full: the tables still equal a
+// full crawl's. (A count above the truth could hide a withdrawn vote
+// behind a new one: the staleness a full sweep bounds.)
+func TestRefreshUnderHostileAnswers(t *testing.T) {
+	cases := []struct {
+		name    string
+		rewrite func(body []byte, n int) []byte // n: how many check answers came before
+	}{
+		{"malformed every other answer", func(b []byte, n int) []byte {
+			if n%2 == 0 {
+				return b[:len(b)/2]
+			}
+			return b
+		}},
+		{"counts one below the truth", func(b []byte, n int) []byte {
+			return regexp.MustCompile(`"totalCount":(\d+)`).ReplaceAllFunc(b, func(m []byte) []byte {
+				var v int
+				fmt.Sscanf(string(m), `"totalCount":%d`, &v)
+				return []byte(fmt.Sprintf(`"totalCount":%d`, max(0, v-1)))
+			})
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			names := []string{"gironde", "landes"}
+			srv, err := sandbox.New(sandbox.Options{Seed: 5, Scale: sandbox.Tiny, Instances: names})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var hostile atomic.Bool
+			var checks atomic.Int64
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				body, _ := io.ReadAll(r.Body)
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				if !hostile.Load() || !bytes.Contains(body, []byte("ProposalVoteHeads")) && !bytes.Contains(body, []byte("ProposalVotesNewest")) {
+					srv.Handler().ServeHTTP(w, r)
+					return
+				}
+				rec := httptest.NewRecorder()
+				srv.Handler().ServeHTTP(rec, r)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(rec.Code)
+				w.Write(tc.rewrite(rec.Body.Bytes(), int(checks.Add(1))))
+			}))
+			defer ts.Close()
+			db := openDB(t, filepath.Join(t.TempDir(), "refreshed.duckdb"))
+			rep, err := ingest.Ingest(context.Background(), db, sourcesFor(ts.URL, names), ingest.Options{})
+			mustComplete(t, rep, err, ingest.ModeFull)
+			if err := srv.World().AdvanceTo(2); err != nil {
+				t.Fatal(err)
+			}
+			hostile.Store(true)
+			rep, err = ingest.Ingest(context.Background(), db, sourcesFor(ts.URL, names), ingest.Options{})
+			mustComplete(t, rep, err, ingest.ModeIncremental)
+			hostile.Store(false)
+			if checks.Load() == 0 {
+				t.Fatal("no vote check was answered")
+			}
+			ref := openDB(t, filepath.Join(t.TempDir(), "full.duckdb"))
+			frep, err := ingest.Ingest(context.Background(), ref, sourcesFor(ts.URL, names), ingest.Options{})
+			mustComplete(t, frep, err, ingest.ModeFull)
+			compareTables(t, tc.name, db, ref)
+		})
+	}
 }

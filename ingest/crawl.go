@@ -543,15 +543,7 @@ func (c *crawler) paginate(ctx context.Context, key, entity, scope string, fetch
 	seenRows := map[rowKey]struct{}{}
 	repeats := 0 // consecutive pages of rows all seen before
 	for n := 1; ; n++ {
-		var p page
-		partial, err := c.call(ctx, key, n, size, &first, func(ctx context.Context, first int) error {
-			var e error
-			p, e = fetch(ctx, first, after)
-			if p.nulled > 0 {
-				e = nulled(e, fmt.Sprintf("%d edges of %s", p.nulled, key))
-			}
-			return e
-		})
+		p, partial, err := c.fetchPage(ctx, key, n, size, &first, after, fetch)
 		if err != nil {
 			return err
 		}
@@ -621,6 +613,21 @@ func (c *crawler) paginate(ctx context.Context, key, entity, scope string, fetch
 		}
 		after = p.end
 	}
+}
+
+// fetchPage asks page n of connection key after a cursor, with call's
+// retries; edges nulled by errors make the answer a *NulledError, retried.
+func (c *crawler) fetchPage(ctx context.Context, key string, n, size int, first *int, after *string, fetch func(ctx context.Context, first int, after *string) (page, error)) (page, gqlerror.List, error) {
+	var p page
+	partial, err := c.call(ctx, key, n, size, first, func(ctx context.Context, first int) error {
+		var e error
+		p, e = fetch(ctx, first, after)
+		if p.nulled > 0 {
+			e = nulled(e, fmt.Sprintf("%d edges of %s", p.nulled, key))
+		}
+		return e
+	})
+	return p, partial, err
 }
 
 // rowKey identifies a row of a connection's pages.

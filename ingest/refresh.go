@@ -154,15 +154,7 @@ func (c *crawler) newestFirst(ctx context.Context, key, entity string, after *st
 		seen[*after] = true
 	}
 	for n := 1; ; n++ {
-		var p page
-		partial, err := c.call(ctx, key, n, size, &first, func(ctx context.Context, first int) error {
-			var e error
-			p, e = fetch(ctx, first, after)
-			if p.nulled > 0 {
-				e = nulled(e, fmt.Sprintf("%d edges of %s", p.nulled, key))
-			}
-			return e
-		})
+		p, partial, err := c.fetchPage(ctx, key, n, size, &first, after, fetch)
 		if err != nil {
 			return fresh, total, false, err
 		}
@@ -384,7 +376,7 @@ func (c *crawler) voteHeads(ctx context.Context, key string, size int, batch []v
 			// the full sweep's votes task would find; nothing carried.
 			continue
 		}
-		conn := h.Votes.VoteHeadsPage
+		conn := h.Votes.VotePage
 		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor}
 		if err := edgeRows(c, &p, rawstore.ProposalVotes, conn.Edges, func(e *capco.VoteEdge) (string, any) {
 			if e.Node.Id != "" {

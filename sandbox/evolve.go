@@ -426,25 +426,7 @@ func (e *evolver) newProposal(s *Step, f form, prefix int, t, until time.Time) {
 		pt = until
 	}
 	pr.PublishedAt = tp(pt)
-	if len(p.Themes) > 0 && e.chance(0.8) {
-		pr.Theme = pickS(e.gen, p.Themes)
-	}
-	if e.chance(0.85) {
-		pr.Category = pickS(e.gen, categories)
-	}
-	if e.chance(0.6) {
-		pr.Address = e.address()
-	}
-	if e.chance(0.85) {
-		pr.Cost = e.cost()
-	}
-	e.respond(pr, f)
-	pr.AnalysisID = GlobalID("ProposalAnalysis", e.uuid())
-	pr.AssessID = GlobalID("ProposalAssessment", e.uuid())
-	pr.DecisionID = GlobalID("ProposalDecision", e.uuid())
-	s.Proposals = append(s.Proposals, pr)
-	in.Proposals = append(in.Proposals, pr)
-	e.register(pr.ID, pr.UUID, pr)
+	e.deposit(pr, s, f)
 }
 
 var (

@@ -586,25 +586,7 @@ func (g *gen) proposals(p *Project, s *Step, f form, n, refPrefix int, from, to 
 			pr.TrashedAt = tp(g.between(pr.CreatedAt, to.Add(72*time.Hour)))
 			pr.TrashedReason = "Hors du champ de compétence du Département"
 		}
-		if len(p.Themes) > 0 && g.chance(0.8) {
-			pr.Theme = pickS(g, p.Themes)
-		}
-		if g.chance(0.85) {
-			pr.Category = pickS(g, categories)
-		}
-		if g.chance(0.6) {
-			pr.Address = g.address()
-		}
-		if g.chance(0.85) {
-			pr.Cost = g.cost()
-		}
-		g.respond(pr, f)
-		pr.AnalysisID = GlobalID("ProposalAnalysis", g.uuid())
-		pr.AssessID = GlobalID("ProposalAssessment", g.uuid())
-		pr.DecisionID = GlobalID("ProposalDecision", g.uuid())
-		s.Proposals = append(s.Proposals, pr)
-		in.Proposals = append(in.Proposals, pr)
-		g.register(pr.ID, pr.UUID, pr)
+		g.deposit(pr, s, f)
 		out = append(out, pr)
 	}
 	return out
@@ -652,6 +634,32 @@ func (g *gen) address() *Address {
 // cost returns an analysts' estimation in euros (log-normal, by 500 €).
 func (g *gen) cost() int64 {
 	return max(500, int64(math.Round(math.Exp(9.5+g.r.NormFloat64()*0.9)/500))*500)
+}
+
+// deposit gives a new proposal of collect step s its theme, category,
+// address, cost, form answers and analysis ids, and files it in the step
+// and the instance.
+func (g *gen) deposit(pr *Proposal, s *Step, f form) {
+	p, in := s.Project, g.in
+	if len(p.Themes) > 0 && g.chance(0.8) {
+		pr.Theme = pickS(g, p.Themes)
+	}
+	if g.chance(0.85) {
+		pr.Category = pickS(g, categories)
+	}
+	if g.chance(0.6) {
+		pr.Address = g.address()
+	}
+	if g.chance(0.85) {
+		pr.Cost = g.cost()
+	}
+	g.respond(pr, f)
+	pr.AnalysisID = GlobalID("ProposalAnalysis", g.uuid())
+	pr.AssessID = GlobalID("ProposalAssessment", g.uuid())
+	pr.DecisionID = GlobalID("ProposalDecision", g.uuid())
+	s.Proposals = append(s.Proposals, pr)
+	in.Proposals = append(in.Proposals, pr)
+	g.register(pr.ID, pr.UUID, pr)
 }
 
 // votes gives a proposal n votes: support votes after deposit, then most

@@ -7462,22 +7462,22 @@ func (v *ProposalVotesNewestNodeProposal) GetVotes() ProposalVotesNewestNodeProp
 
 // ProposalVotesNewestNodeProposalVotesProposalVoteConnection includes the requested fields of the GraphQL type ProposalVoteConnection.
 type ProposalVotesNewestNodeProposalVotesProposalVoteConnection struct {
-	VoteHeadsPage `json:"-"`
+	VotePage `json:"-"`
 }
 
 // GetTotalCount returns ProposalVotesNewestNodeProposalVotesProposalVoteConnection.TotalCount, and is useful for accessing the field via an interface.
 func (v *ProposalVotesNewestNodeProposalVotesProposalVoteConnection) GetTotalCount() int {
-	return v.VoteHeadsPage.TotalCount
+	return v.VotePage.TotalCount
 }
 
 // GetPageInfo returns ProposalVotesNewestNodeProposalVotesProposalVoteConnection.PageInfo, and is useful for accessing the field via an interface.
-func (v *ProposalVotesNewestNodeProposalVotesProposalVoteConnection) GetPageInfo() VoteHeadsPagePageInfo {
-	return v.VoteHeadsPage.PageInfo
+func (v *ProposalVotesNewestNodeProposalVotesProposalVoteConnection) GetPageInfo() VotePagePageInfo {
+	return v.VotePage.PageInfo
 }
 
 // GetEdges returns ProposalVotesNewestNodeProposalVotesProposalVoteConnection.Edges, and is useful for accessing the field via an interface.
 func (v *ProposalVotesNewestNodeProposalVotesProposalVoteConnection) GetEdges() []*VoteEdge {
-	return v.VoteHeadsPage.Edges
+	return v.VotePage.Edges
 }
 
 func (v *ProposalVotesNewestNodeProposalVotesProposalVoteConnection) UnmarshalJSON(b []byte) error {
@@ -7498,7 +7498,7 @@ func (v *ProposalVotesNewestNodeProposalVotesProposalVoteConnection) UnmarshalJS
 	}
 
 	err = json.Unmarshal(
-		b, &v.VoteHeadsPage)
+		b, &v.VotePage)
 	if err != nil {
 		return err
 	}
@@ -7508,7 +7508,7 @@ func (v *ProposalVotesNewestNodeProposalVotesProposalVoteConnection) UnmarshalJS
 type __premarshalProposalVotesNewestNodeProposalVotesProposalVoteConnection struct {
 	TotalCount int `json:"totalCount"`
 
-	PageInfo VoteHeadsPagePageInfo `json:"pageInfo"`
+	PageInfo VotePagePageInfo `json:"pageInfo"`
 
 	Edges []*VoteEdge `json:"edges"`
 }
@@ -7524,9 +7524,9 @@ func (v *ProposalVotesNewestNodeProposalVotesProposalVoteConnection) MarshalJSON
 func (v *ProposalVotesNewestNodeProposalVotesProposalVoteConnection) __premarshalJSON() (*__premarshalProposalVotesNewestNodeProposalVotesProposalVoteConnection, error) {
 	var retval __premarshalProposalVotesNewestNodeProposalVotesProposalVoteConnection
 
-	retval.TotalCount = v.VoteHeadsPage.TotalCount
-	retval.PageInfo = v.VoteHeadsPage.PageInfo
-	retval.Edges = v.VoteHeadsPage.Edges
+	retval.TotalCount = v.VotePage.TotalCount
+	retval.PageInfo = v.VotePage.PageInfo
+	retval.Edges = v.VotePage.Edges
 	return &retval, nil
 }
 
@@ -8266,38 +8266,72 @@ func (v *ProposalVotesNodeProposal) GetVotes() ProposalVotesNodeProposalVotesPro
 
 // ProposalVotesNodeProposalVotesProposalVoteConnection includes the requested fields of the GraphQL type ProposalVoteConnection.
 type ProposalVotesNodeProposalVotesProposalVoteConnection struct {
-	TotalCount int                                                          `json:"totalCount"`
-	PageInfo   ProposalVotesNodeProposalVotesProposalVoteConnectionPageInfo `json:"pageInfo"`
-	Edges      []*VoteEdge                                                  `json:"edges"`
+	VotePage `json:"-"`
 }
 
 // GetTotalCount returns ProposalVotesNodeProposalVotesProposalVoteConnection.TotalCount, and is useful for accessing the field via an interface.
 func (v *ProposalVotesNodeProposalVotesProposalVoteConnection) GetTotalCount() int {
-	return v.TotalCount
+	return v.VotePage.TotalCount
 }
 
 // GetPageInfo returns ProposalVotesNodeProposalVotesProposalVoteConnection.PageInfo, and is useful for accessing the field via an interface.
-func (v *ProposalVotesNodeProposalVotesProposalVoteConnection) GetPageInfo() ProposalVotesNodeProposalVotesProposalVoteConnectionPageInfo {
-	return v.PageInfo
+func (v *ProposalVotesNodeProposalVotesProposalVoteConnection) GetPageInfo() VotePagePageInfo {
+	return v.VotePage.PageInfo
 }
 
 // GetEdges returns ProposalVotesNodeProposalVotesProposalVoteConnection.Edges, and is useful for accessing the field via an interface.
-func (v *ProposalVotesNodeProposalVotesProposalVoteConnection) GetEdges() []*VoteEdge { return v.Edges }
-
-// ProposalVotesNodeProposalVotesProposalVoteConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
-type ProposalVotesNodeProposalVotesProposalVoteConnectionPageInfo struct {
-	HasNextPage bool    `json:"hasNextPage"`
-	EndCursor   *string `json:"endCursor"`
+func (v *ProposalVotesNodeProposalVotesProposalVoteConnection) GetEdges() []*VoteEdge {
+	return v.VotePage.Edges
 }
 
-// GetHasNextPage returns ProposalVotesNodeProposalVotesProposalVoteConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
-func (v *ProposalVotesNodeProposalVotesProposalVoteConnectionPageInfo) GetHasNextPage() bool {
-	return v.HasNextPage
+func (v *ProposalVotesNodeProposalVotesProposalVoteConnection) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ProposalVotesNodeProposalVotesProposalVoteConnection
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ProposalVotesNodeProposalVotesProposalVoteConnection = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.VotePage)
+	if err != nil {
+		return err
+	}
+	return nil
 }
 
-// GetEndCursor returns ProposalVotesNodeProposalVotesProposalVoteConnectionPageInfo.EndCursor, and is useful for accessing the field via an interface.
-func (v *ProposalVotesNodeProposalVotesProposalVoteConnectionPageInfo) GetEndCursor() *string {
-	return v.EndCursor
+type __premarshalProposalVotesNodeProposalVotesProposalVoteConnection struct {
+	TotalCount int `json:"totalCount"`
+
+	PageInfo VotePagePageInfo `json:"pageInfo"`
+
+	Edges []*VoteEdge `json:"edges"`
+}
+
+func (v *ProposalVotesNodeProposalVotesProposalVoteConnection) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ProposalVotesNodeProposalVotesProposalVoteConnection) __premarshalJSON() (*__premarshalProposalVotesNodeProposalVotesProposalVoteConnection, error) {
+	var retval __premarshalProposalVotesNodeProposalVotesProposalVoteConnection
+
+	retval.TotalCount = v.VotePage.TotalCount
+	retval.PageInfo = v.VotePage.PageInfo
+	retval.Edges = v.VotePage.Edges
+	return &retval, nil
 }
 
 // ProposalVotesNodeQuestionnaire includes the requested fields of the GraphQL type Questionnaire.
@@ -14541,23 +14575,19 @@ func (v *VoteHeadsItemVersion) GetTypename() *string { return v.Typename }
 
 // VoteHeadsItemVotesProposalVoteConnection includes the requested fields of the GraphQL type ProposalVoteConnection.
 type VoteHeadsItemVotesProposalVoteConnection struct {
-	VoteHeadsPage `json:"-"`
+	VotePage `json:"-"`
 }
 
 // GetTotalCount returns VoteHeadsItemVotesProposalVoteConnection.TotalCount, and is useful for accessing the field via an interface.
-func (v *VoteHeadsItemVotesProposalVoteConnection) GetTotalCount() int {
-	return v.VoteHeadsPage.TotalCount
-}
+func (v *VoteHeadsItemVotesProposalVoteConnection) GetTotalCount() int { return v.VotePage.TotalCount }
 
 // GetPageInfo returns VoteHeadsItemVotesProposalVoteConnection.PageInfo, and is useful for accessing the field via an interface.
-func (v *VoteHeadsItemVotesProposalVoteConnection) GetPageInfo() VoteHeadsPagePageInfo {
-	return v.VoteHeadsPage.PageInfo
+func (v *VoteHeadsItemVotesProposalVoteConnection) GetPageInfo() VotePagePageInfo {
+	return v.VotePage.PageInfo
 }
 
 // GetEdges returns VoteHeadsItemVotesProposalVoteConnection.Edges, and is useful for accessing the field via an interface.
-func (v *VoteHeadsItemVotesProposalVoteConnection) GetEdges() []*VoteEdge {
-	return v.VoteHeadsPage.Edges
-}
+func (v *VoteHeadsItemVotesProposalVoteConnection) GetEdges() []*VoteEdge { return v.VotePage.Edges }
 
 func (v *VoteHeadsItemVotesProposalVoteConnection) UnmarshalJSON(b []byte) error {
 
@@ -14577,7 +14607,7 @@ func (v *VoteHeadsItemVotesProposalVoteConnection) UnmarshalJSON(b []byte) error
 	}
 
 	err = json.Unmarshal(
-		b, &v.VoteHeadsPage)
+		b, &v.VotePage)
 	if err != nil {
 		return err
 	}
@@ -14587,7 +14617,7 @@ func (v *VoteHeadsItemVotesProposalVoteConnection) UnmarshalJSON(b []byte) error
 type __premarshalVoteHeadsItemVotesProposalVoteConnection struct {
 	TotalCount int `json:"totalCount"`
 
-	PageInfo VoteHeadsPagePageInfo `json:"pageInfo"`
+	PageInfo VotePagePageInfo `json:"pageInfo"`
 
 	Edges []*VoteEdge `json:"edges"`
 }
@@ -14603,39 +14633,11 @@ func (v *VoteHeadsItemVotesProposalVoteConnection) MarshalJSON() ([]byte, error)
 func (v *VoteHeadsItemVotesProposalVoteConnection) __premarshalJSON() (*__premarshalVoteHeadsItemVotesProposalVoteConnection, error) {
 	var retval __premarshalVoteHeadsItemVotesProposalVoteConnection
 
-	retval.TotalCount = v.VoteHeadsPage.TotalCount
-	retval.PageInfo = v.VoteHeadsPage.PageInfo
-	retval.Edges = v.VoteHeadsPage.Edges
+	retval.TotalCount = v.VotePage.TotalCount
+	retval.PageInfo = v.VotePage.PageInfo
+	retval.Edges = v.VotePage.Edges
 	return &retval, nil
 }
-
-// VoteHeadsPage includes the GraphQL fields of ProposalVoteConnection requested by the fragment VoteHeadsPage.
-type VoteHeadsPage struct {
-	TotalCount int                   `json:"totalCount"`
-	PageInfo   VoteHeadsPagePageInfo `json:"pageInfo"`
-	Edges      []*VoteEdge           `json:"edges"`
-}
-
-// GetTotalCount returns VoteHeadsPage.TotalCount, and is useful for accessing the field via an interface.
-func (v *VoteHeadsPage) GetTotalCount() int { return v.TotalCount }
-
-// GetPageInfo returns VoteHeadsPage.PageInfo, and is useful for accessing the field via an interface.
-func (v *VoteHeadsPage) GetPageInfo() VoteHeadsPagePageInfo { return v.PageInfo }
-
-// GetEdges returns VoteHeadsPage.Edges, and is useful for accessing the field via an interface.
-func (v *VoteHeadsPage) GetEdges() []*VoteEdge { return v.Edges }
-
-// VoteHeadsPagePageInfo includes the requested fields of the GraphQL type PageInfo.
-type VoteHeadsPagePageInfo struct {
-	HasNextPage bool    `json:"hasNextPage"`
-	EndCursor   *string `json:"endCursor"`
-}
-
-// GetHasNextPage returns VoteHeadsPagePageInfo.HasNextPage, and is useful for accessing the field via an interface.
-func (v *VoteHeadsPagePageInfo) GetHasNextPage() bool { return v.HasNextPage }
-
-// GetEndCursor returns VoteHeadsPagePageInfo.EndCursor, and is useful for accessing the field via an interface.
-func (v *VoteHeadsPagePageInfo) GetEndCursor() *string { return v.EndCursor }
 
 // VoteNode includes the requested fields of the GraphQL type ProposalVote.
 type VoteNode struct {
@@ -14660,6 +14662,34 @@ func (v *VoteNode) GetPublishedAt() *DateTime { return v.PublishedAt }
 
 // GetAnonymous returns VoteNode.Anonymous, and is useful for accessing the field via an interface.
 func (v *VoteNode) GetAnonymous() bool { return v.Anonymous }
+
+// One page of a proposal's votes (every vote operation).
+type VotePage struct {
+	TotalCount int              `json:"totalCount"`
+	PageInfo   VotePagePageInfo `json:"pageInfo"`
+	Edges      []*VoteEdge      `json:"edges"`
+}
+
+// GetTotalCount returns VotePage.TotalCount, and is useful for accessing the field via an interface.
+func (v *VotePage) GetTotalCount() int { return v.TotalCount }
+
+// GetPageInfo returns VotePage.PageInfo, and is useful for accessing the field via an interface.
+func (v *VotePage) GetPageInfo() VotePagePageInfo { return v.PageInfo }
+
+// GetEdges returns VotePage.Edges, and is useful for accessing the field via an interface.
+func (v *VotePage) GetEdges() []*VoteEdge { return v.Edges }
+
+// VotePagePageInfo includes the requested fields of the GraphQL type PageInfo.
+type VotePagePageInfo struct {
+	HasNextPage bool    `json:"hasNextPage"`
+	EndCursor   *string `json:"endCursor"`
+}
+
+// GetHasNextPage returns VotePagePageInfo.HasNextPage, and is useful for accessing the field via an interface.
+func (v *VotePagePageInfo) GetHasNextPage() bool { return v.HasNextPage }
+
+// GetEndCursor returns VotePagePageInfo.EndCursor, and is useful for accessing the field via an interface.
+func (v *VotePagePageInfo) GetEndCursor() *string { return v.EndCursor }
 
 // __AuthorsInput is used internally by genqlient
 type __AuthorsInput struct {
@@ -15563,12 +15593,12 @@ query ProposalVoteHeads ($ids: [ID!]!, $first: Int!) {
 		... on Proposal {
 			id
 			votes(first: $first, orderBy: {field:PUBLISHED_AT,direction:DESC}) {
-				... VoteHeadsPage
+				... VotePage
 			}
 		}
 	}
 }
-fragment VoteHeadsPage on ProposalVoteConnection {
+fragment VotePage on ProposalVoteConnection {
 	totalCount
 	pageInfo {
 		hasNextPage
@@ -15622,21 +15652,24 @@ query ProposalVotes ($proposal: ID!, $first: Int!, $after: String) {
 		__typename
 		... on Proposal {
 			votes(first: $first, after: $after, orderBy: {field:PUBLISHED_AT,direction:ASC}) {
-				totalCount
-				pageInfo {
-					hasNextPage
-					endCursor
-				}
-				edges {
-					node {
-						id
-						createdAt
-						published
-						publishedAt
-						anonymous
-					}
-				}
+				... VotePage
 			}
+		}
+	}
+}
+fragment VotePage on ProposalVoteConnection {
+	totalCount
+	pageInfo {
+		hasNextPage
+		endCursor
+	}
+	edges {
+		node {
+			id
+			createdAt
+			published
+			publishedAt
+			anonymous
 		}
 	}
 }
@@ -15679,12 +15712,12 @@ query ProposalVotesNewest ($proposal: ID!, $first: Int!, $after: String) {
 		__typename
 		... on Proposal {
 			votes(first: $first, after: $after, orderBy: {field:PUBLISHED_AT,direction:DESC}) {
-				... VoteHeadsPage
+				... VotePage
 			}
 		}
 	}
 }
-fragment VoteHeadsPage on ProposalVoteConnection {
+fragment VotePage on ProposalVoteConnection {
 	totalCount
 	pageInfo {
 		hasNextPage

@@ -223,9 +223,7 @@ func (c *crawler) projectTree(ctx context.Context) {
 		return
 	}
 	carry := &rawstore.Batch{}
-	keep := func(kind, scope string) {
-		carry.Carry = append(carry.Carry, rawstore.Carry{Source: c.src.Name, Run: c.run, Kind: kind, Scope: scope})
-	}
+	keep := func(kind, scope string) { carry.Carry = append(carry.Carry, c.carried(kind, scope)) }
 	consulting := c.consultingProjects(steps, projects)
 	var g2 taskGroup
 	for _, p := range projects {

@@ -532,7 +532,11 @@ func (c *crawler) votePage(ctx context.Context, op, query, proposal string, firs
 	if n.Typename != "Proposal" {
 		return page{}, fmt.Errorf("node %s is a %s, not a Proposal", proposal, n.Typename)
 	}
-	conn := n.Votes
+	return c.votePageOf(&n.Votes, proposal), err
+}
+
+// votePageOf is the page of a proposal's decoded vote connection.
+func (c *crawler) votePageOf(conn *voteConn, proposal string) page {
 	p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor, fetched: int64(len(conn.Edges))}
 	p.rows = make([]rawstore.Row, 0, len(conn.Edges))
 	for _, e := range conn.Edges {
@@ -543,26 +547,37 @@ func (c *crawler) votePage(ctx context.Context, op, query, proposal string, firs
 		c.observe(e.Node.CreatedAt)
 		p.rows = append(p.rows, rawstore.Row{Table: rawstore.ProposalVotes, Source: c.src.Name, Run: c.run, ID: e.Node.ID, Context: []any{proposal}, Payload: e.Node.raw})
 	}
-	return p, err
+	return p
 }
 
-// votePageData is the answer of ProposalVotes and ProposalVotesNewest as
-// the hot path decodes it.
-type votePageData struct {
-	Node *struct {
-		Typename string `json:"__typename"`
-		Votes    struct {
-			TotalCount int `json:"totalCount"`
-			PageInfo   struct {
-				HasNextPage bool    `json:"hasNextPage"`
-				EndCursor   *string `json:"endCursor"`
-			} `json:"pageInfo"`
-			Edges []*struct {
-				Node *rawVote `json:"node"`
-			} `json:"edges"`
-		} `json:"votes"`
-	} `json:"node"`
-}
+// votePageData is the answer of ProposalVotes and ProposalVotesNewest, and
+// voteHeadsData that of ProposalVoteHeads, as the hot path decodes them
+// (fragment VotePage).
+type (
+	votePageData struct {
+		Node *struct {
+			Typename string   `json:"__typename"`
+			Votes    voteConn `json:"votes"`
+		} `json:"node"`
+	}
+	voteHeadsData struct {
+		Nodes []*struct {
+			Typename string   `json:"__typename"`
+			ID       string   `json:"id"`
+			Votes    voteConn `json:"votes"`
+		} `json:"nodes"`
+	}
+	voteConn struct {
+		TotalCount int `json:"totalCount"`
+		PageInfo   struct {
+			HasNextPage bool    `json:"hasNextPage"`
+			EndCursor   *string `json:"endCursor"`
+		} `json:"pageInfo"`
+		Edges []*struct {
+			Node *rawVote `json:"node"`
+		} `json:"edges"`
+	}
+)
 
 // rawVote is a ProposalVote node: its JSON as delivered, and the fields
 // capstat reads, decoded (and their DateTime layout checked) once.

@@ -266,11 +266,11 @@ func (r *Report) String() string {
 		if s.Resumed {
 			resumed = " (resumed)"
 		}
-		mode := s.Mode
-		if mode == "" {
-			mode = ModeFull
+		mode := ""
+		if s.Mode != "" { // empty when the source failed before its run began
+			mode = " (" + s.Mode + ")"
 		}
-		fmt.Fprintf(&b, "%s run %d (%s)%s: %s — %d requests, %s, %d retries, %s\n",
+		fmt.Fprintf(&b, "%s run %d%s%s: %s — %d requests, %s, %d retries, %s\n",
 			s.Source, s.Run, mode, resumed, state, s.Requests, byteSize(s.Bytes), s.Retries, s.Duration.Round(time.Millisecond))
 		for _, r := range s.Refused {
 			why := "unexpected: see raw.ingest_errors"

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Khan/genqlient/graphql"
 	"github.com/capstat/capstat/ingest/capco"
 	"github.com/capstat/capstat/ingest/rawstore"
 )
@@ -78,9 +79,9 @@ func (c *crawler) consultingProjects(steps []stepRef, projects []projectRef) map
 	return out
 }
 
-// carry commits that the run keeps the stored rows of a scope.
-func (c *crawler) carry(ctx context.Context, kind, scope string) error {
-	return c.w.put(ctx, &rawstore.Batch{Carry: []rawstore.Carry{{Source: c.src.Name, Run: c.run, Kind: kind, Scope: scope}}}, nil)
+// carried is the record that the run keeps the stored rows of a scope.
+func (c *crawler) carried(kind, scope string) rawstore.Carry {
+	return rawstore.Carry{Source: c.src.Name, Run: c.run, Kind: kind, Scope: scope}
 }
 
 // known returns which of ids are live rows of table.
@@ -220,7 +221,7 @@ func (c *crawler) usersNewest(ctx context.Context, key string) error {
 	case err != nil && !isInconsistent(err):
 		return err
 	case err == nil && met && stored+fresh == total:
-		return c.carry(ctx, rawstore.CarryUsers, "")
+		return c.w.put(ctx, &rawstore.Batch{Carry: []rawstore.Carry{c.carried(rawstore.CarryUsers, "")}}, nil)
 	case err == nil && !met:
 		// The whole list was read: nothing to carry.
 		return nil
@@ -326,24 +327,19 @@ func (c *crawler) voteHeads(ctx context.Context, key string, size int, batch []v
 		ids[i] = v.id
 	}
 	first := size
-	var resp *capco.ProposalVoteHeadsResponse
+	var data voteHeadsData
 	partial, err := c.call(ctx, key, 1, size, &first, func(ctx context.Context, first int) error {
-		var e error
-		resp, e = capco.ProposalVoteHeads(ctx, c.gql, ids, first)
-		return e
+		data = voteHeadsData{}
+		return c.gql.MakeRequest(ctx, &graphql.Request{OpName: "ProposalVoteHeads", Query: capco.ProposalVoteHeads_Operation,
+			Variables: map[string]any{"ids": ids, "first": first}}, &graphql.Response{Data: &data})
 	})
 	if err != nil {
 		return err
 	}
-	heads := map[string]*capco.VoteHeadsItemProposal{}
-	if resp != nil {
-		for _, it := range resp.Nodes {
-			if it == nil || *it == nil {
-				continue
-			}
-			if p, ok := (*it).(*capco.VoteHeadsItemProposal); ok {
-				heads[p.Id] = p
-			}
+	heads := map[string]*voteConn{}
+	for _, n := range data.Nodes {
+		if n != nil && n.Typename == "Proposal" {
+			heads[n.ID] = &n.Votes
 		}
 	}
 	// With errors in the answer, a missing entry may be hidden rather than
@@ -358,17 +354,14 @@ func (c *crawler) voteHeads(ctx context.Context, key string, size int, batch []v
 	var full []string
 	var rows []rawstore.Row
 	type more struct {
-		v      voteScope
-		after  string
-		fresh  int64
-		total  int64
-		reason string
+		v            voteScope
+		after        string
+		fresh, total int64
 	}
 	var follow []more
-	pages := map[string]page{}
 	for _, v := range batch {
-		h := heads[v.id]
-		if h == nil {
+		conn := heads[v.id]
+		if conn == nil {
 			if degraded {
 				full = append(full, v.id)
 			}
@@ -376,25 +369,9 @@ func (c *crawler) voteHeads(ctx context.Context, key string, size int, batch []v
 			// the full sweep's votes task would find; nothing carried.
 			continue
 		}
-		conn := h.Votes.VotePage
-		p := page{total: int64(conn.TotalCount), hasNext: conn.PageInfo.HasNextPage, end: conn.PageInfo.EndCursor}
-		if err := edgeRows(c, &p, rawstore.ProposalVotes, conn.Edges, func(e *capco.VoteEdge) (string, any) {
-			if e.Node.Id != "" {
-				c.observe(e.Node.CreatedAt)
-			}
-			return e.Node.Id, &e.Node
-		}, v.id); err != nil {
-			return err
-		}
+		p := c.votePageOf(conn, v.id)
 		if p.nulled > 0 {
 			full = append(full, v.id)
-			continue
-		}
-		pages[v.id] = p
-	}
-	for _, v := range batch {
-		p, ok := pages[v.id]
-		if !ok {
 			continue
 		}
 		i := firstKnown(p.rows, v.knownSet(rowIDs(p.rows)))
@@ -402,7 +379,7 @@ func (c *crawler) voteHeads(ctx context.Context, key string, size int, batch []v
 		case i >= 0:
 			rows = append(rows, p.rows[:i]...)
 			if v.stored+int64(i) == p.total {
-				carry = append(carry, rawstore.Carry{Source: c.src.Name, Run: c.run, Kind: rawstore.CarryVotes, Scope: v.id})
+				carry = append(carry, c.carried(rawstore.CarryVotes, v.id))
 			} else {
 				full = append(full, v.id)
 				c.fallback("votes changed beyond new ones: reading them in full", nil, v.stored, p.total, "proposal", v.id, "new", i)
@@ -434,7 +411,7 @@ func (c *crawler) voteHeads(ctx context.Context, key string, size int, batch []v
 		case err != nil && !isInconsistent(err):
 			return err
 		case err == nil && met && m.v.stored+m.fresh+fresh == m.total:
-			if err := c.carry(ctx, rawstore.CarryVotes, m.v.id); err != nil {
+			if err := c.w.put(ctx, &rawstore.Batch{Carry: []rawstore.Carry{c.carried(rawstore.CarryVotes, m.v.id)}}, nil); err != nil {
 				return err
 			}
 		case err == nil && !met:

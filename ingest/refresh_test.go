@@ -11,12 +11,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -223,37 +220,13 @@ func TestRefreshResumeAfterKill(t *testing.T) {
 	mustComplete(t, rep, err, ingest.ModeIncremental)
 	killAt := e.served.Load() * 2 / 3
 	e.served.Store(0)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+path, childURLEnv+"="+e.ts.URL, childSrcsEnv+"="+strings.Join(names, ","))
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	for e.served.Load() < killAt {
-		select {
-		case err := <-exited:
-			t.Fatalf("refresh finished before being killed (%v) after %d requests", err, e.served.Load())
-		case <-time.After(2 * time.Millisecond):
-		}
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-exited
+	killChild(t, path, e.ts.URL, names, &e.served, killAt)
 	t.Logf("killed after %d requests", e.served.Load())
 
 	db = openDB(t, path)
 	rep, err = e.ingest(t, db, names, ingest.Options{}, 0)
 	mustComplete(t, rep, err, ingest.ModeIncremental)
-	resumed := 0
-	for _, s := range rep.Sources {
-		if s.Resumed {
-			resumed++
-		}
-	}
-	if resumed == 0 {
+	if resumedSources(rep) == 0 {
 		t.Errorf("no source resumed its refresh:\n%s", rep)
 	}
 	ref := openDB(t, filepath.Join(t.TempDir(), "full.duckdb"))

@@ -72,29 +72,7 @@ func TestResumeAfterKill(t *testing.T) {
 
 	path := filepath.Join(t.TempDir(), "killed.duckdb")
 	served.Store(0)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+path, childURLEnv+"="+ts.URL, childSrcsEnv+"="+strings.Join(names, ","))
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	deadline := time.After(2 * time.Minute)
-wait:
-	for served.Load() < full/2 {
-		select {
-		case err := <-exited:
-			t.Fatalf("child finished before being killed (%v) after %d/%d requests", err, served.Load(), full)
-		case <-deadline:
-			break wait
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-exited
+	killChild(t, path, ts.URL, names, &served, full/2)
 	t.Logf("killed after %d of %d requests", served.Load(), full)
 
 	db := openDB(t, path)
@@ -110,13 +88,7 @@ wait:
 	if err != nil {
 		t.Fatalf("resumed ingest: %v", err)
 	}
-	resumed := 0
-	for _, s := range rep.Sources {
-		if s.Resumed {
-			resumed++
-		}
-	}
-	if resumed == 0 {
+	if resumedSources(rep) == 0 {
 		t.Errorf("no source resumed:\n%s", rep)
 	}
 	if served.Load() >= full {
@@ -130,4 +102,46 @@ wait:
 		}
 	}
 	checkUnique(t, db)
+}
+
+// killChild runs one ingestion of names from url into the database at
+// path in a child process and kills it with SIGKILL once served (the
+// server's request count) reaches at, or after two minutes. The child
+// finishing first fails the test.
+func killChild(t *testing.T, path, url string, names []string, served *atomic.Int64, at int64) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+path, childURLEnv+"="+url, childSrcsEnv+"="+strings.Join(names, ","))
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.After(2 * time.Minute)
+wait:
+	for served.Load() < at {
+		select {
+		case err := <-exited:
+			t.Fatalf("child finished before being killed (%v) after %d/%d requests", err, served.Load(), at)
+		case <-deadline:
+			break wait
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-exited
+}
+
+// resumedSources counts the sources of rep that resumed an interrupted run.
+func resumedSources(rep *ingest.Report) int {
+	n := 0
+	for _, s := range rep.Sources {
+		if s.Resumed {
+			n++
+		}
+	}
+	return n
 }

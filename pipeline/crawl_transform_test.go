@@ -26,18 +26,7 @@ func TestEndToEndSandbox(t *testing.T) {
 	const seed = 7
 	ctx := context.Background()
 	world, db := crawlSandbox(t, seed)
-	opts := transform.Options{AuthorKeySecret: []byte("e2e"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	for _, in := range world.Instances {
-		meta := transform.SourceMeta{Name: in.Name, CostQuestion: sandbox.CostQuestion}
-		for _, p := range in.Projects {
-			if p.Budget != nil {
-				meta.Projects = append(meta.Projects, transform.ProjectMeta{ProjectID: p.ID, EnvelopeEUR: p.Budget.EnvelopeEUR,
-					ExerciseModel: p.Budget.Model, WinnerStatuses: p.Budget.WinnerStatuses})
-			}
-		}
-		opts.Sources = append(opts.Sources, meta)
-	}
-	rep, err := transform.Run(ctx, db, opts)
+	rep, err := transform.Run(ctx, db, sandboxTransformOptions(world, "e2e"))
 	if err != nil {
 		t.Fatalf("transform: %v", err)
 	}
@@ -161,6 +150,24 @@ func TestEndToEndInferredModels(t *testing.T) {
 			}
 		}
 	}
+}
+
+// sandboxTransformOptions are the transform options of a sandbox world's
+// instances: each budget project's envelope, model and winner statuses
+// (what an operator's configuration would say).
+func sandboxTransformOptions(world *sandbox.World, secret string) transform.Options {
+	opts := transform.Options{AuthorKeySecret: []byte(secret), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, in := range world.Instances {
+		meta := transform.SourceMeta{Name: in.Name, CostQuestion: sandbox.CostQuestion}
+		for _, p := range in.Projects {
+			if p.Budget != nil {
+				meta.Projects = append(meta.Projects, transform.ProjectMeta{ProjectID: p.ID, EnvelopeEUR: p.Budget.EnvelopeEUR,
+					ExerciseModel: p.Budget.Model, WinnerStatuses: p.Budget.WinnerStatuses})
+			}
+		}
+		opts.Sources = append(opts.Sources, meta)
+	}
+	return opts
 }
 
 // crawlSandbox crawls every instance of a tiny sandbox world over HTTP into

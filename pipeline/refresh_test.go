@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http/httptest"
 	"testing"
 
@@ -66,17 +64,7 @@ func TestRefreshedDatasetsEqualFullCrawl(t *testing.T) {
 	fresh := open()
 	crawl(fresh, ingest.ModeFull)
 
-	opts := transform.Options{AuthorKeySecret: []byte("refresh"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	for _, in := range srv.World().Instances {
-		meta := transform.SourceMeta{Name: in.Name, CostQuestion: sandbox.CostQuestion}
-		for _, p := range in.Projects {
-			if p.Budget != nil {
-				meta.Projects = append(meta.Projects, transform.ProjectMeta{ProjectID: p.ID, EnvelopeEUR: p.Budget.EnvelopeEUR,
-					ExerciseModel: p.Budget.Model, WinnerStatuses: p.Budget.WinnerStatuses})
-			}
-		}
-		opts.Sources = append(opts.Sources, meta)
-	}
+	opts := sandboxTransformOptions(srv.World(), "refresh")
 	cat, err := datasets.Load()
 	if err != nil {
 		t.Fatal(err)

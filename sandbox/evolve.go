@@ -258,15 +258,7 @@ func (e *evolver) newUsers() {
 	in := e.in
 	n := 1 + e.pick(3) + e.p.users/2000
 	for _, t := range e.times(n, e.from, e.to) {
-		u := &User{UUID: e.uuid(), CreatedAt: t, Enabled: true}
-		u.ID = GlobalID("User", u.UUID)
-		fn, ln := pickS(e.gen, firstNames), pickS(e.gen, lastNames)
-		u.Username = fn + " " + ln
-		if e.chance(0.3) {
-			u.Username = strings.ToLower(fn) + fmt.Sprint(e.pick(100))
-		}
-		u.Slug = slugify(u.Username) + "-" + u.UUID[:4]
-		u.URL = in.BaseURL + "/profile/" + u.Slug
+		u := e.account(t)
 		if e.chance(0.7) {
 			u.Type = pickS(e.gen, in.UserTypes)
 		}

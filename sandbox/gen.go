@@ -209,15 +209,7 @@ func (g *gen) users() {
 	}
 	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
 	for i := 0; i < g.p.users; i++ {
-		u := &User{UUID: g.uuid(), CreatedAt: times[i], Enabled: true}
-		u.ID = GlobalID("User", u.UUID)
-		fn, ln := pickS(g, firstNames), pickS(g, lastNames)
-		u.Username = fn + " " + ln
-		if g.chance(0.3) {
-			u.Username = strings.ToLower(fn) + fmt.Sprint(g.pick(100))
-		}
-		u.Slug = slugify(u.Username) + "-" + u.UUID[:4]
-		u.URL = in.BaseURL + "/profile/" + u.Slug
+		u := g.account(times[i])
 		if g.chance(0.4) {
 			u.UpdatedAt = tp(g.between(u.CreatedAt, worldNow))
 		}
@@ -243,6 +235,21 @@ func (g *gen) users() {
 		in.Users = append(in.Users, u)
 		g.register(u.ID, u.UUID, u)
 	}
+}
+
+// account is a new enabled account created at t: its ids, username and
+// profile URL.
+func (g *gen) account(t time.Time) *User {
+	u := &User{UUID: g.uuid(), CreatedAt: t, Enabled: true}
+	u.ID = GlobalID("User", u.UUID)
+	fn, ln := pickS(g, firstNames), pickS(g, lastNames)
+	u.Username = fn + " " + ln
+	if g.chance(0.3) {
+		u.Username = strings.ToLower(fn) + fmt.Sprint(g.pick(100))
+	}
+	u.Slug = slugify(u.Username) + "-" + u.UUID[:4]
+	u.URL = g.in.BaseURL + "/profile/" + u.Slug
+	return u
 }
 
 // author picks a proposal/reply author: nil (deleted account) 3 % of the time.
